@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from .models import Department, User
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "short_name", "level", "kind", "active")
+    list_filter = ("level", "kind", "active")
+    search_fields = ("code", "name", "short_name")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "full_name", "department", "role", "is_active")
+    list_filter = ("role", "is_active", "department__level")
+    search_fields = ("username", "full_name", "email")
+    fieldsets = BaseUserAdmin.fieldsets + (("机构与角色", {"fields": ("full_name", "department", "role")}),)
+    add_fieldsets = BaseUserAdmin.add_fieldsets + (("机构与角色", {"fields": ("full_name", "department", "role")}),)

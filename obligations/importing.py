@@ -1,0 +1,287 @@
+"""Import a regulation: text -> articles, clauses and one obligation per responsible body.
+
+Running the import again on the same text changes nothing. On an amended text it reports what
+was added, changed and removed; an obligation that already has history is never deleted but
+marked superseded.
+"""
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Department
+
+from . import audit
+from .models import Article, Chapter, Clause, Obligation, Paragraph, Regulation, StandingResponsibility
+from .parser import ExtractedClause, ParsedRegulation, extract_clauses, extract_remits, parse_regulation
+from .registry import build_registry
+
+EFFECTIVE_DATE_RE = re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日起施行")
+
+
+@dataclass
+class ImportReport:
+    regulation: Regulation | None = None
+    created: bool = False
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    obligations_created: int = 0
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.created or self.added or self.changed or self.removed)
+
+
+def effective_date_of(parsed: ParsedRegulation) -> dt.date | None:
+    for article in reversed(parsed.articles):
+        match = EFFECTIVE_DATE_RE.search(article.text)
+        if match:
+            try:
+                return dt.date(*map(int, match.groups()))
+            except ValueError:
+                return None
+    return None
+
+
+def clause_to_dict(clause: ExtractedClause, names: dict[str, str]) -> dict:
+    """The dry-run JSON shape of one extracted clause."""
+    return {
+        "article": clause.article,
+        "paragraph": clause.paragraph,
+        "ordinal": clause.ordinal,
+        "text": clause.text,
+        "subject": clause.subject,
+        "departments": [names.get(code, code) for code in clause.departments],
+        "cooperating": [names.get(code, code) for code in clause.cooperating],
+        "kind": clause.kind,
+        "unresolved": clause.unresolved,
+    }
+
+
+def preview(text: str) -> list[dict]:
+    parsed = parse_regulation(text)
+    registry = build_registry()
+    names = dict(Department.objects.values_list("code", "name"))
+    return [clause_to_dict(c, names) for c in extract_clauses(parsed, registry)]
+
+
+def _has_history(obligation: Obligation) -> bool:
+    return (
+        obligation.status != Obligation.Status.NOT_STARTED
+        or obligation.due_date is not None
+        or obligation.progress_entries.exists()
+        or obligation.evidence.exists()
+        or obligation.milestones.exists()
+    )
+
+
+def _cite(article: int, paragraph: int, ordinal: int) -> str:
+    from .parser import int_to_chinese_numeral
+
+    return f"第{int_to_chinese_numeral(article)}条第{int_to_chinese_numeral(paragraph)}款（第{ordinal}处）"
+
+
+@transaction.atomic
+def import_regulation(text: str, *, code: str) -> ImportReport:
+    parsed = parse_regulation(text)
+    registry = build_registry()
+    extracted = extract_clauses(parsed, registry)
+    remits = extract_remits(parsed, registry)
+    depts = {d.code: d for d in Department.objects.all()}
+    report = ImportReport()
+
+    regulation = Regulation.objects.filter(title=parsed.title).first()
+    source_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if regulation is None:
+        regulation = Regulation.objects.create(
+            code=code,
+            title=parsed.title,
+            preamble=parsed.preamble,
+            effective_date=effective_date_of(parsed),
+            source_text=text,
+            source_sha256=source_sha,
+        )
+        report.created = True
+    elif regulation.source_sha256 != source_sha:
+        regulation.preamble = parsed.preamble
+        regulation.effective_date = effective_date_of(parsed)
+        regulation.source_text = text
+        regulation.source_sha256 = source_sha
+        regulation.save()
+    report.regulation = regulation
+
+    chapters = _sync_chapters(regulation, parsed)
+    articles = _sync_articles(regulation, parsed, chapters)
+    removed_articles = set(articles) - {a.number for a in parsed.articles}
+    _sync_clauses(regulation, extracted, articles, removed_articles, depts, report)
+    _sync_remits(regulation, remits, articles, depts)
+    return report
+
+
+def _sync_chapters(regulation: Regulation, parsed: ParsedRegulation) -> dict[int, Chapter]:
+    existing = {c.number: c for c in regulation.chapters.all()}
+    result = {}
+    for pc in parsed.chapters:
+        chapter = existing.pop(pc.number, None)
+        if chapter is None:
+            chapter = Chapter.objects.create(regulation=regulation, number=pc.number, label=pc.label, title=pc.title)
+        elif (chapter.label, chapter.title) != (pc.label, pc.title):
+            chapter.label, chapter.title = pc.label, pc.title
+            chapter.save()
+        result[pc.number] = chapter
+    for chapter in existing.values():
+        chapter.delete()  # articles keep living; their chapter link is set to null
+    return result
+
+
+def _sync_articles(regulation: Regulation, parsed: ParsedRegulation, chapters: dict) -> dict[int, Article]:
+    existing = {a.number: a for a in regulation.articles.all()}
+    result = {}
+    for pa in parsed.articles:
+        chapter = chapters.get(pa.chapter_number) if pa.chapter_number else None
+        article = existing.pop(pa.number, None)
+        if article is None:
+            article = Article.objects.create(
+                regulation=regulation, chapter=chapter, number=pa.number, label=pa.label, text=pa.text
+            )
+        elif (article.chapter_id, article.label, article.text) != (chapter and chapter.id, pa.label, pa.text):
+            article.chapter, article.label, article.text = chapter, pa.label, pa.text
+            article.save()
+        paragraphs = {p.number: p for p in article.paragraphs.all()}
+        for pp in pa.paragraphs:
+            items = [{"number": i.number, "label": i.label, "text": i.text} for i in pa_items(pp)]
+            paragraph = paragraphs.pop(pp.number, None)
+            if paragraph is None:
+                Paragraph.objects.create(article=article, number=pp.number, text=pp.text, items=items)
+            elif (paragraph.text, paragraph.items) != (pp.text, items):
+                paragraph.text, paragraph.items = pp.text, items
+                paragraph.save()
+        for paragraph in paragraphs.values():
+            paragraph.delete()
+        result[pa.number] = article
+    # Articles gone from the text stay while clauses of theirs still hold obligations with
+    # history; those clauses are superseded by _sync_clauses.
+    for article in existing.values():
+        result[article.number] = article
+    return result
+
+
+def pa_items(paragraph) -> list:
+    return list(getattr(paragraph, "items", []) or [])
+
+
+def _sync_clauses(regulation, extracted, articles, removed_articles, depts, report: ImportReport) -> None:
+    now = timezone.now()
+    existing = {
+        (c.article.number, c.paragraph_number, c.ordinal): c
+        for c in regulation.clauses.select_related("article").prefetch_related("responsible", "cooperating")
+    }
+    for ec in extracted:
+        key = (ec.article, ec.paragraph, ec.ordinal)
+        cite = _cite(*key)
+        if ec.unresolved:
+            report.unresolved.append(f"{cite}：{'、'.join(ec.unresolved)}")
+        responsible = [depts[c] for c in ec.departments if c in depts]
+        cooperating = [depts[c] for c in ec.cooperating if c in depts]
+        clause = existing.pop(key, None)
+        if clause is None:
+            clause = Clause.objects.create(
+                regulation=regulation,
+                article=articles[ec.article],
+                paragraph_number=ec.paragraph,
+                ordinal=ec.ordinal,
+                text=ec.text,
+                subject=ec.subject,
+                kind=ec.kind,
+                unresolved=ec.unresolved,
+            )
+            clause.responsible.set(responsible)
+            clause.cooperating.set(cooperating)
+            if not report.created:
+                report.added.append(f"{cite}：{ec.text}")
+        else:
+            before = (
+                clause.text,
+                clause.subject,
+                clause.kind,
+                clause.unresolved,
+                [d.code for d in clause.responsible.all()],
+                sorted(d.code for d in clause.cooperating.all()),
+                clause.superseded_at,
+            )
+            after = (ec.text, ec.subject, ec.kind, ec.unresolved, ec.departments, sorted(ec.cooperating), None)
+            if before == after:
+                continue
+            clause.text, clause.subject, clause.kind, clause.unresolved = ec.text, ec.subject, ec.kind, ec.unresolved
+            clause.superseded_at = None
+            clause.save()
+            clause.responsible.set(responsible)
+            clause.cooperating.set(cooperating)
+            report.changed.append(f"{cite}：{ec.text}")
+        _sync_obligations(clause, responsible if ec.kind == Clause.Kind.DUTY else [], cooperating, now, report)
+
+    for clause in existing.values():
+        if clause.superseded_at is not None:
+            continue
+        report.removed.append(f"{_cite(clause.article.number, clause.paragraph_number, clause.ordinal)}：{clause.text}")
+        _sync_obligations(clause, [], [], now, report)
+        if clause.obligations.exists():
+            clause.superseded_at = now
+            clause.save(update_fields=["superseded_at"])
+        else:
+            clause.delete()
+    # Articles removed from the text go, unless a superseded clause still needs them.
+    Article.objects.filter(regulation=regulation, number__in=removed_articles, clauses__isnull=True).delete()
+
+
+def _sync_obligations(clause: Clause, responsible: list, cooperating: list, now, report: ImportReport) -> None:
+    current = {o.department_id: o for o in clause.obligations.all()}
+    for dept in responsible:
+        obligation = current.pop(dept.id, None)
+        if obligation is None:
+            obligation = Obligation.objects.create(clause=clause, department=dept)
+            obligation.cooperating.set(cooperating)
+            audit.record("obligation.created", obligation=obligation, after={"department": dept.code})
+            report.obligations_created += 1
+        elif obligation.superseded_at is not None:
+            obligation.superseded_at = None
+            obligation.superseded_reason = ""
+            obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
+            audit.record("obligation.restored", obligation=obligation)
+    for obligation in current.values():
+        if obligation.superseded_at is not None:
+            continue
+        # Obligations are never deleted: each already has its place in the audit trail.
+        touched = _has_history(obligation)
+        obligation.superseded_at = now
+        obligation.superseded_reason = (
+            "法规修订后该条款不再适用于本单位" if clause.superseded_at is None and responsible else "法规修订后该条款已删除"
+        )
+        obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
+        audit.record("obligation.superseded", obligation=obligation, after={"reason": obligation.superseded_reason})
+        if touched:
+            report.superseded.append(f"{obligation.citation} · {obligation.department.short_name}")
+
+
+def _sync_remits(regulation, remits, articles, depts) -> None:
+    wanted = set()
+    for remit in remits:
+        for code in remit.departments:
+            if code in depts and remit.article in articles:
+                wanted.add((remit.article, remit.paragraph, code))
+                StandingResponsibility.objects.update_or_create(
+                    article=articles[remit.article],
+                    paragraph_number=remit.paragraph,
+                    department=depts[code],
+                    defaults={"regulation": regulation, "text": remit.text},
+                )
+    for sr in regulation.remits.select_related("article", "department"):
+        if (sr.article.number, sr.paragraph_number, sr.department.code) not in wanted:
+            sr.delete()

@@ -1,0 +1,465 @@
+"""The regulation as imported, the obligations it creates, and the work done on them.
+
+Rules about one row live on the model (`Obligation.is_overdue`, `Obligation.traffic_light`);
+rules that change rows live in `obligations/services.py`.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Department
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+class Regulation(models.Model):
+    code = models.SlugField("法规代码", max_length=100, unique=True)
+    title = models.CharField("法规名称", max_length=200)
+    preamble = models.TextField("题注", blank=True)
+    effective_date = models.DateField("施行日期", null=True, blank=True)
+    source_text = models.TextField("原始文本")
+    source_sha256 = models.CharField("文本摘要", max_length=64)
+    imported_at = models.DateTimeField("导入时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "法规"
+        verbose_name_plural = "法规"
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chapter(models.Model):
+    regulation = models.ForeignKey(Regulation, on_delete=models.CASCADE, related_name="chapters")
+    number = models.PositiveIntegerField("章序号")
+    label = models.CharField("章", max_length=20)
+    title = models.CharField("章名", max_length=100)
+
+    class Meta:
+        verbose_name = "章"
+        verbose_name_plural = "章"
+        ordering = ["regulation", "number"]
+        constraints = [models.UniqueConstraint(fields=["regulation", "number"], name="uniq_chapter_number")]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.title}"
+
+
+class Article(models.Model):
+    regulation = models.ForeignKey(Regulation, on_delete=models.CASCADE, related_name="articles")
+    chapter = models.ForeignKey(Chapter, on_delete=models.SET_NULL, null=True, blank=True, related_name="articles")
+    number = models.PositiveIntegerField("条序号")
+    label = models.CharField("条", max_length=20)
+    text = models.TextField("条文")
+
+    class Meta:
+        verbose_name = "条文"
+        verbose_name_plural = "条文"
+        ordering = ["regulation", "number"]
+        constraints = [models.UniqueConstraint(fields=["regulation", "number"], name="uniq_article_number")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Paragraph(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="paragraphs")
+    number = models.PositiveIntegerField("款序号")
+    text = models.TextField("款文")
+    items = models.JSONField("项", default=list, blank=True)
+
+    class Meta:
+        verbose_name = "款"
+        verbose_name_plural = "款"
+        ordering = ["article", "number"]
+        constraints = [models.UniqueConstraint(fields=["article", "number"], name="uniq_paragraph_number")]
+
+    def __str__(self) -> str:
+        return f"{self.article.label}第{self.number}款"
+
+
+class Clause(models.Model):
+    """One extracted 应当 (or 不得) clause, with its subject as written."""
+
+    class Kind(models.TextChoices):
+        DUTY = "duty", "政府职责"
+        THIRD_PARTY = "third_party", "第三方义务"
+        PRINCIPLE = "principle", "原则性规定"
+        GENERAL = "general", "泛指主体"
+        PROHIBITION = "prohibition", "禁止性规定"
+
+    regulation = models.ForeignKey(Regulation, on_delete=models.CASCADE, related_name="clauses")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="clauses")
+    paragraph_number = models.PositiveIntegerField("款序号")
+    ordinal = models.PositiveIntegerField("款内序号", default=1)
+    text = models.TextField("条款内容")
+    subject = models.CharField("主体（原文）", max_length=300)
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    responsible = models.ManyToManyField(Department, related_name="responsible_clauses", blank=True)
+    cooperating = models.ManyToManyField(Department, related_name="cooperating_clauses", blank=True)
+    unresolved = models.JSONField("未识别主体", default=list, blank=True)
+    superseded_at = models.DateTimeField("废止时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "条款"
+        verbose_name_plural = "条款"
+        ordering = ["regulation", "article__number", "paragraph_number", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "paragraph_number", "ordinal"], name="uniq_clause_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.citation
+
+    @property
+    def citation(self) -> str:
+        """第X条第Y款, as a civil servant cites it."""
+        from obligations.parser import int_to_chinese_numeral
+
+        return f"{self.article.label}第{int_to_chinese_numeral(self.paragraph_number)}款"
+
+
+class StandingResponsibility(models.Model):
+    """A 负责 remit (第五条): context for routing and for the lead's dashboard, not a duty to close."""
+
+    regulation = models.ForeignKey(Regulation, on_delete=models.CASCADE, related_name="remits")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="remits")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="remits")
+    paragraph_number = models.PositiveIntegerField("款序号")
+    text = models.TextField("职责")
+
+    class Meta:
+        verbose_name = "法定职责"
+        verbose_name_plural = "法定职责"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "paragraph_number", "department"], name="uniq_remit_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department.short_name}: {self.text[:30]}"
+
+
+class ObligationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(superseded_at__isnull=True)
+
+    def visible_to(self, user):
+        """The one visibility rule: staff see their body's obligations and those it cooperates on."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.sees_everything:
+            return self
+        if user.department_id is None:
+            return self.none()
+        return self.filter(
+            models.Q(department_id=user.department_id) | models.Q(cooperating__id=user.department_id)
+        ).distinct()
+
+    def overdue(self, on: dt.date | None = None):
+        on = on or today()
+        return self.filter(due_date__lt=on).exclude(status__in=Obligation.CLOSED_STATUSES)
+
+
+class Obligation(models.Model):
+    """A duty of one responsible body. A clause binding 13 governments makes 13 obligations,
+    so that every body tracks (and is measured on) its own progress."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "未启动"
+        IN_PROGRESS = "in_progress", "推进中"
+        SUBMITTED = "submitted", "待核验"
+        VERIFIED = "verified", "已核验"
+
+    # Submitted work is off the body's desk: the clock stops when it is handed in.
+    CLOSED_STATUSES = (Status.SUBMITTED, Status.VERIFIED)
+
+    clause = models.ForeignKey(Clause, on_delete=models.PROTECT, related_name="obligations")
+    department = models.ForeignKey(
+        Department, verbose_name="责任单位", on_delete=models.PROTECT, related_name="obligations"
+    )
+    cooperating = models.ManyToManyField(
+        Department, verbose_name="协办单位", related_name="cooperating_obligations", blank=True
+    )
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.NOT_STARTED)
+    due_date = models.DateField("完成期限", null=True, blank=True)
+    version = models.PositiveIntegerField("版本", default=1)
+    submitted_at = models.DateTimeField("提交核验时间", null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField("核验时间", null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_activity_at = models.DateTimeField("最近动态", null=True, blank=True)
+    superseded_at = models.DateTimeField("废止时间", null=True, blank=True)
+    superseded_reason = models.CharField("废止原因", max_length=200, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ObligationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "义务"
+        verbose_name_plural = "义务"
+        ordering = ["clause__article__number", "clause__paragraph_number", "clause__ordinal", "department__sort_order"]
+        constraints = [models.UniqueConstraint(fields=["clause", "department"], name="uniq_obligation_per_body")]
+        indexes = [
+            # The staff task list and the dashboards filter by body and state.
+            models.Index(fields=["department", "status"], name="obl_dept_status"),
+            # Reminder sweeps and overdue lists scan by due date.
+            models.Index(fields=["due_date", "status"], name="obl_due_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clause.citation} · {self.department.short_name}"
+
+    @property
+    def citation(self) -> str:
+        return self.clause.citation
+
+    def is_overdue(self, on: dt.date | None = None) -> bool:
+        on = on or today()
+        return self.due_date is not None and self.due_date < on and self.status not in self.CLOSED_STATUSES
+
+    def days_overdue(self, on: dt.date | None = None) -> int:
+        on = on or today()
+        return (on - self.due_date).days if self.is_overdue(on) else 0
+
+    def days_left(self, on: dt.date | None = None) -> int | None:
+        on = on or today()
+        return None if self.due_date is None else (self.due_date - on).days
+
+    def traffic_light(self, on: dt.date | None = None, warn_days: int = 3) -> str:
+        """督查督办 亮灯: red when overdue, yellow when due soon, green otherwise.
+
+        `warn_days` is counted in calendar days here; the dashboard passes working days through
+        the calendar service.
+        """
+        on = on or today()
+        if self.status == self.Status.VERIFIED:
+            return "green"
+        if self.is_overdue(on):
+            return "red"
+        left = self.days_left(on)
+        if left is not None and left <= warn_days and self.status not in self.CLOSED_STATUSES:
+            return "yellow"
+        return "green"
+
+
+class ProgressEntry(models.Model):
+    """Append-only. A correction is a new entry pointing at the one it corrects."""
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="progress_entries")
+    department = models.ForeignKey(Department, verbose_name="填报单位", on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="progress_entries")
+    created_at = models.DateTimeField("填报时间", default=timezone.now)
+    text = models.TextField("工作进展")
+    percent = models.PositiveSmallIntegerField("完成比例", null=True, blank=True)
+    milestone = models.ForeignKey(
+        "Milestone", verbose_name="完成节点", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    report_period = models.CharField("报送期次", max_length=10, blank=True)
+    corrects = models.ForeignKey(
+        "self", verbose_name="更正", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+    )
+
+    class Meta:
+        verbose_name = "工作进展"
+        verbose_name_plural = "工作进展"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["obligation", "-created_at"], name="progress_obl_time")]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+def evidence_upload_path(instance, filename: str) -> str:
+    # The stored name never comes from the user's file name: it is random, kept under the year.
+    import uuid
+
+    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Evidence(models.Model):
+    class Kind(models.TextChoices):
+        FILE = "file", "文件"
+        LINK = "link", "链接"
+        DOCUMENT = "document", "发文字号"
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="evidence")
+    department = models.ForeignKey(Department, verbose_name="提交单位", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    description = models.CharField("说明", max_length=500)
+    file = models.FileField("文件", upload_to=evidence_upload_path, max_length=200, blank=True)
+    original_name = models.CharField("原文件名", max_length=255, blank=True)
+    content_type = models.CharField("文件类型", max_length=100, blank=True)
+    size = models.PositiveBigIntegerField("大小（字节）", null=True, blank=True)
+    digest = models.CharField("摘要", max_length=128, blank=True)
+    digest_algorithm = models.CharField("摘要算法", max_length=16, blank=True)
+    url = models.URLField("链接", max_length=1000, blank=True)
+    document_number = models.CharField("发文字号", max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("提交时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "佐证材料"
+        verbose_name_plural = "佐证材料"
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.description[:40]
+
+
+class Milestone(models.Model):
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="milestones")
+    title = models.CharField("节点", max_length=200)
+    due_date = models.DateField("节点期限")
+    done_at = models.DateTimeField("完成时间", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "工作节点"
+        verbose_name_plural = "工作节点"
+        ordering = ["due_date", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DueDateChange(models.Model):
+    """Every change of a date, with who, when and why."""
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="due_date_changes")
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    old_date = models.DateField("原期限", null=True, blank=True)
+    new_date = models.DateField("新期限", null=True, blank=True)
+    reason = models.CharField("原因", max_length=500)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField("变更时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "期限变更"
+        verbose_name_plural = "期限变更"
+        ordering = ["-changed_at", "-id"]
+
+
+class ExtensionRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审批"
+        APPROVED = "approved", "已同意"
+        REJECTED = "rejected", "已驳回"
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="extension_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField("申请时间", default=timezone.now)
+    requested_date = models.DateField("申请延至")
+    reason = models.CharField("理由", max_length=500)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "延期申请"
+        verbose_name_plural = "延期申请"
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # One open request at a time per obligation.
+            models.UniqueConstraint(
+                fields=["obligation"], condition=models.Q(status="pending"), name="one_pending_extension"
+            )
+        ]
+
+
+class Objection(models.Model):
+    """提出异议: a body says a duty was assigned to it wrongly; the lead confirms or reassigns."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待处理"
+        CONFIRMED = "confirmed", "维持原分工"
+        REASSIGNED = "reassigned", "已调整"
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="objections")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField("提出时间", default=timezone.now)
+    reason = models.CharField("理由", max_length=1000)
+    suggested_department = models.ForeignKey(
+        Department, verbose_name="建议责任单位", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+    decision_note = models.CharField("处理意见", max_length=1000, blank=True)
+    new_department = models.ForeignKey(
+        Department, verbose_name="调整后责任单位", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "分工异议"
+        verbose_name_plural = "分工异议"
+        ordering = ["-raised_at", "-id"]
+
+
+class ReportingRequirement(models.Model):
+    """定期报送: the lead asks for a progress report every month or quarter."""
+
+    class Frequency(models.TextChoices):
+        MONTHLY = "monthly", "每月"
+        QUARTERLY = "quarterly", "每季度"
+
+    obligation = models.OneToOneField(Obligation, on_delete=models.CASCADE, related_name="reporting")
+    frequency = models.CharField("报送频次", max_length=16, choices=Frequency.choices)
+    # A period's report is due this many days after the period ends.
+    due_day = models.PositiveSmallIntegerField("期后报送天数", default=5)
+    starts_on = models.DateField("起始日期")
+    active = models.BooleanField("启用", default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "定期报送要求"
+        verbose_name_plural = "定期报送要求"
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when, before and after. Append-only and hash-chained: each entry
+    carries the digest of the previous one, so an edit of history breaks the chain."""
+
+    obligation = models.ForeignKey(
+        Obligation, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField("操作", max_length=50)
+    at = models.DateTimeField("时间", default=timezone.now)
+    before = models.JSONField("变更前", default=dict, blank=True)
+    after = models.JSONField("变更后", default=dict, blank=True)
+    prev_hash = models.CharField("前一条摘要", max_length=128, blank=True)
+    hash = models.CharField("本条摘要", max_length=128, blank=True)
+    algorithm = models.CharField("摘要算法", max_length=16, default="sha256")
+
+    class Meta:
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["obligation", "at"], name="audit_obl_time")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make run`: migrate, import the regulation, create demo accounts, then run the web app,
+# the Celery worker and beat together. Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+mkdir -p var
+
+$PY manage.py migrate --noinput
+$PY manage.py seed_demo
+if [ "${DEBUG:-1}" = "0" ]; then $PY manage.py collectstatic --noinput >/dev/null; fi
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+.venv/bin/celery -A tracker worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
+pids+=($!)
+.venv/bin/celery -A tracker beat --loglevel=INFO >var/beat.log 2>&1 &
+pids+=($!)
+
+echo
+echo "督办系统已启动： http://$HOST:$PORT/   （API 文档： http://$HOST:$PORT/api/docs/）"
+echo "Celery worker 与 beat 日志：var/worker.log、var/beat.log；按 Ctrl-C 停止。"
+echo
+if [ "${DEBUG:-1}" = "0" ]; then
+  .venv/bin/gunicorn tracker.wsgi --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" &
+else
+  $PY manage.py runserver "$HOST:$PORT" --noreload &
+fi
+pids+=($!)
+wait -n

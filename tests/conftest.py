@@ -1,0 +1,59 @@
+"""Shared fixtures: the registry, the seed regulation, and the cast of users every
+permission test is run with (staff of one body, a colleague, staff of another body, the lead,
+an auditor, an admin)."""
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SEED_TEXT = FIXTURES / "jinan-digital-economy-promotion-2024.txt"
+
+
+@pytest.fixture
+def departments(db):
+    from obligations.registry import load_departments
+
+    load_departments()
+    from accounts.models import Department
+
+    return {d.code: d for d in Department.objects.all()}
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return SEED_TEXT.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def regulation(departments, seed_text):
+    from obligations.importing import import_regulation
+
+    return import_regulation(seed_text, code="jinan-digital-economy").regulation
+
+
+def make_user(username, role, department, password="pw-Secret-123"):
+    from accounts.models import User
+
+    user = User.objects.create_user(
+        username=username, password=password, role=role, department=department, full_name=username,
+        email=f"{username}@example.gov.cn",
+    )
+    return user
+
+
+@pytest.fixture
+def cast(departments):
+    """alice and bob work at 大数据局, carol at 发改委, lena leads at 工信局, audrey audits, adam administers."""
+    from accounts.models import User
+
+    R = User.Role
+    return {
+        "alice": make_user("alice", R.STAFF, departments["JN-DSJ"]),
+        "bob": make_user("bob", R.STAFF, departments["JN-DSJ"]),
+        "carol": make_user("carol", R.STAFF, departments["JN-FGW"]),
+        "dave": make_user("dave", R.STAFF, departments["JN-LIXIA"]),
+        "lena": make_user("lena", R.LEAD, departments["JN-GXJ"]),
+        "audrey": make_user("audrey", R.AUDITOR, departments["JN-SJJ"]),
+        "adam": make_user("adam", R.ADMIN, departments["JN-DSJ"]),
+    }
