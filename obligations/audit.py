@@ -31,7 +31,7 @@ def compute_digest(entry: AuditEntry, algorithm: str) -> str:
             "obligation": entry.obligation_id,
             "actor": entry.actor_id,
             "action": entry.action,
-            "at": entry.at.astimezone(dt.timezone.utc).isoformat(),
+            "at": entry.at.astimezone(dt.UTC).isoformat(),
             "before": entry.before,
             "after": entry.after,
         },

@@ -212,11 +212,11 @@ def _sync_clauses(regulation, extracted, articles, removed_articles, depts, repo
                 clause.subject,
                 clause.kind,
                 clause.unresolved,
-                [d.code for d in clause.responsible.all()],
+                sorted(d.code for d in clause.responsible.all()),
                 sorted(d.code for d in clause.cooperating.all()),
                 clause.superseded_at,
             )
-            after = (ec.text, ec.subject, ec.kind, ec.unresolved, ec.departments, sorted(ec.cooperating), None)
+            after = (ec.text, ec.subject, ec.kind, ec.unresolved, sorted(ec.departments), sorted(ec.cooperating), None)
             if before == after:
                 continue
             clause.text, clause.subject, clause.kind, clause.unresolved = ec.text, ec.subject, ec.kind, ec.unresolved
@@ -261,9 +261,8 @@ def _sync_obligations(clause: Clause, responsible: list, cooperating: list, now,
         # Obligations are never deleted: each already has its place in the audit trail.
         touched = _has_history(obligation)
         obligation.superseded_at = now
-        obligation.superseded_reason = (
-            "法规修订后该条款不再适用于本单位" if clause.superseded_at is None and responsible else "法规修订后该条款已删除"
-        )
+        still_in_text = clause.superseded_at is None and responsible
+        obligation.superseded_reason = "法规修订后该条款不再适用于本单位" if still_in_text else "法规修订后该条款已删除"
         obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
         audit.record("obligation.superseded", obligation=obligation, after={"reason": obligation.superseded_reason})
         if touched:

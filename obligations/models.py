@@ -139,9 +139,7 @@ class StandingResponsibility(models.Model):
         verbose_name = "法定职责"
         verbose_name_plural = "法定职责"
         constraints = [
-            models.UniqueConstraint(
-                fields=["article", "paragraph_number", "department"], name="uniq_remit_position"
-            )
+            models.UniqueConstraint(fields=["article", "paragraph_number", "department"], name="uniq_remit_position")
         ]
 
     def __str__(self) -> str:
@@ -353,6 +351,9 @@ class DueDateChange(models.Model):
         verbose_name_plural = "期限变更"
         ordering = ["-changed_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.old_date} → {self.new_date}"
+
 
 class ExtensionRequest(models.Model):
     class Status(models.TextChoices):
@@ -382,6 +383,9 @@ class ExtensionRequest(models.Model):
                 fields=["obligation"], condition=models.Q(status="pending"), name="one_pending_extension"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"延期至 {self.requested_date}（{self.get_status_display()}）"
 
 
 class Objection(models.Model):
@@ -415,6 +419,9 @@ class Objection(models.Model):
         verbose_name_plural = "分工异议"
         ordering = ["-raised_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"异议：{self.reason[:30]}"
+
 
 class ReportingRequirement(models.Model):
     """定期报送: the lead asks for a progress report every month or quarter."""
@@ -435,6 +442,9 @@ class ReportingRequirement(models.Model):
     class Meta:
         verbose_name = "定期报送要求"
         verbose_name_plural = "定期报送要求"
+
+    def __str__(self) -> str:
+        return self.get_frequency_display()
 
 
 class AuditEntry(models.Model):

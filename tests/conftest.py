@@ -32,11 +32,15 @@ def regulation(departments, seed_text):
     return import_regulation(seed_text, code="jinan-digital-economy").regulation
 
 
-def make_user(username, role, department, password="pw-Secret-123"):
+def make_user(username, role, department, password="pw-Secret-123"):  # noqa: S107
     from accounts.models import User
 
     user = User.objects.create_user(
-        username=username, password=password, role=role, department=department, full_name=username,
+        username=username,
+        password=password,
+        role=role,
+        department=department,
+        full_name=username,
         email=f"{username}@example.gov.cn",
     )
     return user

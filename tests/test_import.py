@@ -47,17 +47,23 @@ def test_import_creates_one_obligation_per_responsible_body(regulation):
     assert Clause.objects.get(article__number=54, paragraph_number=2, ordinal=1).kind == Clause.Kind.THIRD_PARTY
     # 第五条's 负责 remits are standing responsibilities, not obligations.
     assert set(StandingResponsibility.objects.values_list("department__code", flat=True)) == {
-        "JN-GXJ", "JN-FGW", "JN-DSJ", "JN-KJJ", "JN-WXB",
+        "JN-GXJ",
+        "JN-FGW",
+        "JN-DSJ",
+        "JN-KJJ",
+        "JN-WXB",
     }
     assert not Obligation.objects.filter(clause__article__number=5).exists()
 
 
 def test_reimporting_the_same_text_changes_nothing(regulation, seed_text):
-    before = (Obligation.objects.count(), Clause.objects.count(), Article.objects.count(), AuditEntry.objects.count())
+    def counts():
+        return (Obligation.objects.count(), Clause.objects.count(), Article.objects.count(), AuditEntry.objects.count())
+
+    before = counts()
     report = import_regulation(seed_text, code="jinan-digital-economy")
     assert report.unchanged and not report.added and not report.changed and not report.removed
-    after = (Obligation.objects.count(), Clause.objects.count(), Article.objects.count(), AuditEntry.objects.count())
-    assert before == after
+    assert counts() == before
 
 
 def test_amended_text_reports_changes_and_keeps_obligations_with_progress(regulation, seed_text, cast):
@@ -65,10 +71,15 @@ def test_amended_text_reports_changes_and_keeps_obligations_with_progress(regula
     ProgressEntry.objects.create(obligation=art56, department=art56.department, author=cast["adam"], text="已开展调查")
     art33 = Obligation.objects.get(clause__article__number=33)  # 教育部门…, untouched
     amended = (
-        seed_text.replace("第五十六条 市统计部门应当开展数字经济统计调查和监测分析,并依法向社会公布。", "第五十六条 (删除)")
+        seed_text.replace(
+            "第五十六条 市统计部门应当开展数字经济统计调查和监测分析,并依法向社会公布。", "第五十六条 (删除)"
+        )
         .replace("教育部门应当建设智慧教育公共服务平台", "教育部门应当建设统一的智慧教育公共服务平台")
-        .replace("第五十八条 市、区县人民政府应当建立数字经济发展考核 评价体系。",
-                 "第五十八条 市、区县人民政府应当建立数字经济发展考核 评价体系。\n\n审计部门应当对数字经济专项资金开展审计。")
+        .replace(
+            "第五十八条 市、区县人民政府应当建立数字经济发展考核 评价体系。",
+            "第五十八条 市、区县人民政府应当建立数字经济发展考核 评价体系。\n\n"
+            "审计部门应当对数字经济专项资金开展审计。",
+        )
     )
     report = import_regulation(amended, code="jinan-digital-economy")
     assert any("第五十六条" in row for row in report.removed)

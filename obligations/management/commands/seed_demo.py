@@ -50,8 +50,8 @@ class Command(BaseCommand):
         if json:
             self.stdout.write(_dumps(rows))
             return
-        self.stdout.write("演示账号（密码均为 DEMO_PASSWORD，默认 %s）：" % settings.DEMO_PASSWORD)
-        for row, user in zip(rows, accounts.values()):
+        self.stdout.write(f"演示账号（密码均为 DEMO_PASSWORD，当前为 {settings.DEMO_PASSWORD}）：")
+        for row, user in zip(rows, accounts.values(), strict=False):
             self.stdout.write(f"  {row['username']:<12} {user.get_role_display():<10} {row['department']}")
 
     def _accounts(self) -> dict[str, User]:
