@@ -155,7 +155,8 @@ STORAGES = {
 
 # Evidence files live outside the static root and are only served through a permission check.
 MEDIA_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
-MEDIA_URL = None
+# Never routed: evidence is downloaded only through a view that checks permissions.
+MEDIA_URL = "/_private-not-served/"
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
