@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup services browser e2e lint clean
+.PHONY: run test setup services browser e2e bench lint clean
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -37,6 +37,11 @@ browser:
 e2e: setup services browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# Benchmarks are not tests: `make bench` (full scale) or `make bench SCALE=0.01`.
+SCALE ?= 1
+bench: setup services
+	$(PY) -m bench.run --scale $(SCALE) $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
