@@ -142,10 +142,13 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
     from obligations.models import Obligation
 
     from . import generate, scenarios
 
+    call_command("migrate", verbosity=0)
     if not Obligation.objects.exists():
         print(generate.generate(args.scale))
     selected = set(args.only.split(",")) if args.only else None
