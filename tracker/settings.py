@@ -238,3 +238,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Department staff workflow (obligations/services.py) ---
+# One error shape for every API error: {"code", "message", "details"}.
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_handler"
+# A body may object to an assignment within this many working days (weekends skipped for now).
+OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)

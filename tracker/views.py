@@ -1,12 +1,13 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
 
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    # Everyone lands on 我的任务 until the lead's dashboard exists.
+    return redirect("tasks")
 
 
 def healthz(request):
