@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "obligations",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -226,3 +227,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).
+DASHBOARD_YELLOW_WORKING_DAYS = env_int("DASHBOARD_YELLOW_WORKING_DAYS", 3)
