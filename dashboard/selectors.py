@@ -12,13 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
-    BooleanField,
     Case,
     CharField,
     Count,
     F,
-    FloatField,
     IntegerField,
     Max,
     Min,
@@ -29,11 +28,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncWeek
+from django.db.models.functions import TruncWeek
 
 from accounts.models import Department
-from obligations.models import AuditEntry, Obligation, ProgressEntry, Regulation, today
+from obligations.models import Article, AuditEntry, Chapter, Obligation, ProgressEntry, Regulation, today
 
 Status = Obligation.Status
 CLOSED = [str(s) for s in Obligation.CLOSED_STATUSES]
@@ -223,17 +221,7 @@ def dashboard_summary(*, scope: DashboardScope) -> dict:
 # --- By body ------------------------------------------------------------------------------------
 
 # Sortable columns of the body table: GET ?sort=<key> or ?sort=-<key>.
-BODY_SORTS = {
-    "name": "sort_order",
-    "assigned": "assigned",
-    "in_progress": "in_progress",
-    "submitted": "submitted",
-    "verified": "verified",
-    "overdue": "overdue",
-    "on_time_rate": "on_time_ratio",
-    # Most idle first when ascending on "idle": oldest last activity first.
-    "idle": "last_activity_at",
-}
+BODY_SORTS = ["name", "assigned", "in_progress", "submitted", "verified", "overdue", "on_time_rate", "idle"]
 DEFAULT_BODY_SORT = "-overdue"
 
 
@@ -242,45 +230,65 @@ def normalise_body_sort(sort: str | None) -> str:
     return sort if key in BODY_SORTS else DEFAULT_BODY_SORT
 
 
-def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[dict]:
-    """One GROUP BY department query: the body table, sortable on any column."""
-    sort = normalise_body_sort(sort)
+def _sort_bodies(rows: list[dict], sort: str) -> list[dict]:
+    """Order the (few hundred at most) aggregated body rows; rows without a value go last."""
+    key = sort.lstrip("-")
     descending = sort.startswith("-")
-    field = BODY_SORTS[sort.lstrip("-")]
-    # "idle" counts days since the last activity: more days means an older timestamp.
-    if sort.lstrip("-") == "idle":
-        descending = not descending
-    order = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_first=sort.lstrip("-") == "idle")
-    rows = (
-        scope.obligations.values(
-            "department_id",
-            code=F("department__code"),
-            name=F("department__short_name"),
-            full_name=F("department__name"),
-            level=F("department__level"),
-            sort_order=F("department__sort_order"),
+    if key == "name":
+        return sorted(rows, key=lambda r: (r["sort_order"], r["code"]), reverse=descending)
+    value_key = "days_since_activity" if key == "idle" else key
+    if key == "idle":
+        # Never active counts as the most idle of all.
+        def value(r):
+            return float("inf") if r["days_since_activity"] is None else r["days_since_activity"]
+    else:
+
+        def value(r):
+            return r[value_key]
+
+    present = [r for r in rows if value(r) is not None]
+    missing = [r for r in rows if value(r) is None]
+    present.sort(key=lambda r: (r["sort_order"], r["code"]))
+    present.sort(key=value, reverse=descending)
+    return present + sorted(missing, key=lambda r: (r["sort_order"], r["code"]))
+
+
+def _department_info(ids) -> dict[int, dict]:
+    return {
+        row["id"]: row
+        for row in Department.objects.filter(id__in=set(ids)).values(
+            "id", "code", "short_name", "name", "level", "sort_order"
         )
+    }
+
+
+def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[dict]:
+    """The body table, sortable on any column.
+
+    Two queries: the counts grouped by the bare department_id (a hash aggregate over the
+    obligations; grouping by the joined names as well makes PostgreSQL sort every row first),
+    then the names of those bodies.
+    """
+    sort = normalise_body_sort(sort)
+    rows = list(
+        scope.obligations.values("department_id")
         .annotate(**_counts(scope), last_activity_at=Max("last_activity_at"))
-        .annotate(
-            on_time_ratio=Case(
-                When(verified_with_due=0, then=Value(None)),
-                default=Cast("verified_on_time", FloatField()) / Cast("verified_with_due", FloatField()),
-                output_field=FloatField(),
-            )
-        )
-        .order_by(order, "sort_order", "code")
+        .order_by()
     )
+    info = _department_info(r["department_id"] for r in rows)
     level_labels = dict(Department.Level.choices)
     result = []
     for row in rows:
+        body = info[row["department_id"]]
         last = row["last_activity_at"]
         result.append(
             {
-                "code": row["code"],
-                "name": row["name"],
-                "full_name": row["full_name"],
-                "level": row["level"],
-                "level_label": level_labels.get(row["level"], row["level"]),
+                "code": body["code"],
+                "name": body["short_name"],
+                "full_name": body["name"],
+                "level": body["level"],
+                "level_label": level_labels.get(body["level"], body["level"]),
+                "sort_order": body["sort_order"],
                 "assigned": row["assigned"],
                 "not_started": row["not_started"],
                 "in_progress": row["in_progress"],
@@ -295,10 +303,10 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
                 "last_activity_at": last,
                 "days_since_activity": None if last is None else (scope.on - _local_date(last)).days,
                 "light": _light_of_counts(row),
-                "tasks_url": f"/tasks/?department={row['code']}",
+                "tasks_url": f"/tasks/?department={body['code']}",
             }
         )
-    return result
+    return _sort_bodies(result, sort)
 
 
 def _local_date(value: dt.datetime) -> dt.date:
@@ -311,86 +319,88 @@ def _local_date(value: dt.datetime) -> dt.date:
 
 
 def dashboard_chapters(*, scope: DashboardScope) -> list[dict]:
-    """One GROUP BY chapter query: progress of each chapter."""
-    rows = (
-        scope.obligations.values(
-            number=F("clause__article__chapter__number"),
-            label=F("clause__article__chapter__label"),
-            title=F("clause__article__chapter__title"),
-        )
-        .annotate(**_counts(scope))
-        .order_by(F("number").asc(nulls_last=True))
+    """Progress of each chapter: counts grouped by chapter id, then the chapters' names."""
+    rows = list(
+        scope.obligations.values(chapter_id=F("clause__article__chapter_id")).annotate(**_counts(scope)).order_by()
     )
-    return [
-        {
-            "number": row["number"],
-            "label": row["label"] or "未分章",
-            "title": row["title"] or "",
-            "assigned": row["assigned"],
-            "not_started": row["not_started"],
-            "in_progress": row["in_progress"],
-            "submitted": row["submitted"],
-            "verified": row["verified"],
-            "overdue": row["overdue"],
-            "due_soon": row["due_soon"],
-            "completion_rate": rate(row["verified"], row["assigned"]),
-            "light": _light_of_counts(row),
-        }
-        for row in rows
-    ]
+    chapters = {
+        c["id"]: c
+        for c in Chapter.objects.filter(id__in={r["chapter_id"] for r in rows if r["chapter_id"]}).values(
+            "id", "regulation_id", "number", "label", "title"
+        )
+    }
+    none = {"regulation_id": 0, "number": 10**6, "label": "未分章", "title": ""}
+    rows.sort(
+        key=lambda r: (
+            chapters.get(r["chapter_id"], none)["regulation_id"],
+            chapters.get(r["chapter_id"], none)["number"],
+        )
+    )
+    result = []
+    for row in rows:
+        chapter = chapters.get(row["chapter_id"], none)
+        result.append(
+            {
+                "number": chapter["number"] if row["chapter_id"] else None,
+                "label": chapter["label"],
+                "title": chapter["title"],
+                "assigned": row["assigned"],
+                "not_started": row["not_started"],
+                "in_progress": row["in_progress"],
+                "submitted": row["submitted"],
+                "verified": row["verified"],
+                "overdue": row["overdue"],
+                "due_soon": row["due_soon"],
+                "completion_rate": rate(row["verified"], row["assigned"]),
+                "light": _light_of_counts(row),
+            }
+        )
+    return result
 
 
 def dashboard_grid(*, scope: DashboardScope) -> dict:
-    """One GROUP BY (article, body) query: a grid of articles x bodies.
+    """A grid of articles x bodies.
 
     A cell holds the least advanced state among that body's obligations under that article
-    (a body can have several clauses in one article) and the worst light.
+    (a body can have several clauses in one article) and the worst light. Three queries: the
+    cells grouped by (article id, department id), then the articles' and the bodies' names.
     """
-    rows = (
-        scope.obligations.values(
-            article=F("clause__article__number"),
-            article_label=F("clause__article__label"),
-            chapter=F("clause__article__chapter__number"),
-            code=F("department__code"),
-            name=F("department__short_name"),
-            sort_order=F("department__sort_order"),
-        )
+    rows = list(
+        scope.obligations.values("department_id", article_id=F("clause__article_id"))
         .annotate(
             total=Count("id"),
             overdue=Count("id", filter=_overdue(scope)),
             due_soon=Count("id", filter=_due_soon(scope)),
             least=Min(_status_rank()),
         )
-        .order_by("article", "sort_order", "code")
+        .order_by()
     )
-    bodies: dict[str, dict] = {}
-    articles: dict[int, dict] = {}
-    for row in rows:
-        bodies.setdefault(row["code"], {"code": row["code"], "name": row["name"], "sort_order": row["sort_order"]})
-        article = articles.setdefault(
-            row["article"],
-            {"number": row["article"], "label": row["article_label"], "chapter": row["chapter"], "cells": {}},
+    bodies = _department_info(r["department_id"] for r in rows)
+    articles = {
+        a["id"]: a
+        for a in Article.objects.filter(id__in={r["article_id"] for r in rows}).values(
+            "id", "regulation_id", "number", "label", chapter_number=F("chapter__number")
         )
+    }
+    columns = sorted(bodies.values(), key=lambda b: (b["sort_order"], b["code"]))
+    position = {b["id"]: i for i, b in enumerate(columns)}
+    grid_rows: dict[int, list] = {article_id: [None] * len(columns) for article_id in articles}
+    for row in rows:
         state = STATUS_ORDER[row["least"]]
-        article["cells"][row["code"]] = {
-            "code": row["code"],
+        grid_rows[row["article_id"]][position[row["department_id"]]] = {
+            "code": bodies[row["department_id"]]["code"],
             "state": str(state),
             "state_label": STATUS_LABELS[state],
             "light": _light_of_counts(row),
             "total": row["total"],
             "overdue": row["overdue"],
         }
-    columns = sorted(bodies.values(), key=lambda b: (b["sort_order"], b["code"]))
+    ordered = sorted(articles.values(), key=lambda a: (a["regulation_id"], a["number"]))
     return {
-        "bodies": [{"code": b["code"], "name": b["name"]} for b in columns],
+        "bodies": [{"code": b["code"], "name": b["short_name"]} for b in columns],
         "articles": [
-            {
-                "number": a["number"],
-                "label": a["label"],
-                "chapter": a["chapter"],
-                "cells": [a["cells"].get(b["code"]) for b in columns],
-            }
-            for a in articles.values()
+            {"number": a["number"], "label": a["label"], "chapter": a["chapter_number"], "cells": grid_rows[a["id"]]}
+            for a in ordered
         ],
     }
 
@@ -502,6 +512,53 @@ def trend_start(scope: DashboardScope) -> dt.date:
     return earliest or scope.on
 
 
+# The state of each obligation at the end of its due date, rebuilt from the audit trail in one
+# pass (DISTINCT ON over the status entries, hash-joined to the obligations) rather than by a
+# correlated subquery per obligation, which cost seconds at 200,000 obligations. The ORM cannot
+# join a DISTINCT ON subquery, so this one query is SQL; the obligations it covers are the
+# dashboard scope's own queryset, compiled by Django and embedded as the first CTE.
+DUE_BY_WEEK_SQL = """
+WITH scoped AS ({scope}),
+status_then AS (
+    SELECT DISTINCT ON (e.obligation_id) e.obligation_id, e.after ->> 'status' AS status
+    FROM {audit} e JOIN scoped o ON o.id = e.obligation_id
+    WHERE e.action = 'obligation.status' AND o.due_date < %s
+      AND (e.at AT TIME ZONE %s)::date <= o.due_date
+    ORDER BY e.obligation_id, e.at DESC, e.id DESC
+)
+SELECT date_trunc('week', o.due_date::timestamp)::date AS week,
+       count(*) AS due,
+       count(*) FILTER (
+           WHERE o.due_date < %s AND NOT coalesce(
+               s.status IN ('submitted', 'verified'),
+               (o.submitted_at AT TIME ZONE %s)::date <= o.due_date
+                   OR (o.verified_at AT TIME ZONE %s)::date <= o.due_date,
+               false)
+       ) AS newly_overdue
+FROM scoped o LEFT JOIN status_then s ON s.obligation_id = o.id
+GROUP BY 1
+"""  # 'submitted', 'verified': Obligation.CLOSED_STATUSES
+
+
+def _due_by_week(scope: DashboardScope) -> dict[dt.date | None, dict]:
+    """Obligations by the week of their due date (None: no date), and how many of them became
+    overdue: past their date and, at the end of that day, neither submitted nor verified.
+
+    The state on the due date is the last "obligation.status" entry on or before that day; an
+    obligation with no status history by then falls back to its submitted_at / verified_at
+    (rows that predate the audit trail).
+    """
+    scoped = scope.obligations.values("id", "due_date", "submitted_at", "verified_at")
+    if scoped.query.is_empty():
+        return {}
+    scope_sql, scope_params = scoped.query.sql_with_params()
+    sql = DUE_BY_WEEK_SQL.format(scope=scope_sql, audit=AuditEntry._meta.db_table)
+    tz = settings.TIME_ZONE
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*scope_params, scope.on, tz, scope.on, tz, tz])
+        return {week: {"due": due, "newly_overdue": newly} for week, due, newly in cursor.fetchall()}
+
+
 def dashboard_trend(*, scope: DashboardScope) -> dict:
     """Weekly completions, newly overdue obligations and a burn-down, since the regulation took effect.
 
@@ -528,38 +585,7 @@ def dashboard_trend(*, scope: DashboardScope) -> dict:
         .order_by()
     }
 
-    status_then = (
-        AuditEntry.objects.filter(
-            obligation=OuterRef("pk"), action="obligation.status", at__date__lte=OuterRef("due_date")
-        )
-        .order_by("-at", "-id")
-        .annotate(status=KeyTextTransform("status", "after"))
-        .values("status")[:1]
-    )
-    closed_by_due = Case(
-        When(Q(status_then__in=CLOSED), then=Value(True)),
-        When(
-            Q(status_then__isnull=True)
-            & (Q(submitted_at__date__lte=F("due_date")) | Q(verified_at__date__lte=F("due_date"))),
-            then=Value(True),
-        ),
-        default=Value(False),
-        output_field=BooleanField(),
-    )
-    due_rows = (
-        scope.obligations.annotate(
-            status_then=Subquery(status_then, output_field=CharField()),
-            closed_by_due=closed_by_due,
-            week=TruncWeek("due_date"),
-        )
-        .values("week")
-        .annotate(
-            due=Count("id"),
-            newly_overdue=Count("id", filter=Q(due_date__lt=scope.on, closed_by_due=False)),
-        )
-        .order_by()
-    )
-    due_by_week: dict[dt.date | None, dict] = {_as_date(row["week"]): row for row in due_rows}
+    due_by_week = _due_by_week(scope)
 
     total = sum(row["due"] for row in due_by_week.values())
     verified_cum = sum(n for week, n in completed_by_week.items() if week < start)

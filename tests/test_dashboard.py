@@ -325,3 +325,15 @@ def test_date_range_filters_by_due_date(known, cast, frozen):
     assert summary["total"] == 4  # due 03-01, 03-05, 03-10 and 03-11
     trend = selectors.dashboard_trend(scope=scope)
     assert trend["start"] == dt.date(2025, 2, 24)
+
+
+def test_two_regulations_keep_their_own_chapters_and_articles(known, cast, departments, frozen):
+    other = make_regulation(code="reg-other", effective="2025-02-01")
+    obligation(other["c1"], departments["JN-DSJ"], S.VERIFIED, None)
+    scope = scope_for(cast["lena"])
+    grid = selectors.dashboard_grid(scope=scope)
+    assert [a["number"] for a in grid["articles"]] == [1, 2, 3, 1]
+    chapters = selectors.dashboard_chapters(scope=scope)
+    assert [(c["label"], c["assigned"]) for c in chapters] == [("第一章", 7), ("第二章", 3), ("第一章", 1)]
+    only_other = scope_for(cast["lena"], regulation=other["regulation"])
+    assert selectors.dashboard_summary(scope=only_other)["total"] == 1

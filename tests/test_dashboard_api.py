@@ -149,7 +149,9 @@ def populate(reg: dict, cast: dict, total: int) -> None:
     """Grow the set to `total` obligations across clauses x bodies, in every state and light,
     with a progress entry each; rows are bulk-created, so the setup itself stays cheap."""
     existing = Obligation.objects.count()
-    bodies = list(Department.objects.order_by("id")[:20])
+    # alice's body first, so that her view has rows at every size.
+    own = cast["alice"].department
+    bodies = [own, *Department.objects.exclude(id=own.id).order_by("id")[:19]]
     per_clause = len(bodies)
     clauses_needed = -(-total // per_clause)
     have = list(Clause.objects.filter(regulation=reg["regulation"]).order_by("id"))
