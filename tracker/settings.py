@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "obligations",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -244,3 +245,5 @@ LOGGING = {
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_handler"
 # A body may object to an assignment within this many working days (weekends skipped for now).
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
+# Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).
+DASHBOARD_YELLOW_WORKING_DAYS = env_int("DASHBOARD_YELLOW_WORKING_DAYS", 3)

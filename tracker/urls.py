@@ -18,5 +18,7 @@ urlpatterns = [
     path("api/", include("obligations.api.urls")),
     path("", include("obligations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("dashboard/", include("dashboard.urls")),
+    path("api/dashboard/", include("dashboard.api.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -6,7 +6,9 @@ from django.shortcuts import redirect
 
 @login_required
 def home(request):
-    # Everyone lands on 我的任务 until the lead's dashboard exists.
+    # The lead, auditors and admins start on the dashboard; staff on their task list.
+    if request.user.sees_everything:
+        return redirect("dashboard:dashboard")
     return redirect("tasks")
 
 
