@@ -247,3 +247,14 @@ REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_hand
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
 # Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).
 DASHBOARD_YELLOW_WORKING_DAYS = env_int("DASHBOARD_YELLOW_WORKING_DAYS", 3)
+# --- Reports and the audit trail's digest (reports app) ---
+# Digest of new audit entries (and of evidence): "sha256" or "sm3" (GB/T 32905). Each entry
+# records its own algorithm, so switching keeps the existing chain verifiable.
+AUDIT_DIGEST_ALGORITHM = os.environ.get("AUDIT_DIGEST_ALGORITHM", "sha256").strip().lower() or "sha256"
+if AUDIT_DIGEST_ALGORITHM not in {"sha256", "sm3"}:
+    raise ImproperlyConfigured(f"AUDIT_DIGEST_ALGORITHM must be sha256 or sm3, got {AUDIT_DIGEST_ALGORITHM!r}")
+# Finished exports live next to the evidence store (never under the static root), served after a check.
+REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
+# Above this many obligations an export runs as a Celery task instead of in the request.
+REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
+INSTALLED_APPS.append("reports")

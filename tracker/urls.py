@@ -21,4 +21,6 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("api/dashboard/", include("dashboard.api.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("reports/", include("reports.urls")),
+    path("api/reports/", include("reports.api")),
 ]
