@@ -226,3 +226,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- notifications (reminders, escalation, in-app messages) ---------------------------------
+INSTALLED_APPS.append("notifications")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.notifications")
+# Reminder tasks are idempotent: they ack after running and are redelivered if the worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if REDIS_URL:
+    # An unacknowledged message (its worker died) goes back to the queue after this long.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
