@@ -217,7 +217,9 @@ def test_milestones_remind_the_body_the_same_way(cast):
     from obligations.models import Milestone
 
     obligation = make_obligation(cast["alice"].department, D("2025-12-31"))
-    Milestone.objects.create(obligation=obligation, title="完成平台招标", due_date=D("2025-06-20"), created_by=cast["lena"])
+    Milestone.objects.create(
+        obligation=obligation, title="完成平台招标", due_date=D("2025-06-20"), created_by=cast["lena"]
+    )
     sweep_on("2025-06-13")
     assert ledger(target_type="milestone") == [("milestone", "before:7", "alice"), ("milestone", "before:7", "bob")]
     message = next(m for m in mail.outbox if m.to == ["alice@example.gov.cn"])
