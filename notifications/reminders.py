@@ -287,53 +287,82 @@ def _digest_content(today: dt.date, cal: WorkCalendar) -> dict:
 # --------------------------------------------------------------------------- claiming
 
 
+CLAIM_FIELDS = (
+    "target_type",
+    "target_id",
+    "stage",
+    "due_date",
+    "recipient",
+    "obligation",
+    "status",
+    "claim_token",
+    "claimed_at",
+    "scheduled_for",
+)
+KEY_FIELDS = ("target_type", "target_id", "stage", "due_date", "recipient")
+
+
 def _insert_claims(candidates: list[Candidate], token: uuid.UUID, claimed_at: dt.datetime) -> None:
-    table = Reminder._meta.db_table
-    fields = [
-        Reminder._meta.get_field(name)
-        for name in (
-            "target_type",
-            "target_id",
-            "stage",
-            "due_date",
-            "recipient",
-            "obligation",
-            "status",
-            "claim_token",
-            "claimed_at",
-            "scheduled_for",
+    """INSERT ... ON CONFLICT DO NOTHING: the rows that go in are this sweep's to send.
+
+    On PostgreSQL the rows travel as one array per column (unnest), so a statement has ten
+    parameters whatever the number of rows; elsewhere (SQLite for `make run`) as VALUES lists."""
+    meta = Reminder._meta
+    fields = [meta.get_field(name) for name in CLAIM_FIELDS]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    conflict = ", ".join(quote(meta.get_field(n).column) for n in KEY_FIELDS)
+    rows = [
+        (
+            c.target_type,
+            c.target_id,
+            c.stage,
+            c.due_date,
+            c.recipient_id,
+            c.obligation_id,
+            Reminder.Status.CLAIMED,
+            token,
+            claimed_at,
+            c.scheduled_for,
         )
+        for c in candidates
     ]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    conflict = ", ".join(
-        connection.ops.quote_name(Reminder._meta.get_field(n).column)
-        for n in ("target_type", "target_id", "stage", "due_date", "recipient")
-    )
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    for start in range(0, len(candidates), INSERT_CHUNK):
-        chunk = candidates[start : start + INSERT_CHUNK]
-        params: list = []
-        for c in chunk:
-            values = [
-                c.target_type,
-                c.target_id,
-                c.stage,
-                c.due_date,
-                c.recipient_id,
-                c.obligation_id,
-                Reminder.Status.CLAIMED,
-                token,
-                claimed_at,
-                c.scheduled_for,
-            ]
-            params.extend(f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True))
-        sql = (
-            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
-            f"ON CONFLICT ({conflict}) DO NOTHING"
-        )
-        # Autocommit per chunk: the claim must be visible to other sweeps before we send anything.
+    postgres = connection.vendor == "postgresql"
+    chunk_size = 20_000 if postgres else INSERT_CHUNK
+    for start in range(0, len(rows), chunk_size):
+        chunk = rows[start : start + chunk_size]
+        if postgres:
+            types = ["text", "bigint", "text", "date", "bigint", "bigint", "text", "uuid", "timestamptz", "date"]
+            select = ", ".join(f"%s::{t}[]" for t in types)
+            sql = (
+                f"INSERT INTO {meta.db_table} ({columns}) SELECT * FROM unnest({select}) "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO NOTHING"
+            )
+            params = [list(column) for column in zip(*chunk, strict=True)]
+        else:
+            row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            sql = (
+                f"INSERT INTO {meta.db_table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO NOTHING"
+            )
+            params = [f.get_db_prep_save(v, connection) for row in chunk for f, v in zip(fields, row, strict=True)]
+        # Committed per chunk: the claim must be visible to other sweeps before anything is sent.
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
+
+
+def _link_notifications(links: list[Reminder]) -> None:
+    """Point ledger rows at their message (a taken-over claim then knows it exists)."""
+    if connection.vendor != "postgresql":
+        Reminder.objects.bulk_update(links, ["notification"], batch_size=500)
+        return
+    table = Reminder._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS r SET notification_id = v.nid "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(rid, nid) WHERE r.id = v.rid",
+            [[r.id for r in links], [r.notification_id for r in links]],
+        )
 
 
 def claim(candidates: list[Candidate], *, lease_seconds: int) -> tuple[uuid.UUID, list[Reminder], int, int | None]:
@@ -362,6 +391,11 @@ def claim(candidates: list[Candidate], *, lease_seconds: int) -> tuple[uuid.UUID
 # --------------------------------------------------------------------------- composing
 
 
+def _date_text(day: dt.date | None) -> str:
+    # Formatted here, not with the |date filter: the sweep renders tens of thousands of emails.
+    return f"{day.year}年{day.month}月{day.day}日" if day else "未设定"
+
+
 def _days_phrase(due: dt.date, today: dt.date) -> str:
     days = (due - today).days
     if days > 0:
@@ -379,6 +413,7 @@ def _obligation_context(row: dict, today: dt.date) -> dict:
         "department": row["department__name"],
         "department_short": row["department__short_name"],
         "due_date": row["due_date"],
+        "due_text": _date_text(row["due_date"]),
         "days_phrase": _days_phrase(row["due_date"], today) if row["due_date"] else "未设定期限",
         "days_overdue": (today - row["due_date"]).days if row["due_date"] and row["due_date"] < today else 0,
         "url": f"{settings.SITE_URL}/obligations/{row['id']}/",
@@ -475,7 +510,11 @@ def compose(plan_: Plan, rows: list[Reminder]) -> list[Draft]:
                 )
                 if milestone is None:
                     continue
-                context["milestone"] = {**milestone, "days_phrase": _days_phrase(milestone["due_date"], today)}
+                context["milestone"] = {
+                    **milestone,
+                    "due_text": _date_text(milestone["due_date"]),
+                    "days_phrase": _days_phrase(milestone["due_date"], today),
+                }
                 kind = Notification.Kind.MILESTONE
             elif reminder.target_type == Reminder.TargetType.EXTENSION:
                 extension = (
@@ -486,7 +525,7 @@ def compose(plan_: Plan, rows: list[Reminder]) -> list[Draft]:
                 )
                 if extension is None:
                     continue
-                context["extension"] = extension
+                context["extension"] = {**extension, "requested_text": _date_text(extension["requested_date"])}
                 kind = Notification.Kind.EXTENSION
             else:
                 kind = Notification.Kind.OVERDUE if reminder.stage.startswith("overdue") else Notification.Kind.REMINDER
@@ -570,7 +609,7 @@ def save_drafts(drafts: list[Draft]) -> list[int]:
                 reminder.notification_id = notification.id
                 links.append(reminder)
         Delivery.objects.bulk_create(deliveries)
-        Reminder.objects.bulk_update(links, ["notification"], batch_size=1000)
+        _link_notifications(links)
     return [n.id for n in notifications]
 
 
