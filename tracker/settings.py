@@ -258,3 +258,14 @@ REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"
 # Above this many obligations an export runs as a Celery task instead of in the request.
 REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
 INSTALLED_APPS.append("reports")
+# --- notifications (reminders, escalation, in-app messages) ---------------------------------
+INSTALLED_APPS.append("notifications")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.notifications")
+# Reminder tasks are idempotent: they ack after running and are redelivered if the worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if REDIS_URL:
+    # An unacknowledged message (its worker died) goes back to the queue after this long.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))

@@ -23,4 +23,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("reports/", include("reports.urls")),
     path("api/reports/", include("reports.api")),
+    path("api/", include("notifications.api.urls")),
+    path("notifications/", include("notifications.urls")),
 ]
