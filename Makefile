@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup frontend services migrate seed lint bench schemathesis clean
+.PHONY: run test setup frontend services migrate seed lint bench schemathesis clean backup restore audit
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -37,3 +37,16 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# Backups: pg_dump of DATABASE_URL plus a tar of EVIDENCE_ROOT into backups/<timestamp>/ (docs/deployment.md).
+backup:
+	bash scripts/backup.sh
+
+# make restore BACKUP=backups/<timestamp> [FORCE=1]; refuses a non-empty database without FORCE=1.
+restore:
+	BACKUP="$(BACKUP)" FORCE="$(FORCE)" bash scripts/restore.sh
+
+# Known vulnerabilities in the pinned requirements (needs PyPI's advisory API) and high-severity bandit findings.
+audit: setup
+	$(VENV)/bin/pip-audit --requirement requirements-dev.txt --progress-spinner off
+	$(VENV)/bin/bandit --quiet --recursive accounts obligations tracker -lll --exclude '*/migrations/*'
