@@ -46,7 +46,11 @@ backup:
 restore:
 	BACKUP="$(BACKUP)" FORCE="$(FORCE)" bash scripts/restore.sh
 
-# Known vulnerabilities in the pinned requirements (needs PyPI's advisory API) and high-severity bandit findings.
+# Known vulnerabilities in the pinned requirements (pip-audit asks PyPI's JSON API per release;
+# --strict fails rather than passing when a package could not be checked) and high-severity
+# bandit findings. Both run; the target fails if either does.
 audit: setup
-	$(VENV)/bin/pip-audit --requirement requirements-dev.txt --progress-spinner off
-	$(VENV)/bin/bandit --quiet --recursive accounts obligations tracker -lll --exclude '*/migrations/*'
+	@status=0; \
+	$(VENV)/bin/pip-audit --strict --requirement requirements-dev.txt --progress-spinner off || status=1; \
+	$(VENV)/bin/bandit --quiet --recursive accounts obligations tracker -lll --exclude '*/migrations/*' || status=1; \
+	exit $$status
