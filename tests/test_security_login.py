@@ -138,3 +138,34 @@ def test_admin_speaks_chinese(client):
     html = page.content.decode()
     assert "法规义务督办系统 · 管理后台" in html
     assert "用户名" in html and "密码" in html
+
+
+def test_client_address_comes_from_the_trusted_proxy_hop_only(rf, settings):
+    from accounts.client_ip import client_ip
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.5"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.7"  # the address nginx saw; "6.6.6.6" was the client's claim
+    settings.TRUSTED_PROXY_COUNT = 3  # more proxies configured than hops present: ignore the header
+    assert client_ip(request) == "10.0.0.5"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="not-an-ip")) == "10.0.0.5"
+
+
+def test_behind_a_proxy_lockout_follows_the_real_client_not_the_proxy(client, cast, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(5):
+        client.post(
+            LOGIN,
+            {"username": "alice", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR="198.51.100.9",
+        )
+    assert AccessAttempt.objects.get().ip_address == "198.51.100.9"
+    # alice at her own desk, through the same proxy, is not locked out by the attacker.
+    mine = Client().post(
+        LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="192.0.2.44"
+    )
+    assert mine.status_code == 302

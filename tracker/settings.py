@@ -155,15 +155,10 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_COOLOFF_MESSAGE = "登录失败次数过多，账户已暂时锁定，请稍后再试。"
 AXES_PERMALOCK_MESSAGE = "登录失败次数过多，账户已锁定，请联系系统管理员解锁。"
-# Behind a reverse proxy the client address is in X-Forwarded-For; TRUSTED_PROXY_COUNT says how
-# many proxies (each appending one address) stand in front of the app. 0: use REMOTE_ADDR only.
+# Behind reverse proxies the client address is in X-Forwarded-For: TRUSTED_PROXY_COUNT says how
+# many proxies (each appending one address) stand in front of the app; 0 means REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_PROXY_ORDER = "right-most"
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 
 # Sessions: a working day, optionally ending when the browser closes.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
