@@ -27,10 +27,10 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 target="$BACKUP_DIR/$stamp"
 partial="$target.partial"
 [ ! -e "$target" ] || die "$target already exists"
+umask 077  # the dump holds personal data: readable by the backup's owner only
 mkdir -p "$partial"
 # A failed or interrupted run leaves no directory that looks like a finished backup.
 trap 'rm -rf "$partial"' EXIT
-umask 077  # the dump holds personal data: readable by the backup's owner only
 
 pg_dump --format=custom --compress=6 --no-owner --no-privileges --file="$partial/database.dump" "$DATABASE_URL" \
   || die "pg_dump failed"

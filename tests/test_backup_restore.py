@@ -145,6 +145,8 @@ def test_backup_restores_into_a_fresh_database_with_the_same_data(tracked_data, 
     assert backup.returncode == 0, backup.stderr
     folder = Path(backup.stdout.strip().splitlines()[-1])
     assert folder.parent == tmp_path / "backups" and folder.is_dir()
+    assert folder.stat().st_mode & 0o777 == 0o700  # personal data: the backup's owner only
+    assert (folder / "database.dump").stat().st_mode & 0o777 == 0o600
     manifest = json.loads((folder / "manifest.json").read_text())
     for name in ("database.dump", "evidence.tar.gz"):
         data = (folder / name).read_bytes()
