@@ -37,3 +37,8 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# Fuzz the API as a staff user with schemathesis against a live dev server; fails on any 5xx.
+schemathesis: setup services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		bash scripts/schemathesis.sh
