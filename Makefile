@@ -37,3 +37,7 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# Dashboard benchmark (issue 5): loads N obligations into a SEPARATE database whose name contains "bench".
+bench-dashboard: setup
+	$(PY) bench/dashboard_bench.py --database-url $${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/tracker_bench} $(BENCH_ARGS)
