@@ -70,3 +70,6 @@ audit: setup
 schemathesis: setup services
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		bash scripts/schemathesis.sh
+# Dashboard benchmark (issue 5): loads N obligations into a SEPARATE database whose name contains "bench".
+bench-dashboard: setup
+	$(PY) bench/dashboard_bench.py --database-url $${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/tracker_bench} $(BENCH_ARGS)

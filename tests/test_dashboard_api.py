@@ -221,3 +221,6 @@ def test_query_count_is_the_same_for_10_and_1000_obligations(client, departments
     client.force_login(cast["lena"])
     assert client.get(f"{API}overdue/").json()["count"] > 100
     assert client.get(f"{API}queue/?limit=5").json()["results"][4]["submitted_by"] == "alice"
+    first_two = client.get(f"{API}overdue/?limit=2").json()["results"]
+    second = client.get(f"{API}overdue/?limit=1&offset=1").json()["results"]
+    assert second[0]["id"] == first_two[1]["id"]
