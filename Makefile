@@ -37,3 +37,7 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# Peak memory of a large XLSX report (separate database tr_reports_bench by default; N=200000).
+report-bench: setup
+	$(PY) bench/report_bench.py --n $${N:-200000} $(BENCH_ARGS)

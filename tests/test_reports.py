@@ -563,6 +563,16 @@ def test_api_exports_a_file_or_a_job_and_refuses_in_one_error_shape(client, cast
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
 
 
+def test_a_pdf_of_too_many_obligations_is_refused_with_advice(client, cast, regulation, settings):
+    settings.REPORT_PDF_MAX_ROWS = 3
+    client.force_login(cast["audrey"])
+    response = client.post(reverse("reports-api:export"), {"format": "pdf"}, content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "too_many_rows" and "Excel" in body["message"] and body["details"]["max_rows"] == 3
+    assert not AuditEntry.objects.filter(action="report.exported").exists()
+
+
 def test_reports_api_is_in_the_openapi_schema(client, cast):
     client.force_login(cast["audrey"])
     schema = client.get(reverse("api-schema"), {"format": "json"}).json()
