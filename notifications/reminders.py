@@ -22,6 +22,7 @@ after the earliest); overdue reminders that fall on a day off go out on the next
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -696,26 +697,44 @@ def sweep(*, now: dt.datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     today = timezone.localdate(now)
     result = SweepResult()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        timings[name] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
 
     plan_ = plan(today, cfg, cal)
+    lap("plan")
     token, mine, in_flight, retry_in = claim(plan_.candidates, lease_seconds=cfg.claim_lease_seconds)
     my_keys = {(r.target_type, r.target_id, r.stage, r.due_date, r.recipient_id) for r in mine}
     result.skipped = sum(1 for c in plan_.candidates if c.key not in my_keys)
     result.in_flight, result.retry_in = in_flight, retry_in
+    lap("claim")
 
     drafts = compose(plan_, mine)
+    lap("compose")
     save_drafts(drafts)
+    lap("save")
     # Deliveries still pending for my rows: new ones, and those of a dead sender's rows I took over.
     notification_ids = {r.notification_id for r in mine if r.notification_id}
     pending = Delivery.objects.filter(notification_id__in=notification_ids, status=Delivery.Status.PENDING)
     _sent, failed = send_deliveries(pending, cfg)
     result.failed = failed
+    lap("send")
     marked = Reminder.objects.filter(claim_token=token, status=Reminder.Status.CLAIMED).update(
         status=Reminder.Status.SENT, sent_at=timezone.now()
     )
     result.sent = marked
     retried_sent, retried_failed = retry_deliveries(now=timezone.now())
     result.failed += retried_failed
-    result.details = {"today": today.isoformat(), "candidates": len(plan_.candidates), "retried_sent": retried_sent}
+    lap("mark_and_retry")
+    result.details = {
+        "today": today.isoformat(),
+        "candidates": len(plan_.candidates),
+        "retried_sent": retried_sent,
+        "seconds": timings,
+    }
     log.info("reminder sweep %s: %s", today, result.summary())
     return result
