@@ -37,3 +37,7 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# Reminder sweep at scale (200,000 obligations, 20,000 due) in its own database (BENCH_DATABASE_URL).
+bench-reminders: setup
+	$(PY) bench/reminder_bench.py $(BENCH_ARGS)

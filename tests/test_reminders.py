@@ -424,3 +424,22 @@ def test_sweep_query_count_does_not_grow_with_the_number_of_due_obligations(cast
     # Each run also sends the lead's daily digest.
     assert (small_sent, large_sent) == (10 + 1, 200 + 1)
     assert large == small, (small, large)
+
+
+def test_the_admin_edits_the_singleton_settings_without_a_deploy(admin_client):
+    response = admin_client.get("/admin/notifications/remindersettings/")
+    assert response.status_code == 302 and response.url.endswith("/remindersettings/1/change/")
+    page = admin_client.get(response.url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name, field.initial) for name, field in form.fields.items()}
+    data = {k: v for k, v in data.items() if v is not None and v is not False}
+    data["before_days"] = "[10, 3]"
+    data["escalate_after_days"] = 14
+    response = admin_client.post("/admin/notifications/remindersettings/1/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    cfg = ReminderSettings.load()
+    assert (cfg.before_days, cfg.escalate_after_days) == ([10, 3], 14)
+    assert ReminderSettings.objects.count() == 1
+    bad = admin_client.post("/admin/notifications/remindersettings/1/change/", {**data, "before_days": "[0]"})
+    assert bad.status_code == 200 and ReminderSettings.load().before_days == [10, 3]
