@@ -443,3 +443,30 @@ def test_the_admin_edits_the_singleton_settings_without_a_deploy(admin_client):
     assert ReminderSettings.objects.count() == 1
     bad = admin_client.post("/admin/notifications/remindersettings/1/change/", {**data, "before_days": "[0]"})
     assert bad.status_code == 200 and ReminderSettings.load().before_days == [10, 3]
+
+
+def test_several_reminders_for_one_person_in_one_sweep_come_as_one_message(cast):
+    dsj = cast["alice"].department
+    due_soon, overdue = make_obligations(dsj, [D("2025-06-20"), D("2025-06-12")])
+    result = sweep_on("2025-06-13")
+    assert result.sent == 4  # two reminders each for alice and bob: each recorded on its own
+    alice_mail = [m for m in mail.outbox if m.to == ["alice@example.gov.cn"]]
+    assert len(alice_mail) == 1
+    message = alice_mail[0]
+    assert "2 项" in message.subject and "逾期 1 项" in message.subject
+    for obligation in (due_soon, overdue):
+        assert obligation.clause.citation in message.body
+        assert f"/obligations/{obligation.id}/" in message.body
+    assert "距期限还有 7 天" in message.body and "已逾期 1 天" in message.body
+    assert message.body.index("已逾期 1 天") < message.body.index("距期限还有 7 天")  # overdue first
+    rows = Reminder.objects.filter(recipient=cast["alice"])
+    assert rows.count() == 2 and len({r.notification_id for r in rows}) == 1
+    assert sweep_on("2025-06-13", hour=15).sent == 0
+
+
+def test_grouping_can_be_switched_off(cast, no_daily_digest):
+    no_daily_digest.group_reminders = False
+    no_daily_digest.save()
+    make_obligations(cast["alice"].department, [D("2025-06-20"), D("2025-06-12")])
+    sweep_on("2025-06-13")
+    assert len([m for m in mail.outbox if m.to == ["alice@example.gov.cn"]]) == 2
