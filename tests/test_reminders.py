@@ -399,7 +399,10 @@ def test_send_reminders_command_prints_one_summary_line(cast, capsys):
     assert lines == ["sent 2, skipped 0 (already sent), failed 0", "sent 0, skipped 2 (already sent), failed 0"]
 
 
-def test_sweep_query_count_does_not_grow_with_the_number_of_due_obligations(cast):
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "one-message-per-reminder"])
+def test_sweep_query_count_does_not_grow_with_the_number_of_due_obligations(cast, grouped, no_daily_digest):
+    no_daily_digest.group_reminders = grouped
+    no_daily_digest.save()
     with_daily_digest()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
