@@ -473,3 +473,25 @@ def test_grouping_can_be_switched_off(cast, no_daily_digest):
     make_obligations(cast["alice"].department, [D("2025-06-20"), D("2025-06-12")])
     sweep_on("2025-06-13")
     assert len([m for m in mail.outbox if m.to == ["alice@example.gov.cn"]]) == 2
+
+
+def test_a_user_chooses_channels_through_the_api(cast, client):
+    client.force_login(cast["carol"])
+    assert client.get("/api/notifications/preferences/").json() == {
+        "email": True,
+        "in_app": True,
+        "webhook": False,
+        "webhook_endpoint": None,
+    }
+    response = client.put(
+        "/api/notifications/preferences/",
+        {"email": False, "in_app": True, "webhook": False},
+        content_type="application/json",
+    )
+    assert response.status_code == 200 and response.json()["email"] is False
+    bad = client.put("/api/notifications/preferences/", {"email": "maybe"}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+    make_obligation(cast["carol"].department, D("2025-06-20"))
+    sweep_on("2025-06-13")
+    assert not [m for m in mail.outbox if m.to == ["carol@example.gov.cn"]]
+    assert Notification.objects.filter(recipient=cast["carol"], in_app=True).count() == 1
