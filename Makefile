@@ -76,3 +76,7 @@ bench-dashboard: setup
 # Peak memory of a large XLSX report (separate database tr_reports_bench by default; N=200000).
 report-bench: setup
 	$(PY) bench/report_bench.py --n $${N:-200000} $(BENCH_ARGS)
+
+# Reminder sweep at scale (200,000 obligations, 20,000 due) in its own database (BENCH_DATABASE_URL).
+bench-reminders: setup
+	$(PY) bench/reminder_bench.py $(BENCH_ARGS)
