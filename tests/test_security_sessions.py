@@ -2,6 +2,7 @@
 API tokens are stored hashed, shown once and revocable."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -124,3 +125,40 @@ def test_unknown_or_inactive_tokens_are_refused(cast):
 def test_plain_drf_tokens_keep_working_until_retired(cast):
     legacy = Token.objects.create(user=cast["dave"])
     assert Client(headers={"authorization": f"Token {legacy.key}"}).get("/api/auth/tokens/").status_code == 200
+
+
+def test_security_page_shows_a_new_key_once_and_then_only_its_prefix(cast):
+    client = Client()
+    client.force_login(cast["alice"])
+    created = client.post("/accounts/tokens/new/", {"name": "季度报表脚本"})
+    assert created.status_code == 200
+    assert "no-store" in created.headers["Cache-Control"]
+    token = ApiToken.objects.get(user=cast["alice"])
+    html = created.content.decode()
+    keys = re.findall(r"jt_[A-Za-z0-9_-]{40,}", html)
+    assert len(keys) == 1 and key_digest(keys[0]) == token.digest
+    assert "只显示这一次" in html
+
+    page = client.get("/accounts/security/").content.decode()
+    assert keys[0] not in page
+    assert token.prefix in page and "季度报表脚本" in page
+    assert Client(headers={"authorization": f"Token {keys[0]}"}).get("/api/auth/tokens/").status_code == 200
+
+
+def test_security_page_revokes_own_tokens_only(cast):
+    mine, _ = api_token_create(user=cast["alice"])
+    bobs, _ = api_token_create(user=cast["bob"])
+    client = Client()
+    client.force_login(cast["alice"])
+    assert client.post(f"/accounts/tokens/{bobs.pk}/revoke/").status_code == 404
+    assert client.post(f"/accounts/tokens/{mine.pk}/revoke/").status_code == 302
+    assert list(ApiToken.objects.values_list("pk", flat=True)) == [bobs.pk]
+
+
+def test_security_page_needs_login_and_counts_sessions(cast):
+    assert Client().get("/accounts/security/").status_code == 302
+    logged_in("alice")
+    client = logged_in("alice")
+    page = client.get("/accounts/security/")
+    assert page.status_code == 200
+    assert "当前共有 2 个有效登录会话" in page.content.decode()
