@@ -162,3 +162,46 @@ def test_security_page_needs_login_and_counts_sessions(cast):
     page = client.get("/accounts/security/")
     assert page.status_code == 200
     assert "当前共有 2 个有效登录会话" in page.content.decode()
+
+
+def test_admin_lists_no_token_keys(cast):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser(username="root", password="x-Secret-12345")
+    _, key = api_token_create(user=cast["alice"], name="脚本")
+    legacy = Token.objects.create(user=cast["bob"])
+    client = Client()
+    client.force_login(root)
+    listing = client.get("/admin/accounts/apitoken/")
+    assert listing.status_code == 200
+    assert key not in listing.content.decode()
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
+    assert legacy.key not in client.get("/admin/").content.decode()
+
+
+# DRF's own token view, throttled by the same lockout: how /api/auth/token/ can be wired if it
+# keeps rest_framework.authtoken (see accounts/throttling.py).
+def obtain_auth_token_view():
+    from rest_framework.authtoken.views import ObtainAuthToken
+
+    from accounts.throttling import LoginLockoutThrottle
+
+    return ObtainAuthToken.as_view(throttle_classes=[LoginLockoutThrottle])
+
+
+def _urls():
+    from django.urls import path
+
+    return [path("api/auth/token/", obtain_auth_token_view())]
+
+
+urlpatterns = _urls()
+
+
+@pytest.mark.urls(__name__)
+def test_drf_obtain_auth_token_is_locked_out_with_the_throttle(client, cast):
+    for _ in range(5):
+        assert client.post("/api/auth/token/", {"username": "carol", "password": "wrong"}).status_code == 400
+    locked = client.post("/api/auth/token/", {"username": "carol", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert not Token.objects.filter(user=cast["carol"]).exists()
