@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup frontend services migrate seed lint bench schemathesis clean backup restore audit
+.PHONY: run test setup services browser e2e bench lint clean schemathesis backup restore audit
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -24,12 +24,24 @@ node_modules/.package-lock.json: package.json package-lock.json
 run: setup
 	bash scripts/run.sh
 
-test: setup services
+test: setup services browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 services:
 	bash scripts/services.sh
+
+browser:
+	bash scripts/browser.sh
+
+e2e: setup services browser
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# Benchmarks are not tests: `make bench` (full scale) or `make bench SCALE=0.01`.
+SCALE ?= 1
+bench: setup services
+	$(PY) -m bench.run --scale $(SCALE) $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

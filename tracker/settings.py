@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "obligations",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +114,15 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # The web app, the worker and beat write to one file at once: WAL, immediate transactions and
+    # a busy timeout keep them from failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -234,7 +244,8 @@ STORAGES = {
 
 # Evidence files live outside the static root and are only served through a permission check.
 MEDIA_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
-MEDIA_URL = None
+# Never routed: evidence is downloaded only through a view that checks permissions.
+MEDIA_URL = "/_private-not-served/"
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -247,6 +258,8 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
     _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
@@ -316,3 +329,33 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Department staff workflow (obligations/services.py) ---
+# One error shape for every API error: {"code", "message", "details"}.
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_handler"
+# A body may object to an assignment within this many working days (weekends skipped for now).
+OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
+# Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).
+DASHBOARD_YELLOW_WORKING_DAYS = env_int("DASHBOARD_YELLOW_WORKING_DAYS", 3)
+# --- Reports and the audit trail's digest (reports app) ---
+# Digest of new audit entries (and of evidence): "sha256" or "sm3" (GB/T 32905). Each entry
+# records its own algorithm, so switching keeps the existing chain verifiable.
+AUDIT_DIGEST_ALGORITHM = os.environ.get("AUDIT_DIGEST_ALGORITHM", "sha256").strip().lower() or "sha256"
+if AUDIT_DIGEST_ALGORITHM not in {"sha256", "sm3"}:
+    raise ImproperlyConfigured(f"AUDIT_DIGEST_ALGORITHM must be sha256 or sm3, got {AUDIT_DIGEST_ALGORITHM!r}")
+# Finished exports live next to the evidence store (never under the static root), served after a check.
+REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
+# Above this many obligations an export runs as a Celery task instead of in the request.
+REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
+INSTALLED_APPS.append("reports")
+# --- notifications (reminders, escalation, in-app messages) ---------------------------------
+INSTALLED_APPS.append("notifications")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.notifications")
+# Reminder tasks are idempotent: they ack after running and are redelivered if the worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if REDIS_URL:
+    # An unacknowledged message (its worker died) goes back to the queue after this long.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))

@@ -17,7 +17,15 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/auth/", include("accounts.api.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("obligations.api.urls")),
+    path("", include("obligations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("dashboard/", include("dashboard.urls")),
+    path("api/dashboard/", include("dashboard.api.urls")),
     # The split view serves Swagger UI's init script as a file: no inline script, CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("reports/", include("reports.urls")),
+    path("api/reports/", include("reports.api")),
+    path("api/", include("notifications.api.urls")),
+    path("notifications/", include("notifications.urls")),
 ]

@@ -1,12 +1,15 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
 
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    # The lead, auditors and admins start on the dashboard; staff on their task list.
+    if request.user.sees_everything:
+        return redirect("dashboard:dashboard")
+    return redirect("tasks")
 
 
 def healthz(request):

@@ -1,0 +1,146 @@
+"""Response shapes of /api/dashboard/…, declared so that the OpenAPI schema is complete."""
+
+from rest_framework import serializers
+
+
+def light_field():
+    return serializers.ChoiceField(
+        choices=[("green", "正常"), ("yellow", "临期"), ("red", "逾期")],
+        help_text="亮灯：green 正常，yellow 临期，red 逾期",
+    )
+
+
+class SummarySerializer(serializers.Serializer):
+    on = serializers.DateField(help_text="统计日（Asia/Shanghai）")
+    yellow_until = serializers.DateField(help_text="临期（黄灯）截止日：统计日起若干个工作日")
+    total = serializers.IntegerField(help_text="有效义务总数")
+    not_started = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    verified = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    due_soon = serializers.IntegerField(help_text="黄灯：未提交且期限在临期截止日之前")
+    due_within_30_days = serializers.IntegerField(help_text="未提交且30日内到期")
+    completion_rate = serializers.FloatField(allow_null=True, help_text="已核验 / 有效义务")
+    verified_with_due = serializers.IntegerField()
+    verified_on_time = serializers.IntegerField()
+    on_time_rate = serializers.FloatField(allow_null=True, help_text="按期核验 / 有期限的已核验")
+    awaiting_verification = serializers.IntegerField()
+
+
+class CountsMixin(serializers.Serializer):
+    assigned = serializers.IntegerField()
+    not_started = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    verified = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    due_soon = serializers.IntegerField()
+    completion_rate = serializers.FloatField(allow_null=True)
+    light = light_field()
+
+
+class BodyRowSerializer(CountsMixin):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    full_name = serializers.CharField()
+    level = serializers.CharField()
+    level_label = serializers.CharField()
+    verified_with_due = serializers.IntegerField()
+    verified_on_time = serializers.IntegerField()
+    on_time_rate = serializers.FloatField(allow_null=True)
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+    days_since_activity = serializers.IntegerField(allow_null=True)
+    tasks_url = serializers.CharField()
+
+
+class ChapterRowSerializer(CountsMixin):
+    number = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()
+    title = serializers.CharField()
+
+
+class GridBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class GridCellSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    state = serializers.CharField(help_text="该单位在本条下最滞后的状态")
+    state_label = serializers.CharField()
+    light = light_field()
+    total = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+
+
+class GridArticleSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    label = serializers.CharField()
+    chapter = serializers.IntegerField(allow_null=True)
+    # A list, not a nested many=True serializer: DRF's ListField keeps null items.
+    cells = serializers.ListField(
+        child=GridCellSerializer(allow_null=True), help_text="与 bodies 一一对应；null 表示该单位在本条无义务"
+    )
+
+
+class GridSerializer(serializers.Serializer):
+    bodies = GridBodySerializer(many=True)
+    articles = GridArticleSerializer(many=True)
+
+
+class ObligationRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    citation = serializers.CharField()
+    article = serializers.IntegerField()
+    text = serializers.CharField()
+    department_code = serializers.CharField()
+    department_name = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    light = light_field()
+    version = serializers.IntegerField()
+    url = serializers.CharField()
+
+
+class OverdueRowSerializer(ObligationRowSerializer):
+    days_overdue = serializers.IntegerField()
+    last_progress_text = serializers.CharField(allow_null=True)
+    last_progress_at = serializers.DateTimeField(allow_null=True)
+    last_reminder_at = serializers.DateTimeField(allow_null=True, help_text="最近催办时间（催办功能接入后提供）")
+
+
+class OverdueSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    results = OverdueRowSerializer(many=True)
+
+
+class QueueRowSerializer(ObligationRowSerializer):
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    submitted_by = serializers.CharField()
+    days_waiting = serializers.IntegerField(allow_null=True)
+
+
+class QueueSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    results = QueueRowSerializer(many=True)
+
+
+class TrendWeekSerializer(serializers.Serializer):
+    week = serializers.DateField(help_text="周一")
+    week_end = serializers.DateField(help_text="周日")
+    completed = serializers.IntegerField(help_text="本周核验完成数")
+    due = serializers.IntegerField(help_text="本周到期数")
+    newly_overdue = serializers.IntegerField(help_text="本周到期且到期日未提交/核验的数量")
+    open = serializers.IntegerField(help_text="周末仍未核验的义务数")
+    planned_open = serializers.IntegerField(help_text="按期限计划周末应剩余的义务数")
+
+
+class TrendSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    total = serializers.IntegerField()
+    weeks = TrendWeekSerializer(many=True)

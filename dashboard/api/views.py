@@ -1,0 +1,137 @@
+"""The dashboard's aggregates as JSON: the same selectors as the page, one endpoint each."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors
+from ..forms import DashboardFilterForm
+from . import serializers
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("regulation", OpenApiTypes.STR, description="法规代码（code）"),
+    OpenApiParameter("level", OpenApiTypes.STR, enum=["city", "district", "zone"], description="机构层级"),
+    OpenApiParameter("department", OpenApiTypes.STR, description="责任单位代码，如 JN-DSJ"),
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="完成期限不早于"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="完成期限不晚于"),
+]
+LIMIT_PARAMETER = OpenApiParameter(
+    "limit",
+    OpenApiTypes.INT,
+    description=f"最多返回条数（默认 {selectors.DEFAULT_LIST_LIMIT}，上限 {selectors.MAX_LIST_LIMIT}）",
+)
+SORT_PARAMETER = OpenApiParameter(
+    "sort",
+    OpenApiTypes.STR,
+    enum=[p + k for k in selectors.BODY_SORTS for p in ("", "-")],
+    description="排序列，前缀 - 为降序",
+)
+
+
+class DashboardAPIView(APIView):
+    # Token first so that an anonymous caller gets 401 with a WWW-Authenticate header, not 403.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def scope(self, request) -> selectors.DashboardScope:
+        form = DashboardFilterForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors.get_json_data())
+        return selectors.dashboard_scope(user=request.user, filters=form.to_filters())
+
+
+class SummaryView(DashboardAPIView):
+    @extend_schema(
+        operation_id="dashboard_summary",
+        summary="总体指标",
+        parameters=FILTER_PARAMETERS,
+        responses=serializers.SummarySerializer,
+        tags=["dashboard"],
+    )
+    def get(self, request):
+        data = selectors.dashboard_summary(scope=self.scope(request))
+        return Response(serializers.SummarySerializer(data).data)
+
+
+class BodiesView(DashboardAPIView):
+    @extend_schema(
+        operation_id="dashboard_bodies",
+        summary="按责任单位统计",
+        parameters=[*FILTER_PARAMETERS, SORT_PARAMETER],
+        responses=serializers.BodyRowSerializer(many=True),
+        tags=["dashboard"],
+    )
+    def get(self, request):
+        data = selectors.dashboard_bodies(scope=self.scope(request), sort=request.query_params.get("sort"))
+        return Response(serializers.BodyRowSerializer(data, many=True).data)
+
+
+class ChaptersView(DashboardAPIView):
+    @extend_schema(
+        operation_id="dashboard_chapters",
+        summary="按章统计",
+        parameters=FILTER_PARAMETERS,
+        responses=serializers.ChapterRowSerializer(many=True),
+        tags=["dashboard"],
+    )
+    def get(self, request):
+        data = selectors.dashboard_chapters(scope=self.scope(request))
+        return Response(serializers.ChapterRowSerializer(data, many=True).data)
+
+
+class GridView(DashboardAPIView):
+    @extend_schema(
+        operation_id="dashboard_grid",
+        summary="条文 × 责任单位 状态网格",
+        parameters=FILTER_PARAMETERS,
+        responses=serializers.GridSerializer,
+        tags=["dashboard"],
+    )
+    def get(self, request):
+        data = selectors.dashboard_grid(scope=self.scope(request))
+        return Response(serializers.GridSerializer(data).data)
+
+
+class OverdueView(DashboardAPIView):
+    @extend_schema(
+        operation_id="dashboard_overdue",
+        summary="逾期清单（按逾期天数降序）",
+        parameters=[*FILTER_PARAMETERS, LIMIT_PARAMETER],
+        responses=serializers.OverdueSerializer,
+        tags=["dashboard"],
+    )
+    def get(self, request):
+        limit = selectors.clamp_limit(request.query_params.get("limit"))
+        data = selectors.dashboard_overdue(scope=self.scope(request), limit=limit)
+        return Response(serializers.OverdueSerializer(data).data)
+
+
+class TrendView(DashboardAPIView):
+    @extend_schema(
+        operation_id="dashboard_trend",
+        summary="按周趋势与燃尽",
+        parameters=FILTER_PARAMETERS,
+        responses=serializers.TrendSerializer,
+        tags=["dashboard"],
+    )
+    def get(self, request):
+        data = selectors.dashboard_trend(scope=self.scope(request))
+        return Response(serializers.TrendSerializer(data).data)
+
+
+class QueueView(DashboardAPIView):
+    @extend_schema(
+        operation_id="dashboard_queue",
+        summary="待核验队列",
+        parameters=[*FILTER_PARAMETERS, LIMIT_PARAMETER],
+        responses=serializers.QueueSerializer,
+        tags=["dashboard"],
+    )
+    def get(self, request):
+        limit = selectors.clamp_limit(request.query_params.get("limit"))
+        data = selectors.dashboard_queue(scope=self.scope(request), limit=limit)
+        return Response(serializers.QueueSerializer(data).data)

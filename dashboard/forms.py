@@ -1,0 +1,45 @@
+"""The dashboard's filters, read from GET parameters so that a filtered view can be shared."""
+
+from django import forms
+
+from accounts.models import Department
+from obligations.models import Regulation
+
+from .selectors import DashboardFilters
+
+
+class DashboardFilterForm(forms.Form):
+    regulation = forms.ModelChoiceField(
+        label="法规",
+        queryset=Regulation.objects.order_by("title"),
+        to_field_name="code",
+        required=False,
+        empty_label="全部法规",
+    )
+    level = forms.ChoiceField(label="层级", choices=[("", "全部层级"), *Department.Level.choices], required=False)
+    department = forms.ModelChoiceField(
+        label="责任单位",
+        queryset=Department.objects.filter(active=True),
+        to_field_name="code",
+        required=False,
+        empty_label="全部单位",
+    )
+    date_from = forms.DateField(label="完成期限自", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="完成期限至", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError("开始日期不能晚于结束日期。", code="bad_date_range")
+        return data
+
+    def to_filters(self) -> DashboardFilters:
+        data = self.cleaned_data
+        return DashboardFilters(
+            regulation=data.get("regulation"),
+            level=data.get("level") or "",
+            department=data.get("department"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )

@@ -1,0 +1,339 @@
+"""The lead's dashboard: a known set of obligations in known states and dates, and every figure
+the lead reads from it (headline figures, a body row, a grid cell, the trend), who may see what,
+and the filters.
+
+Today is Wednesday 2025-03-12 in Asia/Shanghai; yellow lights run three working days to
+Monday 2025-03-17. The set (department: article, status, due date):
+
+    大数据局 DSJ   art.1 not_started 03-01 (overdue 11 days)  art.2 in_progress 03-17 (yellow)
+                   art.3 verified 02-28 (verified 02-28 23:30 local: on time)
+    发改委 FGW     art.1 submitted 03-10 (in the queue)       art.1 again: verified 03-20 (on time)
+                   art.2 verified 03-05 (verified 03-06 00:30 local = 03-05 UTC: late)
+                   art.3 in_progress 03-18 (green: the fourth working day)
+    历下区 LIXIA   art.1 in_progress 03-11 (returned 03-10: overdue 1 day)  art.2 not_started, no date
+                   art.3 verified, no date
+    工信局 GXJ     art.1 superseded (never counted)
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import override_settings
+
+from dashboard import selectors
+from obligations import audit
+from obligations.models import Article, Chapter, Clause, Obligation, ProgressEntry, Regulation
+
+pytestmark = pytest.mark.django_db
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2025, 3, 12, 10, 0, tzinfo=SH)
+S = Obligation.Status
+
+
+def at(day: str, time: str = "10:00") -> dt.datetime:
+    return dt.datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=SH)
+
+
+def d(day: str | None) -> dt.date | None:
+    return None if day is None else dt.date.fromisoformat(day)
+
+
+def make_regulation(code="reg-test", effective="2025-01-01") -> dict:
+    regulation = Regulation.objects.create(
+        code=code, title=f"测试条例 {code}", effective_date=d(effective), source_text="…", source_sha256="0" * 64
+    )
+    ch1 = Chapter.objects.create(regulation=regulation, number=1, label="第一章", title="总则")
+    ch2 = Chapter.objects.create(regulation=regulation, number=2, label="第二章", title="保障")
+    articles = {
+        n: Article.objects.create(regulation=regulation, chapter=ch, number=n, label=label, text="…")
+        for n, ch, label in [(1, ch1, "第一条"), (2, ch1, "第二条"), (3, ch2, "第三条")]
+    }
+
+    def clause(article: int, paragraph: int = 1) -> Clause:
+        return Clause.objects.create(
+            regulation=regulation,
+            article=articles[article],
+            paragraph_number=paragraph,
+            text=f"第{article}条第{paragraph}款应当……",
+            subject="有关部门",
+            kind=Clause.Kind.DUTY,
+        )
+
+    return {"regulation": regulation, "c1": clause(1), "c1b": clause(1, 2), "c2": clause(2), "c3": clause(3)}
+
+
+def obligation(clause, department, status=S.NOT_STARTED, due=None, **fields) -> Obligation:
+    return Obligation.objects.create(clause=clause, department=department, status=status, due_date=d(due), **fields)
+
+
+def status_change(obligation, old, new, when: dt.datetime, actor=None):
+    with time_machine.travel(when, tick=False):
+        audit.record(
+            "obligation.status", obligation=obligation, actor=actor, before={"status": old}, after={"status": new}
+        )
+
+
+@pytest.fixture
+def known(departments, cast):
+    return build_known(departments, cast)
+
+
+def build_known(departments, cast) -> dict:
+    """The set described in the module docstring, built at its own moments in time."""
+    reg = make_regulation()
+    dsj, fgw, lixia, gxj = (departments[c] for c in ("JN-DSJ", "JN-FGW", "JN-LIXIA", "JN-GXJ"))
+    o = {
+        "dsj1": obligation(reg["c1"], dsj, S.NOT_STARTED, "2025-03-01", last_activity_at=at("2025-03-02")),
+        "dsj2": obligation(reg["c2"], dsj, S.IN_PROGRESS, "2025-03-17", last_activity_at=at("2025-03-10", "09:00")),
+        "dsj3": obligation(reg["c3"], dsj, S.VERIFIED, "2025-02-28", verified_at=at("2025-02-28", "23:30")),
+        "fgw1": obligation(
+            reg["c1"], fgw, S.SUBMITTED, "2025-03-10", submitted_at=at("2025-03-09"), submitted_by=cast["carol"]
+        ),
+        "fgw1b": obligation(reg["c1b"], fgw, S.VERIFIED, "2025-03-20", verified_at=at("2025-03-03")),
+        "fgw2": obligation(reg["c2"], fgw, S.VERIFIED, "2025-03-05", verified_at=at("2025-03-06", "00:30")),
+        "fgw3": obligation(reg["c3"], fgw, S.IN_PROGRESS, "2025-03-18"),
+        "lixia1": obligation(reg["c1"], lixia, S.IN_PROGRESS, "2025-03-11", submitted_at=at("2025-03-08")),
+        "lixia2": obligation(reg["c2"], lixia, S.NOT_STARTED, None),
+        "lixia3": obligation(reg["c3"], lixia, S.VERIFIED, None, verified_at=at("2025-03-01")),
+        "gone": obligation(
+            reg["c1"], gxj, S.NOT_STARTED, "2025-02-01", superseded_at=at("2025-02-15"), superseded_reason="修订"
+        ),
+    }
+    # History the trend reads: 发改委 art.2 was handed in before its date, verified after it;
+    # 历下区 art.1 was handed in, then returned the day before its date.
+    status_change(o["fgw2"], "in_progress", "submitted", at("2025-03-04"), cast["carol"])
+    status_change(o["fgw2"], "submitted", "verified", at("2025-03-06", "00:30"), cast["lena"])
+    status_change(o["fgw1"], "in_progress", "submitted", at("2025-03-09"), cast["carol"])
+    status_change(o["lixia1"], "not_started", "in_progress", at("2025-02-01"), cast["dave"])
+    status_change(o["lixia1"], "in_progress", "submitted", at("2025-03-08"), cast["dave"])
+    status_change(o["lixia1"], "submitted", "in_progress", at("2025-03-10"), cast["lena"])
+    ProgressEntry.objects.create(
+        obligation=o["dsj1"], department=dsj, author=cast["alice"], text="已起草方案", created_at=at("2025-02-20")
+    )
+    ProgressEntry.objects.create(
+        obligation=o["dsj1"], department=dsj, author=cast["bob"], text="方案征求意见中", created_at=at("2025-03-02")
+    )
+    return {"reg": reg, "o": o}
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def scope_for(user, **filters):
+    return selectors.dashboard_scope(user=user, filters=selectors.DashboardFilters(**filters))
+
+
+# --- Working days and lights --------------------------------------------------------------------
+
+
+def test_working_days_skip_the_weekend():
+    friday = dt.date(2025, 3, 14)
+    assert selectors.add_working_days(friday, 3) == dt.date(2025, 3, 19)
+    assert selectors.add_working_days(dt.date(2025, 3, 12), 3) == dt.date(2025, 3, 17)
+    assert selectors.add_working_days(friday, 0) == friday
+
+
+def test_yellow_counts_working_days_across_a_weekend(departments, cast):
+    reg = make_regulation()
+    dsj = departments["JN-DSJ"]
+    obligation(reg["c1"], dsj, S.IN_PROGRESS, "2025-03-19")  # Wednesday: third working day after Friday
+    obligation(reg["c2"], dsj, S.IN_PROGRESS, "2025-03-20")  # Thursday: fourth
+    with time_machine.travel(at("2025-03-14"), tick=False):
+        summary = selectors.dashboard_summary(scope=scope_for(cast["lena"]))
+        assert summary["due_soon"] == 1
+        with override_settings(DASHBOARD_YELLOW_WORKING_DAYS=4):
+            assert selectors.dashboard_summary(scope=scope_for(cast["lena"]))["due_soon"] == 2
+
+
+# --- Headline figures, body table, chapters, grid ------------------------------------------------
+
+
+def test_headline_figures(known, cast, frozen):
+    summary = selectors.dashboard_summary(scope=scope_for(cast["lena"]))
+    assert summary["on"] == dt.date(2025, 3, 12)
+    assert summary["yellow_until"] == dt.date(2025, 3, 17)
+    assert {k: summary[k] for k in ("total", "not_started", "in_progress", "submitted", "verified")} == {
+        "total": 10,
+        "not_started": 2,
+        "in_progress": 3,
+        "submitted": 1,
+        "verified": 4,
+    }
+    assert summary["overdue"] == 2  # DSJ art.1 and LIXIA art.1; the submitted FGW art.1 is off the clock
+    assert summary["due_soon"] == 1  # DSJ art.2 on 03-17; FGW art.3 on 03-18 is the fourth working day
+    assert summary["due_within_30_days"] == 2
+    assert summary["completion_rate"] == 0.4
+    # On time: DSJ art.3 (23:30 local on its date) and FGW art.1b; FGW art.2 was verified at
+    # 00:30 local on the day after its date, which is still its due date in UTC.
+    assert (summary["verified_on_time"], summary["verified_with_due"]) == (2, 3)
+    assert summary["on_time_rate"] == 0.6667
+    assert summary["awaiting_verification"] == 1
+
+
+def test_body_table_row(known, cast, frozen):
+    bodies = {row["code"]: row for row in selectors.dashboard_bodies(scope=scope_for(cast["lena"]))}
+    assert set(bodies) == {"JN-DSJ", "JN-FGW", "JN-LIXIA"}
+    dsj = bodies["JN-DSJ"]
+    assert {k: dsj[k] for k in ("assigned", "in_progress", "submitted", "verified", "overdue")} == {
+        "assigned": 3,
+        "in_progress": 1,
+        "submitted": 0,
+        "verified": 1,
+        "overdue": 1,
+    }
+    assert dsj["on_time_rate"] == 1.0
+    assert dsj["days_since_activity"] == 2
+    assert dsj["light"] == "red"
+    assert dsj["tasks_url"] == "/tasks/?department=JN-DSJ"
+    fgw = bodies["JN-FGW"]
+    assert (fgw["assigned"], fgw["submitted"], fgw["verified"], fgw["overdue"]) == (4, 1, 2, 0)
+    assert fgw["on_time_rate"] == 0.5
+    assert fgw["days_since_activity"] is None
+    assert fgw["light"] == "green"
+    assert bodies["JN-LIXIA"]["on_time_rate"] is None  # verified, but it had no due date
+
+
+def test_body_table_sorts_on_any_column(known, cast, frozen):
+    scope = scope_for(cast["lena"])
+    by_assigned = [r["code"] for r in selectors.dashboard_bodies(scope=scope, sort="-assigned")]
+    assert by_assigned[0] == "JN-FGW"
+    by_on_time = [r["code"] for r in selectors.dashboard_bodies(scope=scope, sort="-on_time_rate")]
+    assert by_on_time == ["JN-DSJ", "JN-FGW", "JN-LIXIA"]  # no rate last
+    most_idle_first = [r["code"] for r in selectors.dashboard_bodies(scope=scope, sort="-idle")]
+    assert most_idle_first[-1] == "JN-DSJ"  # the only body with recent activity
+    assert selectors.normalise_body_sort("drop table") == selectors.DEFAULT_BODY_SORT
+
+
+def test_level_filter_compares_districts_separately(known, cast, frozen):
+    bodies = selectors.dashboard_bodies(scope=scope_for(cast["lena"], level="district"))
+    assert [b["code"] for b in bodies] == ["JN-LIXIA"]
+    summary = selectors.dashboard_summary(scope=scope_for(cast["lena"], level="city"))
+    assert summary["total"] == 7
+
+
+def test_chapter_progress(known, cast, frozen):
+    chapters = selectors.dashboard_chapters(scope=scope_for(cast["lena"]))
+    assert [(c["label"], c["assigned"], c["verified"], c["overdue"]) for c in chapters] == [
+        ("第一章", 7, 2, 2),
+        ("第二章", 3, 2, 0),
+    ]
+
+
+def test_grid_cell_shows_the_least_advanced_state_and_the_worst_light(known, cast, frozen):
+    grid = selectors.dashboard_grid(scope=scope_for(cast["lena"]))
+    codes = [b["code"] for b in grid["bodies"]]
+    article1 = next(a for a in grid["articles"] if a["number"] == 1)
+    fgw = article1["cells"][codes.index("JN-FGW")]
+    assert (fgw["state"], fgw["total"], fgw["light"]) == ("submitted", 2, "green")
+    dsj = article1["cells"][codes.index("JN-DSJ")]
+    assert (dsj["state"], dsj["light"], dsj["overdue"]) == ("not_started", "red", 1)
+    article2 = next(a for a in grid["articles"] if a["number"] == 2)
+    assert article2["cells"][codes.index("JN-DSJ")]["light"] == "yellow"
+    assert "JN-GXJ" not in codes  # its only obligation is superseded
+
+
+# --- Lists ---------------------------------------------------------------------------------------
+
+
+def test_overdue_list_is_sorted_by_days_overdue_with_the_latest_progress(known, cast, frozen):
+    overdue = selectors.dashboard_overdue(scope=scope_for(cast["lena"]))
+    assert overdue["count"] == 2
+    first, second = overdue["results"]
+    assert (first["department_code"], first["days_overdue"], first["light"]) == ("JN-DSJ", 11, "red")
+    assert first["last_progress_text"] == "方案征求意见中"
+    assert first["last_progress_at"] == at("2025-03-02")
+    assert first["last_reminder_at"] is None  # hook for the reminders work
+    assert (second["department_code"], second["days_overdue"], second["last_progress_text"]) == ("JN-LIXIA", 1, None)
+
+
+def test_queue_lists_submissions_awaiting_verification(known, cast, frozen):
+    queue = selectors.dashboard_queue(scope=scope_for(cast["lena"]))
+    assert queue["count"] == 1
+    row = queue["results"][0]
+    assert (row["id"], row["submitted_by"], row["days_waiting"]) == (known["o"]["fgw1"].id, "carol", 3)
+    assert row["url"] == f"/obligations/{known['o']['fgw1'].id}/"
+
+
+# --- Trend ---------------------------------------------------------------------------------------
+
+
+def test_trend_counts_completions_and_newly_overdue_per_week(known, cast, frozen):
+    trend = selectors.dashboard_trend(scope=scope_for(cast["lena"]))
+    assert trend["start"] == dt.date(2024, 12, 30)  # the Monday of the week the regulation took effect
+    assert trend["total"] == 10
+    weeks = {w["week"]: w for w in trend["weeks"]}
+    assert max(weeks) == dt.date(2025, 3, 10)
+    assert weeks[dt.date(2024, 12, 30)] == {
+        "week": dt.date(2024, 12, 30),
+        "week_end": dt.date(2025, 1, 5),
+        "completed": 0,
+        "due": 0,
+        "newly_overdue": 0,
+        "open": 10,
+        "planned_open": 10,
+    }
+
+    def row(day):
+        w = weeks[dt.date.fromisoformat(day)]
+        return (w["completed"], w["due"], w["newly_overdue"], w["open"], w["planned_open"])
+
+    # Week of 02-24: DSJ art.3 and LIXIA art.3 verified; DSJ art.1 (due 03-01, nothing done)
+    # is newly overdue, DSJ art.3 (due 02-28, verified 02-28, no status history) is not.
+    assert row("2025-02-24") == (2, 2, 1, 8, 8)
+    # Week of 03-03: FGW art.1b and art.2 verified; FGW art.2 (due 03-05) was already submitted
+    # on its date according to the audit trail, so it is not newly overdue.
+    assert row("2025-03-03") == (2, 1, 0, 6, 7)
+    # Week of 03-10: FGW art.1 submitted on time; LIXIA art.1 was returned on 03-10, so on its
+    # date (03-11) it was in progress again: newly overdue, although submitted_at is set.
+    assert row("2025-03-10") == (0, 2, 1, 6, 5)
+
+
+def test_trend_starts_at_the_chosen_regulations_effective_date(known, cast, frozen):
+    later = make_regulation(code="reg-later", effective="2025-03-01")
+    trend = selectors.dashboard_trend(scope=scope_for(cast["lena"], regulation=later["regulation"]))
+    assert trend["start"] == dt.date(2025, 2, 24)
+    assert trend["total"] == 0
+    assert selectors.dashboard_trend(scope=scope_for(cast["lena"]))["start"] == dt.date(2024, 12, 30)
+
+
+# --- Who sees what -------------------------------------------------------------------------------
+
+
+def test_staff_see_only_their_own_body_even_where_they_cooperate(known, cast, departments, frozen):
+    known["o"]["fgw3"].cooperating.add(departments["JN-DSJ"])
+    scope = scope_for(cast["alice"])
+    assert selectors.dashboard_summary(scope=scope)["total"] == 3
+    assert [b["code"] for b in selectors.dashboard_bodies(scope=scope)] == ["JN-DSJ"]
+    # A filter cannot widen the view: asking for another body gives nothing.
+    assert selectors.dashboard_summary(scope=scope_for(cast["alice"], department=departments["JN-FGW"]))["total"] == 0
+
+
+def test_auditor_and_admin_see_every_body(known, cast, frozen):
+    for name in ("audrey", "adam"):
+        assert selectors.dashboard_summary(scope=scope_for(cast[name]))["total"] == 10
+
+
+def test_date_range_filters_by_due_date(known, cast, frozen):
+    scope = scope_for(cast["lena"], date_from=d("2025-03-01"), date_to=d("2025-03-11"))
+    summary = selectors.dashboard_summary(scope=scope)
+    assert summary["total"] == 4  # due 03-01, 03-05, 03-10 and 03-11
+    trend = selectors.dashboard_trend(scope=scope)
+    assert trend["start"] == dt.date(2025, 2, 24)
+
+
+def test_two_regulations_keep_their_own_chapters_and_articles(known, cast, departments, frozen):
+    other = make_regulation(code="reg-other", effective="2025-02-01")
+    obligation(other["c1"], departments["JN-DSJ"], S.VERIFIED, None)
+    scope = scope_for(cast["lena"])
+    grid = selectors.dashboard_grid(scope=scope)
+    assert [a["number"] for a in grid["articles"]] == [1, 2, 3, 1]
+    chapters = selectors.dashboard_chapters(scope=scope)
+    assert [(c["label"], c["assigned"]) for c in chapters] == [("第一章", 7), ("第二章", 3), ("第一章", 1)]
+    only_other = scope_for(cast["lena"], regulation=other["regulation"])
+    assert selectors.dashboard_summary(scope=only_other)["total"] == 1
