@@ -18,10 +18,15 @@ class TaskFilterForm(forms.Form):
     chapter = forms.ModelChoiceField(label="章", required=False, queryset=Chapter.objects.none(), empty_label="全部")
     article = forms.IntegerField(label="条（序号）", required=False, min_value=1, max_value=999)
     q = forms.CharField(label="搜索条款内容", required=False, max_length=100)
+    # The dashboard's drill-down links (/tasks/?department=CODE) land here.
+    department = forms.ModelChoiceField(
+        label="责任单位", required=False, queryset=Department.objects.none(), to_field_name="code", empty_label="全部"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["chapter"].queryset = Chapter.objects.order_by("regulation_id", "number")
+        self.fields["department"].queryset = Department.objects.filter(active=True)
 
 
 class VersionedForm(forms.Form):

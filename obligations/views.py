@@ -63,6 +63,8 @@ def tasks(request):
             queryset = queryset.filter(clause__article__number=data["article"])
         if data["q"]:
             queryset = queryset.filter(clause__text__icontains=data["q"])
+        if data["department"]:
+            queryset = queryset.filter(department=data["department"])
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -62,12 +62,37 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 @pytest.fixture
 def page(browser):
+    """A fresh tab. Any JavaScript dialog (alert/confirm/prompt) is recorded and dismissed: none of
+    our pages opens one, so a dialog means injected script ran. `page.dialogs` lists them and the
+    test fails at teardown if there were any; `page.csp_errors` collects CSP refusals."""
     browser.clear_cookies()
     page = browser.new_page()
     page.set_viewport_size(DESKTOP)
     page.set_default_timeout(15_000)
+    page.dialogs = []
+    page.csp_errors = []
+
+    def on_dialog(dialog):
+        page.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def on_console(message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            page.csp_errors.append(message.text)
+
+    page.on("dialog", on_dialog)
+    page.on("console", on_console)
     yield page
     page.close()
+    assert page.dialogs == [], f"a JavaScript dialog fired: {page.dialogs}"
+
+
+@pytest.fixture(autouse=True)
+def e2e_file_roots(settings, tmp_path):
+    """Evidence and report files of a browser test go to its own temporary folder (the live
+    server runs in this process, so the override reaches it)."""
+    settings.MEDIA_ROOT = tmp_path / "evidence"
+    settings.REPORTS_ROOT = tmp_path / "exports"
 
 
 def screenshot(page, name: str) -> None:
