@@ -13,6 +13,7 @@ import pytest
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 LAUNCH_ARGS = [
+    "--lang=zh-CN",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",

@@ -25,7 +25,9 @@ def staff_world(regulation, cast):
 
 
 def obligation_links(page) -> set[int]:
-    hrefs = page.locator("table.tasks a[href^='/obligations/']").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    hrefs = page.locator("table.tasks a[href^='/obligations/']").evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))"
+    )
     return {int(re.search(r"/obligations/(\d+)/", h).group(1)) for h in hrefs}
 
 
