@@ -6,6 +6,7 @@ pages at desktop (1366x768) and phone (390 px) widths.
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ def pytest_collection_modifyitems(items):
 def browser(tmp_path_factory):
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` (apt-get install chromium)")
+    # Without a CJK font every Chinese character renders as a box (tofu) in the screenshots.
+    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False).stdout
+    if not fonts.strip():
+        pytest.fail("no Chinese font installed: run `make browser` (apt-get install fonts-wqy-zenhei)")
     from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp("chromium-profile")
@@ -103,7 +108,10 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
+    # Nothing may widen the page beyond a phone's screen (wide tables scroll inside their box).
+    width = page.evaluate("document.documentElement.scrollWidth")
     page.set_viewport_size(DESKTOP)
+    assert width <= PHONE["width"], f"{name}: the page is {width}px wide on a {PHONE['width']}px phone"
 
 
 def login(page, live_server, username: str, password: str = "pw-Secret-123") -> None:
