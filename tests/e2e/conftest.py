@@ -94,11 +94,14 @@ def page(browser):
 
 
 @pytest.fixture(autouse=True)
-def e2e_file_roots(settings, tmp_path):
+def e2e_settings(settings, tmp_path):
     """Evidence and report files of a browser test go to its own temporary folder (the live
-    server runs in this process, so the override reaches it)."""
+    server runs in this process, so these overrides reach it)."""
     settings.MEDIA_ROOT = tmp_path / "evidence"
     settings.REPORTS_ROOT = tmp_path / "exports"
+    # The journeys are about pages, not password hashing (tests/test_security_*.py are): a cheap
+    # hasher saves about a second per user created and per login on a busy machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def screenshot(page, name: str) -> None:
