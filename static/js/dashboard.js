@@ -40,6 +40,19 @@
     return instance;
   }
 
+  /* Column labels ("第二章 数字基础设施建设"): on two lines on a wide screen; on a phone only the
+   * first word ("第二章"). Slanted long names overlapped each other and ran off the chart. */
+  function columnLabels() {
+    var wide = window.innerWidth >= 600;
+    return {
+      interval: 0,
+      formatter: function (name) {
+        var words = String(name).split(" ");
+        return wide ? words[0] + "\n" + words.slice(1).join(" ") : words[0];
+      },
+    };
+  }
+
   function stacked(rows, horizontal) {
     var names = rows.map(function (r) {
       return r.name;
@@ -61,7 +74,7 @@
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       legend: { top: 0 },
       grid: { left: horizontal ? 110 : 40, right: 20, top: 30, bottom: horizontal ? 20 : 80, containLabel: false },
-      xAxis: horizontal ? valueAxis : Object.assign({}, categoryAxis, { axisLabel: { interval: 0, rotate: 30 } }),
+      xAxis: horizontal ? valueAxis : Object.assign({}, categoryAxis, { axisLabel: columnLabels() }),
       yAxis: horizontal ? Object.assign({}, categoryAxis, { inverse: true }) : valueAxis,
       series: series,
     };
