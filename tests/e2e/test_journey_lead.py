@@ -4,6 +4,7 @@ returns another with a reason and sets a deadline; the district's staff then see
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from obligations.models import Obligation, today
 from tests.e2e.conftest import login, screenshot
@@ -121,8 +122,7 @@ def test_lead_reads_dashboard_drills_down_verifies_returns_and_sets_a_deadline(p
     page.fill("#id_due_date-due_date", due.isoformat())
     page.fill("#id_due_date-reason", "退回后重新约定完成期限")
     page.click("button:has-text('保存期限')")
-    page.wait_for_load_state()
-    assert "完成期限已调整" in page.locator(".messages").inner_text()
+    expect(page.locator(".messages")).to_contain_text("完成期限已调整")
     assert due.isoformat() in page.locator(".summary").inner_text()
     screenshot(page, "lead-obligation-returned")
 

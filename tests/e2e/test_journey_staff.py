@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from obligations import services
 from obligations.models import Obligation
@@ -56,15 +57,13 @@ def test_staff_works_an_obligation_from_task_list_to_submission(page, live_serve
 
     # Start, log progress, upload a PDF, submit for verification.
     page.click(".actions button:has-text('启动')")
-    page.wait_for_load_state()
-    assert page.locator(".summary .status").inner_text() == "推进中"
+    expect(page.locator(".summary .status")).to_have_text("推进中")
 
     page.click("summary:has-text('填报进展')")
     page.fill("#id_progress-text", "已制定数据共享工作方案，完成首批目录编制。")
     page.fill("#id_progress-percent", "60")
     page.click("button:has-text('提交进展')")
-    page.wait_for_load_state()
-    assert "工作进展已记录" in page.locator(".messages").inner_text()
+    expect(page.locator(".messages")).to_contain_text("工作进展已记录")
     assert "已制定数据共享工作方案" in page.locator(".timeline").inner_text()
     assert "完成 60%" in page.locator(".timeline").inner_text()
 
@@ -76,8 +75,7 @@ def test_staff_works_an_obligation_from_task_list_to_submission(page, live_serve
         "#id_evidence-file", files=[{"name": "工作方案.pdf", "mimeType": "application/pdf", "buffer": pdf}]
     )
     page.click("form[data-evidence-form] button[type=submit]")
-    page.wait_for_load_state()
-    assert "佐证材料已提交" in page.locator(".messages").inner_text()
+    expect(page.locator(".messages")).to_contain_text("佐证材料已提交")
     link = page.locator("a:has-text('工作方案.pdf')")
     assert link.count() == 1
     evidence = own.evidence.get()
@@ -88,8 +86,7 @@ def test_staff_works_an_obligation_from_task_list_to_submission(page, live_serve
     assert open(download.value.path(), "rb").read() == pdf
 
     page.click(".actions button:has-text('提交核验')")
-    page.wait_for_load_state()
-    assert page.locator(".summary .status").inner_text() == "待核验"
+    expect(page.locator(".summary .status")).to_have_text("待核验")
     assert "提交核验" in page.locator(".summary").inner_text()
     own.refresh_from_db()
     assert own.status == Obligation.Status.SUBMITTED and own.submitted_by == alice
