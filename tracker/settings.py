@@ -314,11 +314,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Several models have a `status` / `kind`; name the shared enums so the schema (and
-    # `check --deploy`, which reports drf-spectacular's warnings) stays clean.
+    # Several models have a "status" or "kind": name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "ObligationStatusEnum": "obligations.models.Obligation.Status",
         "EvidenceKindEnum": "obligations.models.Evidence.Kind",
+        "ClauseKindEnum": "obligations.models.Clause.Kind",
     },
 }
 

@@ -2,23 +2,24 @@ import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications import calendar, selectors, services
 from notifications.models import Notification
 from obligations.models import today
+from obligations.services import ServiceError
 
 from .serializers import AcknowledgementSerializer, NotificationSerializer, WorkingDaysSerializer
 
 
-class ApiError(APIException):
-    """The project's one error shape: {"code", "message", "details"}."""
+class ApiError(ServiceError):
+    """An API refusal in the project's one error shape ({"code", "message", "details"}), rendered by
+    obligations.api.exceptions.exception_handler like every other service error."""
 
     def __init__(self, code: str, message: str, status_code: int = 400, details: dict | None = None):
-        self.status_code = status_code
-        super().__init__(detail={"code": code, "message": message, "details": details or {}}, code=code)
+        super().__init__(message, details=details, code=code)
+        self.status = status_code
 
 
 class NotificationFilterSet(django_filters.FilterSet):
