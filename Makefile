@@ -66,6 +66,10 @@ audit: setup
 	$(VENV)/bin/pip-audit --strict --requirement requirements-dev.txt --progress-spinner off || status=1; \
 	$(VENV)/bin/bandit --quiet --recursive accounts obligations tracker -lll --exclude '*/migrations/*' || status=1; \
 	exit $$status
+# Fuzz the API as a staff user with schemathesis against a live dev server; fails on any 5xx.
+schemathesis: setup services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		bash scripts/schemathesis.sh
 
 # Reminder sweep at scale (200,000 obligations, 20,000 due) in its own database (BENCH_DATABASE_URL).
 bench-reminders: setup

@@ -91,11 +91,11 @@ def test_retrying_during_lockout_does_not_extend_it(client, cast):
 def test_test_client_login_and_force_login_still_work(cast):
     client = Client()
     assert client.login(username="alice", password=PASSWORD)
-    assert client.get("/").status_code == 200
+    assert client.get("/tasks/").status_code == 200
     assert not Client().login(username="alice", password="wrong")
     other = Client()
     other.force_login(cast["bob"])
-    assert other.get("/").status_code == 200
+    assert other.get("/tasks/").status_code == 200
 
 
 def test_api_token_endpoint_is_locked_by_the_same_failures(client, cast):

@@ -39,9 +39,9 @@ def test_session_lasts_eight_hours(cast, settings):
         assert cookie["httponly"] is True
         assert int(cookie["max-age"]) == 8 * 60 * 60
     with time_machine.travel(start + dt.timedelta(hours=7, minutes=59), tick=False):
-        assert Client(headers={"cookie": f"sessionid={cookie.value}"}).get("/").status_code == 200
+        assert Client(headers={"cookie": f"sessionid={cookie.value}"}).get("/tasks/").status_code == 200
     with time_machine.travel(start + dt.timedelta(hours=8, minutes=1), tick=False):
-        response = Client(headers={"cookie": f"sessionid={cookie.value}"}).get("/")
+        response = Client(headers={"cookie": f"sessionid={cookie.value}"}).get("/tasks/")
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
@@ -55,8 +55,8 @@ def test_logout_all_ends_every_session_and_token_of_the_user_only(cast):
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
 
     for client in (laptop, phone):
-        assert client.get("/").status_code == 302
-    assert colleague.get("/").status_code == 200
+        assert client.get("/tasks/").status_code == 302
+    assert colleague.get("/tasks/").status_code == 200
     assert not ApiToken.objects.filter(user=cast["alice"]).exists()
     assert not Token.objects.filter(user=cast["alice"]).exists()
     assert ApiToken.objects.filter(pk=bob_token.pk).exists()
@@ -66,14 +66,14 @@ def test_logout_all_ends_every_session_and_token_of_the_user_only(cast):
 def test_logout_all_is_post_only(cast):
     client = logged_in("alice")
     assert client.get("/accounts/logout-all/").status_code == 405
-    assert client.get("/").status_code == 200
+    assert client.get("/tasks/").status_code == 200
 
 
 def test_logout_all_requires_the_csrf_token(cast):
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast["alice"])
     assert client.post("/accounts/logout-all/").status_code == 403
-    assert client.get("/").status_code == 200
+    assert client.get("/tasks/").status_code == 200
 
 
 def test_token_is_shown_once_and_stored_only_as_a_digest(client, cast):

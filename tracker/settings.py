@@ -314,6 +314,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or "kind": name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ObligationStatusEnum": "obligations.models.Obligation.Status",
+        "EvidenceKindEnum": "obligations.models.Evidence.Kind",
+        "ClauseKindEnum": "obligations.models.Clause.Kind",
+    },
 }
 
 # The regulation's coordinating department (第五条: 工业和信息化部门 leads).
@@ -333,6 +339,11 @@ LOGGING = {
 # --- Department staff workflow (obligations/services.py) ---
 # One error shape for every API error: {"code", "message", "details"}.
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_handler"
+# Token first, so that an anonymous API call gets 401 with a WWW-Authenticate header, not 403.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework.authentication.TokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
 # A body may object to an assignment within this many working days (weekends skipped for now).
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
 # Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).

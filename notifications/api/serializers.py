@@ -4,9 +4,6 @@ from notifications.models import Notification, WebhookEndpoint
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    # A plain string (documented choices in kind_display): a second "kind" enum in the schema
-    # would collide with the clause and evidence kinds.
-    kind = serializers.CharField(read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:

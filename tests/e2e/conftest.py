@@ -24,10 +24,6 @@ LAUNCH_ARGS = [
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to set
-# up data are still plain synchronous calls, one at a time.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def pytest_collection_modifyitems(items):
     for item in items:
@@ -55,6 +51,13 @@ def browser(tmp_path_factory):
         )
         yield context
         context.close()
+
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to set
+# up and tear down data are still plain synchronous calls, one at a time. (Set for the whole
+# session: the database flush after each browser test runs outside any narrower scope.
+# tests/test_security_settings.py keeps it out of the production environment it checks.)
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 @pytest.fixture
