@@ -70,3 +70,7 @@ audit: setup
 schemathesis: setup services
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		bash scripts/schemathesis.sh
+
+# Reminder sweep at scale (200,000 obligations, 20,000 due) in its own database (BENCH_DATABASE_URL).
+bench-reminders: setup
+	$(PY) bench/reminder_bench.py $(BENCH_ARGS)
