@@ -12,7 +12,6 @@ Writes that change the obligation row take the version the caller saw and do
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import unicodedata
 import zipfile
@@ -596,6 +595,7 @@ class CheckedFile:
     content_type: str
     size: int
     digest: str
+    algorithm: str = "sha256"
 
 
 def evidence_check_file(upload) -> CheckedFile:
@@ -614,12 +614,16 @@ def evidence_check_file(upload) -> CheckedFile:
     if ext not in extensions:
         raise invalid("file", "文件扩展名与文件内容不符，请确认文件类型")
     content_type = content_type or OLE_TYPES[ext]
-    sha = hashlib.sha256()
+    # SHA-256 by default; SM3 (GB/T 32905) where 密评 asks for it. Recorded with the digest.
+    algorithm = settings.AUDIT_DIGEST_ALGORITHM
+    hasher = audit.new_hasher(algorithm)
     upload.seek(0)
     for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
-        sha.update(chunk)
+        hasher.update(chunk)
     upload.seek(0)
-    return CheckedFile(name=name, kind=kind, content_type=content_type, size=size, digest=sha.hexdigest())
+    return CheckedFile(
+        name=name, kind=kind, content_type=content_type, size=size, digest=hasher.hexdigest(), algorithm=algorithm
+    )
 
 
 def _check_description(description: str) -> str:
@@ -660,7 +664,7 @@ def evidence_add(
         evidence.content_type = checked.content_type
         evidence.size = checked.size
         evidence.digest = checked.digest
-        evidence.digest_algorithm = "sha256"
+        evidence.digest_algorithm = checked.algorithm
     elif kind == Evidence.Kind.LINK:
         url = (url or "").strip()
         try:
@@ -679,10 +683,14 @@ def evidence_add(
         raise invalid("kind", "材料类型应为 file（文件）、link（链接）或 document（发文字号）")
 
     stored_name = None
+    storage = evidence.file.storage
     try:
         if kind == Evidence.Kind.FILE:
-            evidence.file.save("upload", File(file), save=False)
-            stored_name = evidence.file.name
+            # Name chosen before writing (a uuid, see evidence_upload_path) so that a write that
+            # fails half-way (disk full) can still be cleaned up.
+            stored_name = evidence.file.field.generate_filename(evidence, "upload")
+            stored_name = storage.save(stored_name, File(file))
+            evidence.file.name = stored_name
             # The digest is of what was stored, not of what we were told.
             if evidence.file.size != evidence.size:
                 raise ServiceError("文件保存不完整，请重试", code="storage_error", details={})
@@ -704,8 +712,8 @@ def evidence_add(
                 },
             )
     except BaseException:
-        if stored_name:
-            evidence.file.storage.delete(stored_name)
+        if stored_name and storage.exists(stored_name):
+            storage.delete(stored_name)
         raise
     return evidence
 

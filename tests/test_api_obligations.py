@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 import time_machine
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
 from obligations.models import Obligation
 from tests.workflow_factories import add_link_evidence, fast_passwords, make_obligation
 
@@ -34,8 +34,10 @@ def test_token_is_issued_for_good_credentials_and_revoked_by_delete(cast):
     token = response.json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/obligations/").status_code == 200
+    assert ApiToken.objects.filter(user=cast["alice"]).count() == 1  # stored hashed, never in clear
+    assert not ApiToken.objects.filter(digest=token).exists()
     assert client.delete("/api/auth/token/").status_code == 204
-    assert not Token.objects.filter(key=token).exists()
+    assert not ApiToken.objects.filter(user=cast["alice"]).exists()
     denied = client.get("/api/obligations/")
     assert denied.status_code == 401 and set(denied.json()) == {"code", "message", "details"}
 
@@ -145,3 +147,10 @@ def test_nested_lists_and_decisions(cast):
     done = alice.post(f"/api/obligations/{o.pk}/milestones/{m.json()['id']}/done/")
     assert done.status_code == 200 and done.json()["done_at"]
     assert len(alice.get(f"/api/obligations/{o.pk}/milestones/").json()) == 1
+    moved = alice.put(
+        f"/api/obligations/{o.pk}/milestones/{m.json()['id']}/due-date/",
+        {"due_date": "2030-01-01", "reason": "等待专家论证"},
+        format="json",
+    )
+    assert moved.status_code == 200 and moved.json()["due_date"] == "2030-01-01"
+    assert lena.get(f"/api/obligations/{o.pk}/due-date-changes/").json()[0]["milestone"] == m.json()["id"]

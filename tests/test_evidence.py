@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -223,4 +224,31 @@ def test_api_refuses_hostile_upload_with_one_error_shape_and_leaves_nothing(cast
 
 
 def test_evidence_files_are_not_under_a_static_url(settings):
-    assert settings.MEDIA_URL in (None, "")
+    from django.urls import Resolver404, resolve
+
+    # MEDIA_URL exists only because Django's live test server wants one; no URL serves it.
+    with pytest.raises(Resolver404):
+        resolve(f"{settings.MEDIA_URL}evidence/2025/01/0123456789abcdef")
+    assert not Path(settings.MEDIA_ROOT).resolve().is_relative_to(Path(settings.STATIC_ROOT).resolve())
+
+
+def test_a_write_that_fails_half_way_leaves_no_partial_file(cast, settings, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    o = make_obligation("JN-DSJ")
+    real_save = FileSystemStorage._save
+
+    def half_write(self, name, content):
+        path = self.path(name)
+        import os
+
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(PDF[:5])
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", half_write)
+    with pytest.raises(OSError):
+        add_file(o, cast["alice"], "方案.pdf", PDF)
+    monkeypatch.setattr(FileSystemStorage, "_save", real_save)
+    assert not Evidence.objects.exists() and stored_files(settings) == []
