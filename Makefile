@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup frontend services migrate seed lint bench schemathesis clean
+.PHONY: run test setup services browser e2e bench lint clean schemathesis backup restore audit
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -24,12 +24,24 @@ node_modules/.package-lock.json: package.json package-lock.json
 run: setup
 	bash scripts/run.sh
 
-test: setup services
+test: setup services browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 services:
 	bash scripts/services.sh
+
+browser:
+	bash scripts/browser.sh
+
+e2e: setup services browser
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# Benchmarks are not tests: `make bench` (full scale) or `make bench SCALE=0.01`.
+SCALE ?= 1
+bench: setup services
+	$(PY) -m bench.run --scale $(SCALE) $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -37,6 +49,23 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# Backups: pg_dump of DATABASE_URL plus a tar of EVIDENCE_ROOT into backups/<timestamp>/ (docs/deployment.md).
+backup:
+	bash scripts/backup.sh
+
+# make restore BACKUP=backups/<timestamp> [FORCE=1]; refuses a non-empty database without FORCE=1.
+restore:
+	BACKUP="$(BACKUP)" FORCE="$(FORCE)" bash scripts/restore.sh
+
+# Known vulnerabilities in the pinned requirements (pip-audit asks PyPI's JSON API per release;
+# --strict fails rather than passing when a package could not be checked) and high-severity
+# bandit findings. Both run; the target fails if either does.
+audit: setup
+	@status=0; \
+	$(VENV)/bin/pip-audit --strict --requirement requirements-dev.txt --progress-spinner off || status=1; \
+	$(VENV)/bin/bandit --quiet --recursive accounts obligations tracker -lll --exclude '*/migrations/*' || status=1; \
+	exit $$status
 
 # Dashboard benchmark (issue 5): loads N obligations into a SEPARATE database whose name contains "bench".
 bench-dashboard: setup

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Department, User
+from .models import ApiToken, Department, User
 
 
 @admin.register(Department)
@@ -18,3 +18,19 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("username", "full_name", "email")
     fieldsets = BaseUserAdmin.fieldsets + (("机构与角色", {"fields": ("full_name", "department", "role")}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + (("机构与角色", {"fields": ("full_name", "department", "role")}),)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens can be seen (never their key) and revoked (deleted) here; they are created through the API."""
+
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at")
+    search_fields = ("prefix", "name", "user__username")
+    readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at")
+    exclude = ("digest",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

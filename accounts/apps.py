@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = "用户与机构"
+
+    def ready(self):
+        from . import schema  # noqa: F401 (registers the OpenAPI extension)

@@ -82,3 +82,26 @@ class User(AbstractUser):
     def sees_everything(self) -> bool:
         """Lead, auditors and admins see every body's obligations; staff see their own body's."""
         return self.role in {self.Role.LEAD, self.Role.AUDITOR, self.Role.ADMIN} or self.is_superuser
+
+
+class ApiToken(models.Model):
+    """An API token. Only its SHA-256 digest is stored: the key is shown once, when created.
+
+    A stolen database backup therefore holds no usable token. `prefix` (the key's first
+    characters) lets a person tell their tokens apart in a list without revealing them.
+    """
+
+    user = models.ForeignKey(User, verbose_name="用户", on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("名称", max_length=100, blank=True)
+    prefix = models.CharField("前缀", max_length=16)
+    digest = models.CharField("摘要", max_length=64, unique=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API 令牌"
+        verbose_name_plural = "API 令牌"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -7,10 +7,9 @@ from django.shortcuts import redirect
 @login_required
 def home(request):
     # The lead, auditors and admins start on the dashboard; staff on their task list.
-    # "/tasks/" is a path, not a url name: the task list lives in the workflow app.
     if request.user.sees_everything:
         return redirect("dashboard:dashboard")
-    return redirect("/tasks/")
+    return redirect("tasks")
 
 
 def healthz(request):

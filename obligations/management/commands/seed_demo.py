@@ -7,9 +7,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Department, User
-from obligations import audit
+from obligations import services
 from obligations.importing import import_regulation
-from obligations.models import DueDateChange, Obligation, today
+from obligations.models import Obligation, today
 from obligations.parser import read_regulation_file
 from obligations.registry import load_departments
 
@@ -29,6 +29,8 @@ DEMO_ACCOUNTS = [
 
 # Days from today: some overdue, some close, most comfortably ahead.
 DUE_OFFSETS = [-45, -12, -3, 2, 6, 20, 45, 90, 120, 180, 240, 300]
+# (staff account, obligations put in progress, obligations submitted for verification)
+DEMO_WORK = [("staff_dsj", 2, 1), ("staff_fgw", 1, 1), ("staff_lixia", 1, 1)]
 
 
 class Command(BaseCommand):
@@ -43,6 +45,7 @@ class Command(BaseCommand):
         import_regulation(read_regulation_file(SEED_REGULATION), code=SEED_REGULATION.stem)
         accounts = self._accounts()
         self._due_dates(accounts["lead"])
+        self._work(accounts)
         rows = [
             {"username": u.username, "role": u.role, "department": u.department.name if u.department else ""}
             for u in accounts.values()
@@ -75,19 +78,46 @@ class Command(BaseCommand):
         base = today()
         pending = Obligation.objects.active().filter(due_date__isnull=True).order_by("id")
         for index, obligation in enumerate(pending):
-            new_date = base + dt.timedelta(days=DUE_OFFSETS[index % len(DUE_OFFSETS)])
-            obligation.due_date = new_date
-            obligation.save(update_fields=["due_date", "updated_at"])
-            DueDateChange.objects.create(
-                obligation=obligation, old_date=None, new_date=new_date, reason="演示数据：初始期限", changed_by=lead
-            )
-            audit.record(
-                "obligation.due_date_set",
+            services.obligation_set_due_date(
                 obligation=obligation,
                 actor=lead,
-                before={"due_date": None},
-                after={"due_date": new_date.isoformat(), "reason": "演示数据：初始期限"},
+                due_date=base + dt.timedelta(days=DUE_OFFSETS[index % len(DUE_OFFSETS)]),
+                reason="演示数据：初始期限",
+                expected_version=obligation.version,
             )
+
+    def _work(self, accounts: dict[str, User]) -> None:
+        """Put a few obligations in progress and submitted, so that lists and dashboards show something.
+        Only obligations nobody has touched yet are used, so running it again changes nothing."""
+        for username, count_started, count_submitted in DEMO_WORK:
+            user = accounts[username]
+            untouched = list(
+                Obligation.objects.active()
+                .filter(department=user.department, status=Obligation.Status.NOT_STARTED)
+                .exclude(progress_entries__isnull=False)
+                .order_by("id")
+            )
+            already = Obligation.objects.filter(department=user.department, progress_entries__author=user).exists()
+            if already:
+                continue
+            for index, obligation in enumerate(untouched[: count_started + count_submitted]):
+                obligation = services.obligation_transition(
+                    obligation=obligation, actor=user, action="start", expected_version=obligation.version
+                )
+                services.progress_add(
+                    obligation=obligation, actor=user, text="已制定工作方案，明确责任处室和时间节点。", percent=30
+                )
+                if index >= count_started:
+                    services.evidence_add(
+                        obligation=obligation,
+                        actor=user,
+                        kind="link",
+                        description="工作方案（政府网站公开）",
+                        url="https://www.jinan.gov.cn/",
+                    )
+                    services.obligation_transition(
+                        obligation=obligation, actor=user, action="submit", expected_version=obligation.version
+                    )
 
 
 def _dumps(rows) -> str:

@@ -1,0 +1,37 @@
+"""DRF authentication with hashed API tokens (`Authorization: Token jt_...`)."""
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
+
+from .models import ApiToken
+from .tokens import KEY_PREFIX, key_digest
+
+# Writing last_used_at on every request would turn every API read into a write; once a minute is
+# enough to tell a person whether a token is still in use.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+class HashedTokenAuthentication(TokenAuthentication):
+    """Looks the key up by its SHA-256 digest.
+
+    Keys without the `jt_` prefix are left to the next authentication class (DRF's own
+    TokenAuthentication, for tokens created before hashing), so both can be listed in settings.
+    """
+
+    keyword = "Token"
+
+    def authenticate_credentials(self, key):
+        if not key.startswith(KEY_PREFIX):
+            return None
+        try:
+            token = ApiToken.objects.select_related("user").get(digest=key_digest(key))
+        except ApiToken.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return (token.user, token)

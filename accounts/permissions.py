@@ -1,0 +1,105 @@
+"""The one permission check: `can(user, action, obligation)`.
+
+Visibility (`Obligation.objects.visible_to`) decides whether an obligation exists for a user at
+all (404 otherwise); `can()` decides what a user who sees it may do (403 otherwise). Whether the
+obligation's *state* allows the action (e.g. submit needs in-progress and evidence) is the
+services' business, not this module's.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    HISTORY = "history"
+    DOWNLOAD = "download"
+    # Staff of the responsible body.
+    START = "start"
+    SUBMIT = "submit"
+    MILESTONE = "milestone"
+    REQUEST_EXTENSION = "request_extension"
+    OBJECT = "object"
+    # Staff of the responsible or of a cooperating body.
+    PROGRESS = "progress"
+    EVIDENCE = "evidence"
+    # The lead.
+    VERIFY = "verify"
+    RETURN = "return"
+    REOPEN = "reopen"
+    SET_DUE_DATE = "set_due_date"
+    REASSIGN = "reassign"
+    COOPERATING = "cooperating"
+    DECIDE_EXTENSION = "decide_extension"
+    DECIDE_OBJECTION = "decide_objection"
+    REQUIRE_REPORTING = "require_reporting"
+
+
+READ_ACTIONS = frozenset({Action.VIEW, Action.HISTORY, Action.DOWNLOAD})
+RESPONSIBLE_ACTIONS = frozenset(
+    {Action.START, Action.SUBMIT, Action.MILESTONE, Action.REQUEST_EXTENSION, Action.OBJECT}
+)
+CONTRIBUTOR_ACTIONS = frozenset({Action.PROGRESS, Action.EVIDENCE})
+LEAD_ACTIONS = frozenset(
+    {
+        Action.VERIFY,
+        Action.RETURN,
+        Action.REOPEN,
+        Action.SET_DUE_DATE,
+        Action.REASSIGN,
+        Action.COOPERATING,
+        Action.DECIDE_EXTENSION,
+        Action.DECIDE_OBJECTION,
+        Action.REQUIRE_REPORTING,
+    }
+)
+ALL_ACTIONS = READ_ACTIONS | RESPONSIBLE_ACTIONS | CONTRIBUTOR_ACTIONS | LEAD_ACTIONS
+
+
+def can_see(user, obligation) -> bool:
+    from obligations.models import Obligation
+
+    return Obligation.objects.visible_to(user).filter(pk=obligation.pk).exists()
+
+
+def _is_cooperating(user, obligation) -> bool:
+    if user.department_id is None:
+        return False
+    return obligation.cooperating.filter(pk=user.department_id).exists()
+
+
+def can(user, action: str, obligation) -> bool:
+    """May `user` do `action` on `obligation`? Unknown actions are refused."""
+    from accounts.models import User
+
+    try:
+        action = Action(action)
+    except ValueError:
+        return False
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if not can_see(user, obligation):
+        return False
+    if action in READ_ACTIONS:
+        return True
+    # Superseded obligations are history: nobody works on them any more.
+    if obligation.superseded_at is not None:
+        return False
+    if user.is_admin_role:
+        return True
+    if user.role == User.Role.LEAD:
+        return action in LEAD_ACTIONS
+    if user.role == User.Role.STAFF:
+        own = user.department_id is not None and user.department_id == obligation.department_id
+        if action in RESPONSIBLE_ACTIONS:
+            return own
+        if action in CONTRIBUTOR_ACTIONS:
+            return own or _is_cooperating(user, obligation)
+    # Auditors, and anything not granted above.
+    return False
+
+
+def allowed_actions(user, obligation) -> set[str]:
+    """Every action `user` may take on `obligation`: what the templates show."""
+    return {str(action) for action in ALL_ACTIONS if can(user, action, obligation)}

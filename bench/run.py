@@ -1,0 +1,169 @@
+"""`make bench`: every scenario beside a hand-written SQL baseline measured in the same run.
+
+For each scenario: p50 and p95 over repeated runs after a warm-up, the SQL queries one run
+makes, and the same answer computed by one hand-written query through psycopg (the physical
+floor), with the ratio endpoint / baseline. Prints one table; writes the figures as JSON to
+BENCH_OUT (default bench/results.json).
+
+    make bench                 # full scale: 200,000 obligations (generation takes minutes)
+    make bench SCALE=0.01      # the same shape at 1/100
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    name: str
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    queries: int | None = None
+    baseline_p50_ms: float | None = None
+    ratio: float | None = None
+    peak_mb: float | None = None
+    errors: int = 0
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def timed(fn, runs: int, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def count_queries(fn) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return len(ctx.captured_queries)
+
+
+def measure(name: str, fn, baseline_sql: str | None, params, runs: int) -> Result:
+    """Time `fn` and, beside it, one raw SQL query returning the same figures."""
+    from django.db import connection
+
+    result = Result(name)
+    samples = timed(fn, runs)
+    result.p50_ms = round(statistics.median(samples), 1)
+    result.p95_ms = round(percentile(samples, 95), 1)
+    result.queries = count_queries(fn)
+    if baseline_sql:
+        raw = connection.connection  # the psycopg connection under Django's
+
+        def baseline():
+            with raw.cursor() as cursor:
+                cursor.execute(baseline_sql, params)
+                cursor.fetchall()
+
+        base = timed(baseline, runs)
+        result.baseline_p50_ms = round(statistics.median(base), 2)
+        result.ratio = round(result.p50_ms / max(result.baseline_p50_ms, 0.01), 1)
+    return result
+
+
+def print_table(scale: float, results: list[Result]) -> None:
+    header = (
+        f"{'scenario':<34}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'base ms':>9}{'ratio':>7}{'peak MB':>9}{'errors':>8}"
+    )
+    print(f"\nbenchmark at scale {scale} ({int(200_000 * scale):,} obligations)")
+    print(header)
+    print("-" * len(header))
+    for r in results:
+
+        def fmt(value, width, spec=""):
+            return f"{'-' if value is None else format(value, spec):>{width}}"
+
+        print(
+            f"{r.name:<34}{fmt(r.p50_ms, 9)}{fmt(r.p95_ms, 9)}{fmt(r.queries, 9)}{fmt(r.baseline_p50_ms, 9)}"
+            f"{fmt(r.ratio, 7)}{fmt(r.peak_mb, 9)}{fmt(r.errors, 8)}"
+        )
+        if r.note:
+            print(f"    {r.note}")
+
+
+def database_url_for(scale: float) -> str:
+    base = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/tracker_bench"
+    if scale == 1:
+        return base
+    parts = urlsplit(base)
+    suffix = str(scale).replace(".", "_")
+    return urlunsplit(parts._replace(path=f"{parts.path}_{suffix}"))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE", "1")))
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--only", help="comma-separated scenario names")
+    parser.add_argument("--skip-load", action="store_true", help="skip the 50-client load test")
+    args = parser.parse_args()
+
+    url = database_url_for(args.scale)
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
+    os.environ.setdefault("DEBUG", "1")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from obligations.models import Obligation
+
+    from . import generate, scenarios
+
+    call_command("migrate", verbosity=0)
+    if not Obligation.objects.exists():
+        print(generate.generate(args.scale))
+    selected = set(args.only.split(",")) if args.only else None
+    results = scenarios.run_all(args, selected)
+    print_table(args.scale, results)
+    out = Path(os.environ.get("BENCH_OUT", ROOT / "bench" / "results.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "scale": args.scale,
+        "obligations": Obligation.objects.count(),
+        "scenarios": [{k: v for k, v in asdict(r).items() if k != "extra"} | r.extra for r in results],
+    }
+    out.write_text(json.dumps(payload, ensure_ascii=False, indent=2))
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()

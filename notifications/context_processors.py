@@ -1,0 +1,9 @@
+from .selectors import unread_count
+
+
+def notifications(request):
+    """The nav badge: unread in-app messages of the signed-in user (one COUNT on an indexed column)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notifications_count": unread_count(user)}

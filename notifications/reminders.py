@@ -1,0 +1,721 @@
+"""The reminder sweep: what is due, to whom, sent exactly once.
+
+One sweep (`sweep(now=...)`):
+1. plan: read the candidates in a constant number of queries (obligations due soon or overdue,
+   milestones, pending extension requests, the body's staff, the leads, their preferences) and
+   work out, per target, the ONE stage that applies today (the latest whose date has come: after
+   days of downtime people get what is due now, not every stage they missed);
+2. claim: INSERT the ledger rows ... ON CONFLICT DO NOTHING, in their own transactions. A row this
+   sweep inserted is this sweep's to send; a conflict means someone sent (or is sending) it.
+   Rows claimed by a sender that died (older than the lease) are taken over with one UPDATE;
+3. compose: one Notification per reminder (escalations: one digest per body and recipient),
+   with a Delivery row per chosen channel, committed before anything leaves the building;
+4. send: email in batches over one connection, then webhooks; each delivery is marked as soon
+   as its batch is done; failures get a retry time with backoff and never stop other channels;
+5. mark the ledger rows sent.
+
+Stage dates: reminders before the due date and on the day that fall on a day off go out on the
+last working day before it (several stages landing on the same working day become one, named
+after the earliest); overdue reminders that fall on a day off go out on the next working day
+(a body cannot be told it is late before it is).
+"""
+
+import datetime as dt
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from obligations.models import ExtensionRequest, Milestone, Obligation
+from obligations.parser import int_to_chinese_numeral
+
+from .calendar import WorkCalendar
+from .channels import ChannelError, EmailChannel, WebhookChannel
+from .emails import render_email
+from .models import (
+    Delivery,
+    Notification,
+    NotificationPreference,
+    Reminder,
+    ReminderSettings,
+    WebhookEndpoint,
+    backoff_delay,
+)
+
+log = logging.getLogger(__name__)
+
+# Overdue targets are always candidates; targets due later than this many days past the longest
+# "before" interval are not (the margin covers the longest run of holidays a reminder moves across).
+HOLIDAY_MARGIN_DAYS = 14
+INSERT_CHUNK = 1000
+DIGEST_LIST_LIMIT = 50
+
+
+@dataclass
+class SweepResult:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    retry_in: int | None = None
+    details: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return f"sent {self.sent}, skipped {self.skipped} (already sent), failed {self.failed}"
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def due_stage(
+    due: dt.date, today: dt.date, cfg: ReminderSettings, cal: WorkCalendar, *, extra: list | None = None
+) -> tuple[str, dt.date] | None:
+    """The stage that applies `today` for something due on `due`, and the day it was scheduled for.
+
+    `extra` adds (name, nominal date) stages before the due date (an extension request's
+    "requested" stage)."""
+    if today > due:
+        repeat = max(cfg.overdue_repeat_days, 1)
+        k = ((today - due).days - 1) // repeat
+        while k >= 0:
+            offset = 1 + k * repeat
+            nominal = due + dt.timedelta(days=offset)
+            effective = cal.working_day_on_or_after(nominal) if cfg.shift_to_working_day else nominal
+            if effective <= today:
+                return f"overdue:{offset}", effective
+            k -= 1
+    groups: dict[dt.date, tuple[dt.date, str]] = {}
+    nominals: list[tuple[str, dt.date]] = [(f"before:{n}", due - dt.timedelta(days=n)) for n in cfg.before_days]
+    if cfg.remind_on_due_day:
+        nominals.append(("due", due))
+    nominals.extend(extra or [])
+    for name, nominal in nominals:
+        effective = cal.working_day_on_or_before(nominal) if cfg.shift_to_working_day else nominal
+        if effective > today:
+            continue
+        known = groups.get(effective)
+        if known is None or nominal < known[0]:
+            groups[effective] = (nominal, name)
+    if not groups:
+        return None
+    latest = max(groups)
+    return groups[latest][1], latest
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class Candidate:
+    target_type: str
+    target_id: int
+    stage: str
+    due_date: dt.date
+    recipient_id: int
+    obligation_id: int | None
+    scheduled_for: dt.date
+
+    @property
+    def key(self) -> tuple:
+        return (self.target_type, self.target_id, self.stage, self.due_date, self.recipient_id)
+
+
+@dataclass
+class Plan:
+    today: dt.date
+    candidates: list[Candidate]
+    obligations: dict[int, dict]
+    milestones: dict[int, dict]
+    extensions: dict[int, dict]
+    overdue_by_department: dict[int, list[int]]
+    users: dict[int, dict]
+    digest: dict | None
+
+
+def _citation(row: dict) -> str:
+    return f"{row['clause__article__label']}第{int_to_chinese_numeral(row['clause__paragraph_number'])}款"
+
+
+OBLIGATION_FIELDS = (
+    "id",
+    "due_date",
+    "status",
+    "department_id",
+    "department__short_name",
+    "department__name",
+    "clause__text",
+    "clause__paragraph_number",
+    "clause__article__label",
+)
+
+
+def _obligation_rows(queryset) -> dict[int, dict]:
+    rows = {}
+    for row in queryset.values(*OBLIGATION_FIELDS):
+        row["citation"] = _citation(row)
+        rows[row["id"]] = row
+    return rows
+
+
+def plan(today: dt.date, cfg: ReminderSettings, cal: WorkCalendar) -> Plan:
+    horizon = today + dt.timedelta(days=max(cfg.before_days or [0]) + HOLIDAY_MARGIN_DAYS)
+    open_obligations = Obligation.objects.active().exclude(status__in=Obligation.CLOSED_STATUSES)
+    obligations = _obligation_rows(open_obligations.filter(due_date__isnull=False, due_date__lte=horizon))
+
+    milestones: dict[int, dict] = {}
+    if cfg.remind_milestones:
+        for row in Milestone.objects.filter(
+            done_at__isnull=True, due_date__lte=horizon, obligation__in=open_obligations
+        ).values("id", "title", "due_date", "obligation_id", "obligation__department_id"):
+            milestones[row["id"]] = row
+
+    extensions: dict[int, dict] = {}
+    if cfg.remind_extensions:
+        for row in ExtensionRequest.objects.filter(
+            status=ExtensionRequest.Status.PENDING, obligation__superseded_at__isnull=True
+        ).values("id", "obligation_id", "requested_at", "requested_date", "reason", "obligation__due_date"):
+            extensions[row["id"]] = row
+
+    # Obligations the milestones and extension requests belong to, for the messages' text.
+    missing = {m["obligation_id"] for m in milestones.values()} | {e["obligation_id"] for e in extensions.values()}
+    missing -= obligations.keys()
+    if missing:
+        obligations.update(_obligation_rows(Obligation.objects.filter(id__in=missing)))
+
+    department_ids = {row["department_id"] for row in obligations.values()}
+    users: dict[int, dict] = {}
+    staff_by_department: dict[int, list[int]] = defaultdict(list)
+    leads: list[int] = []
+    for user in (
+        User.objects.filter(is_active=True)
+        .filter(Q(role=User.Role.LEAD) | Q(role=User.Role.STAFF, department_id__in=department_ids))
+        .values("id", "username", "full_name", "email", "department_id", "role")
+    ):
+        users[user["id"]] = user
+        if user["role"] == User.Role.LEAD:
+            leads.append(user["id"])
+        else:
+            staff_by_department[user["department_id"]].append(user["id"])
+    leads.sort()
+
+    candidates: list[Candidate] = []
+    overdue_by_department: dict[int, list[int]] = defaultdict(list)
+    working_day = cal.is_working_day(today)
+    for row in obligations.values():
+        due = row["due_date"]
+        if due is None or row["status"] in Obligation.CLOSED_STATUSES:
+            continue
+        if due < today:
+            overdue_by_department[row["department_id"]].append(row["id"])
+        if due > horizon:
+            continue
+        stage = due_stage(due, today, cfg, cal)
+        if stage and cfg.notify_responsible_staff:
+            for user_id in staff_by_department.get(row["department_id"], ()):
+                candidates.append(Candidate("obligation", row["id"], stage[0], due, user_id, row["id"], stage[1]))
+        # Escalation: once overdue by more than M days, the lead (and the body) is told, on a working day.
+        if working_day and (today - due).days > cfg.escalate_after_days:
+            recipients = list(leads) if cfg.escalate_to_leads else []
+            if cfg.escalation_to_staff:
+                recipients += staff_by_department.get(row["department_id"], [])
+            for user_id in recipients:
+                candidates.append(Candidate("escalation", row["id"], "escalation", due, user_id, row["id"], today))
+
+    for row in milestones.values():
+        stage = due_stage(row["due_date"], today, cfg, cal)
+        if stage:
+            for user_id in staff_by_department.get(row["obligation__department_id"], ()):
+                candidates.append(
+                    Candidate(
+                        "milestone", row["id"], stage[0], row["due_date"], user_id, row["obligation_id"], stage[1]
+                    )
+                )
+
+    for row in extensions.values():
+        due = row["obligation__due_date"] or row["requested_date"]
+        requested = timezone.localtime(row["requested_at"]).date()
+        stage = due_stage(due, today, cfg, cal, extra=[("requested", requested)])
+        if stage:
+            for user_id in leads:
+                candidates.append(
+                    Candidate("extension", row["id"], stage[0], due, user_id, row["obligation_id"], stage[1])
+                )
+
+    digest = None
+    if cfg.daily_digest_to_leads and leads and working_day:
+        digest = _digest_content(today, cal)
+        for user_id in leads:
+            candidates.append(Candidate("digest", 0, "daily", today, user_id, None, today))
+
+    # One order for every sweep: concurrent inserts then lock rows in the same order (no deadlock).
+    candidates.sort(key=lambda c: (c.target_type, c.target_id, c.stage, c.due_date, c.recipient_id))
+    return Plan(today, candidates, obligations, milestones, extensions, overdue_by_department, users, digest)
+
+
+def _digest_content(today: dt.date, cal: WorkCalendar) -> dict:
+    """What fell overdue since the last working day, what was submitted since, what is due this week."""
+    previous = cal.add_working_days(today, -1)
+    since = timezone.make_aware(dt.datetime.combine(previous, dt.time.min))
+    active = Obligation.objects.active()
+    fell = active.exclude(status__in=Obligation.CLOSED_STATUSES).filter(due_date__gte=previous, due_date__lt=today)
+    submitted = active.filter(status=Obligation.Status.SUBMITTED, submitted_at__gte=since)
+    week = active.exclude(status__in=Obligation.CLOSED_STATUSES).filter(
+        due_date__gte=today, due_date__lte=today + dt.timedelta(days=6)
+    )
+
+    def listing(queryset, order):
+        rows = list(_obligation_rows(queryset.order_by(*order)[: DIGEST_LIST_LIMIT + 1]).values())
+        return rows[:DIGEST_LIST_LIMIT], len(rows) > DIGEST_LIST_LIMIT
+
+    sections = []
+    for title, queryset, order in [
+        ("新增逾期", fell, ["due_date", "id"]),
+        ("提交待核验", submitted, ["submitted_at", "id"]),
+        ("本周到期", week, ["due_date", "id"]),
+    ]:
+        rows, more = listing(queryset, order)
+        sections.append({"title": title, "count": queryset.count() if more else len(rows), "items": rows, "more": more})
+    return {"since": previous, "sections": sections}
+
+
+# --------------------------------------------------------------------------- claiming
+
+
+CLAIM_FIELDS = (
+    "target_type",
+    "target_id",
+    "stage",
+    "due_date",
+    "recipient",
+    "obligation",
+    "status",
+    "claim_token",
+    "claimed_at",
+    "scheduled_for",
+)
+KEY_FIELDS = ("target_type", "target_id", "stage", "due_date", "recipient")
+
+
+def _insert_claims(candidates: list[Candidate], token: uuid.UUID, claimed_at: dt.datetime) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: the rows that go in are this sweep's to send.
+
+    On PostgreSQL the rows travel as one array per column (unnest), so a statement has ten
+    parameters whatever the number of rows; elsewhere (SQLite for `make run`) as VALUES lists."""
+    meta = Reminder._meta
+    fields = [meta.get_field(name) for name in CLAIM_FIELDS]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    conflict = ", ".join(quote(meta.get_field(n).column) for n in KEY_FIELDS)
+    rows = [
+        (
+            c.target_type,
+            c.target_id,
+            c.stage,
+            c.due_date,
+            c.recipient_id,
+            c.obligation_id,
+            Reminder.Status.CLAIMED,
+            token,
+            claimed_at,
+            c.scheduled_for,
+        )
+        for c in candidates
+    ]
+    postgres = connection.vendor == "postgresql"
+    chunk_size = 20_000 if postgres else INSERT_CHUNK
+    for start in range(0, len(rows), chunk_size):
+        chunk = rows[start : start + chunk_size]
+        if postgres:
+            types = ["text", "bigint", "text", "date", "bigint", "bigint", "text", "uuid", "timestamptz", "date"]
+            select = ", ".join(f"%s::{t}[]" for t in types)
+            sql = (
+                f"INSERT INTO {meta.db_table} ({columns}) SELECT * FROM unnest({select}) "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO NOTHING"
+            )
+            params = [list(column) for column in zip(*chunk, strict=True)]
+        else:
+            row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            sql = (
+                f"INSERT INTO {meta.db_table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO NOTHING"
+            )
+            params = [f.get_db_prep_save(v, connection) for row in chunk for f, v in zip(fields, row, strict=True)]
+        # Committed per chunk: the claim must be visible to other sweeps before anything is sent.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def _link_notifications(links: list[Reminder]) -> None:
+    """Point ledger rows at their message (a taken-over claim then knows it exists)."""
+    if connection.vendor != "postgresql":
+        Reminder.objects.bulk_update(links, ["notification"], batch_size=500)
+        return
+    table = Reminder._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS r SET notification_id = v.nid "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(rid, nid) WHERE r.id = v.rid",
+            [[r.id for r in links], [r.notification_id for r in links]],
+        )
+
+
+def claim(candidates: list[Candidate], *, lease_seconds: int) -> tuple[uuid.UUID, list[Reminder], int, int | None]:
+    """Insert the ledger rows; take over stale claims.
+
+    Returns (token, my rows, rows others are sending, seconds until the oldest of those expires)."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    _insert_claims(candidates, token, now)
+    cutoff = now - dt.timedelta(seconds=lease_seconds)
+    # One UPDATE takes over every claim whose sender died; under READ COMMITTED a concurrent
+    # sweep re-checks claimed_at after we commit and leaves the rows alone.
+    Reminder.objects.filter(status=Reminder.Status.CLAIMED, claimed_at__lt=cutoff).update(
+        claim_token=token, claimed_at=now
+    )
+    mine = list(Reminder.objects.filter(claim_token=token, status=Reminder.Status.CLAIMED))
+    others = Reminder.objects.filter(status=Reminder.Status.CLAIMED).exclude(claim_token=token)
+    in_flight = others.count()
+    oldest = others.order_by("claimed_at").values_list("claimed_at", flat=True).first()
+    retry_in = None
+    if oldest is not None:
+        retry_in = max(1, int((oldest + dt.timedelta(seconds=lease_seconds) - now).total_seconds()) + 1)
+    return token, mine, in_flight, retry_in
+
+
+# --------------------------------------------------------------------------- composing
+
+
+def _date_text(day: dt.date | None) -> str:
+    # Formatted here, not with the |date filter: the sweep renders tens of thousands of emails.
+    return f"{day.year}年{day.month}月{day.day}日" if day else "未设定"
+
+
+def _days_phrase(due: dt.date, today: dt.date) -> str:
+    days = (due - today).days
+    if days > 0:
+        return f"距期限还有 {days} 天"
+    if days == 0:
+        return "今日到期"
+    return f"已逾期 {-days} 天"
+
+
+def _obligation_context(row: dict, today: dt.date) -> dict:
+    return {
+        "id": row["id"],
+        "citation": row["citation"],
+        "clause": row["clause__text"],
+        "department": row["department__name"],
+        "department_short": row["department__short_name"],
+        "due_date": row["due_date"],
+        "due_text": _date_text(row["due_date"]),
+        "days_phrase": _days_phrase(row["due_date"], today) if row["due_date"] else "未设定期限",
+        "days_overdue": (today - row["due_date"]).days if row["due_date"] and row["due_date"] < today else 0,
+        "url": f"{settings.SITE_URL}/obligations/{row['id']}/",
+    }
+
+
+STAGE_LABELS = {"due": "到期当日提醒", "requested": "新延期申请", "daily": "每日汇总", "escalation": "逾期升级"}
+
+
+def stage_label(stage: str) -> str:
+    if stage.startswith("before:"):
+        return f"到期前 {stage.split(':')[1]} 天提醒"
+    if stage.startswith("overdue:"):
+        return "逾期提醒"
+    return STAGE_LABELS.get(stage, stage)
+
+
+@dataclass
+class Draft:
+    reminders: list[Reminder]
+    notification: Notification
+    channels: list[tuple[str, int | None]]
+
+
+def _channels_for(user_id: int, prefs: dict, endpoints_by_department: dict, users: dict) -> tuple[bool, list]:
+    pref = prefs.get(user_id)
+    in_app = pref.in_app if pref else True
+    channels: list[tuple[str, int | None]] = []
+    if (pref.email if pref else True) and users[user_id]["email"]:
+        channels.append((Delivery.Channel.EMAIL, None))
+    if pref and pref.webhook:
+        endpoint = pref.webhook_endpoint_id or endpoints_by_department.get(users[user_id]["department_id"])
+        if endpoint:
+            channels.append((Delivery.Channel.WEBHOOK, endpoint))
+    return in_app, channels
+
+
+def compose(plan_: Plan, rows: list[Reminder]) -> list[Draft]:
+    """One Notification per reminder; escalations grouped per (recipient, body) into one digest."""
+    fresh = [r for r in rows if r.notification_id is None]
+    user_ids = {r.recipient_id for r in fresh}
+    missing_users = user_ids - plan_.users.keys()
+    users = dict(plan_.users)
+    if missing_users:  # a stale claim taken over for someone the plan did not read
+        for user in User.objects.filter(id__in=missing_users).values(
+            "id", "username", "full_name", "email", "department_id", "role"
+        ):
+            users[user["id"]] = user
+    prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=user_ids)}
+    endpoints_by_department: dict[int, int] = {}
+    for endpoint_id, department_id in (
+        WebhookEndpoint.objects.filter(active=True, department__isnull=False)
+        .order_by("-id")
+        .values_list("id", "department_id")
+    ):
+        endpoints_by_department[department_id] = endpoint_id
+    obligations = plan_.obligations
+    needed = {r.obligation_id for r in fresh if r.obligation_id and r.obligation_id not in obligations}
+    if needed:
+        obligations = {**obligations, **_obligation_rows(Obligation.objects.filter(id__in=needed))}
+
+    today = plan_.today
+    drafts: list[Draft] = []
+    escalations: dict[tuple[int, int], list[Reminder]] = defaultdict(list)
+    for reminder in fresh:
+        user = users[reminder.recipient_id]
+        name = user["full_name"] or user["username"]
+        kind = None
+        if reminder.target_type == Reminder.TargetType.ESCALATION:
+            department_id = obligations[reminder.obligation_id]["department_id"]
+            escalations[(reminder.recipient_id, department_id)].append(reminder)
+            continue
+        if reminder.target_type == Reminder.TargetType.DIGEST:
+            content = plan_.digest or _digest_content(today, WorkCalendar())
+            email = render_email("digest", {"name": name, "today": today, **content})
+            kind, obligation_id, department_id, url = Notification.Kind.DIGEST, None, None, f"{settings.SITE_URL}/"
+            requires_ack = False
+        else:
+            row = obligations.get(reminder.obligation_id)
+            if row is None:
+                continue
+            context = {
+                "name": name,
+                "today": today,
+                "stage": reminder.stage,
+                "stage_label": stage_label(reminder.stage),
+                "obligation": _obligation_context(row, today),
+                "target_type": reminder.target_type,
+            }
+            if reminder.target_type == Reminder.TargetType.MILESTONE:
+                milestone = (
+                    plan_.milestones.get(reminder.target_id)
+                    or Milestone.objects.filter(id=reminder.target_id).values("id", "title", "due_date").first()
+                )
+                if milestone is None:
+                    continue
+                context["milestone"] = {
+                    **milestone,
+                    "due_text": _date_text(milestone["due_date"]),
+                    "days_phrase": _days_phrase(milestone["due_date"], today),
+                }
+                kind = Notification.Kind.MILESTONE
+            elif reminder.target_type == Reminder.TargetType.EXTENSION:
+                extension = (
+                    plan_.extensions.get(reminder.target_id)
+                    or ExtensionRequest.objects.filter(id=reminder.target_id)
+                    .values("id", "requested_date", "reason", "requested_at")
+                    .first()
+                )
+                if extension is None:
+                    continue
+                context["extension"] = {**extension, "requested_text": _date_text(extension["requested_date"])}
+                kind = Notification.Kind.EXTENSION
+            else:
+                kind = Notification.Kind.OVERDUE if reminder.stage.startswith("overdue") else Notification.Kind.REMINDER
+            email = render_email("reminder", context)
+            obligation_id, department_id, url = row["id"], row["department_id"], context["obligation"]["url"]
+            requires_ack = False
+        in_app, channels = _channels_for(reminder.recipient_id, prefs, endpoints_by_department, users)
+        notification = Notification(
+            recipient_id=reminder.recipient_id,
+            kind=kind,
+            subject=email.subject[:300],
+            body=email.text,
+            body_html=email.html,
+            url=url,
+            obligation_id=obligation_id,
+            department_id=department_id,
+            in_app=in_app,
+            requires_ack=requires_ack,
+            payload={"target_type": reminder.target_type, "target_id": reminder.target_id, "stage": reminder.stage},
+        )
+        drafts.append(Draft([reminder], notification, channels))
+
+    for (recipient_id, department_id), reminders in sorted(escalations.items()):
+        user = users[recipient_id]
+        escalated = {r.obligation_id for r in reminders}
+        overdue_ids = sorted(
+            set(plan_.overdue_by_department.get(department_id, [])) | escalated,
+            key=lambda i: (obligations[i]["due_date"], i) if i in obligations else (today, i),
+        )
+        items = []
+        for obligation_id in overdue_ids:
+            if obligation_id in obligations:
+                items.append(
+                    {**_obligation_context(obligations[obligation_id], today), "new": obligation_id in escalated}
+                )
+        first = obligations[reminders[0].obligation_id]
+        is_lead = user["role"] == User.Role.LEAD
+        email = render_email(
+            "escalation",
+            {
+                "name": user["full_name"] or user["username"],
+                "today": today,
+                "department": first["department__name"],
+                "items": items,
+                "new_count": len(escalated),
+                "for_lead": is_lead,
+                "ack_url": f"{settings.SITE_URL}/notifications/",
+            },
+        )
+        in_app, channels = _channels_for(recipient_id, prefs, endpoints_by_department, users)
+        notification = Notification(
+            recipient_id=recipient_id,
+            kind=Notification.Kind.ESCALATION,
+            subject=email.subject[:300],
+            body=email.text,
+            body_html=email.html,
+            url=f"{settings.SITE_URL}/notifications/",
+            obligation_id=reminders[0].obligation_id if len(reminders) == 1 else None,
+            department_id=department_id,
+            # An escalation is a notice that must be seen: it shows in the app whatever the preference.
+            in_app=True,
+            requires_ack=True,
+            payload={"target_type": "escalation", "obligations": [i["id"] for i in items], "new": sorted(escalated)},
+        )
+        drafts.append(Draft(reminders, notification, channels))
+    return drafts
+
+
+def save_drafts(drafts: list[Draft]) -> list[int]:
+    """Write notifications and their deliveries, and link the ledger rows, in one transaction."""
+    if not drafts:
+        return []
+    with transaction.atomic():
+        notifications = Notification.objects.bulk_create([d.notification for d in drafts])
+        deliveries = []
+        links = []
+        for draft, notification in zip(drafts, notifications, strict=True):
+            for channel, endpoint_id in draft.channels:
+                deliveries.append(Delivery(notification=notification, channel=channel, endpoint_id=endpoint_id))
+            for reminder in draft.reminders:
+                reminder.notification_id = notification.id
+                links.append(reminder)
+        Delivery.objects.bulk_create(deliveries)
+        _link_notifications(links)
+    return [n.id for n in notifications]
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def _record(ok: list[int], failures: dict[int, str], deliveries: dict[int, Delivery], cfg: ReminderSettings) -> None:
+    now = timezone.now()
+    if ok:
+        Delivery.objects.filter(id__in=ok).update(
+            status=Delivery.Status.SENT, attempts=F("attempts") + 1, sent_at=now, last_error="", next_attempt_at=None
+        )
+    if failures:
+        changed = []
+        for delivery_id, error in failures.items():
+            delivery = deliveries[delivery_id]
+            delivery.attempts += 1
+            delivery.last_error = error[:2000]
+            if delivery.attempts >= cfg.max_delivery_attempts:
+                delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None
+            else:
+                delivery.status = Delivery.Status.RETRYING
+                delivery.next_attempt_at = now + backoff_delay(delivery.attempts, cfg.retry_backoff_seconds)
+            changed.append(delivery)
+        Delivery.objects.bulk_update(changed, ["attempts", "last_error", "status", "next_attempt_at"], batch_size=1000)
+
+
+def send_deliveries(queryset, cfg: ReminderSettings) -> tuple[int, int]:
+    """Send the given deliveries: email in batches over one connection, then webhooks one by one.
+
+    Returns (sent, failed)."""
+    sent = failed = 0
+    deliveries = list(queryset.select_related("notification__recipient", "endpoint").order_by("id"))
+    emails = [d for d in deliveries if d.channel == Delivery.Channel.EMAIL]
+    hooks = [d for d in deliveries if d.channel == Delivery.Channel.WEBHOOK]
+    batch = max(cfg.send_batch_size, 1)
+    for start in range(0, len(emails), batch):
+        chunk = emails[start : start + batch]
+        ok, failures = [], {}
+        with EmailChannel() as channel:
+            for delivery in chunk:
+                try:
+                    channel.send(delivery.notification, delivery)
+                except ChannelError as exc:
+                    failures[delivery.id] = str(exc)
+                else:
+                    ok.append(delivery.id)
+        _record(ok, failures, {d.id: d for d in chunk}, cfg)
+        sent, failed = sent + len(ok), failed + len(failures)
+    webhook = WebhookChannel(timeout=cfg.webhook_timeout_seconds)
+    for delivery in hooks:
+        try:
+            webhook.send(delivery.notification, delivery)
+        except ChannelError as exc:
+            log.warning("webhook delivery %s failed: %s", delivery.id, exc)
+            _record([], {delivery.id: str(exc)}, {delivery.id: delivery}, cfg)
+            failed += 1
+        else:
+            # Marked at once: a slow endpoint later in the loop must not leave this one unrecorded.
+            _record([delivery.id], {}, {}, cfg)
+            sent += 1
+    return sent, failed
+
+
+def retry_deliveries(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Try again the deliveries whose backoff has passed."""
+    cfg = ReminderSettings.load()
+    now = now or timezone.now()
+    token = uuid.uuid4()
+    # Claim by conditional UPDATE: a concurrent pass re-checks next_attempt_at after we commit
+    # and finds it in the future. If this process dies, the delivery is retried after the lease.
+    Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lte=now).update(
+        retry_token=token, next_attempt_at=now + dt.timedelta(seconds=cfg.claim_lease_seconds)
+    )
+    return send_deliveries(Delivery.objects.filter(retry_token=token, status=Delivery.Status.RETRYING), cfg)
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def sweep(*, now: dt.datetime | None = None) -> SweepResult:
+    cfg = ReminderSettings.load()
+    cal = WorkCalendar()
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    result = SweepResult()
+
+    plan_ = plan(today, cfg, cal)
+    token, mine, in_flight, retry_in = claim(plan_.candidates, lease_seconds=cfg.claim_lease_seconds)
+    my_keys = {(r.target_type, r.target_id, r.stage, r.due_date, r.recipient_id) for r in mine}
+    result.skipped = sum(1 for c in plan_.candidates if c.key not in my_keys)
+    result.in_flight, result.retry_in = in_flight, retry_in
+
+    drafts = compose(plan_, mine)
+    save_drafts(drafts)
+    # Deliveries still pending for my rows: new ones, and those of a dead sender's rows I took over.
+    notification_ids = {r.notification_id for r in mine if r.notification_id}
+    pending = Delivery.objects.filter(notification_id__in=notification_ids, status=Delivery.Status.PENDING)
+    _sent, failed = send_deliveries(pending, cfg)
+    result.failed = failed
+    marked = Reminder.objects.filter(claim_token=token, status=Reminder.Status.CLAIMED).update(
+        status=Reminder.Status.SENT, sent_at=timezone.now()
+    )
+    result.sent = marked
+    retried_sent, retried_failed = retry_deliveries(now=timezone.now())
+    result.failed += retried_failed
+    result.details = {"today": today.isoformat(), "candidates": len(plan_.candidates), "retried_sent": retried_sent}
+    log.info("reminder sweep %s: %s", today, result.summary())
+    return result

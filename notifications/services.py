@@ -1,0 +1,53 @@
+"""Writes a user makes on their notifications: read, acknowledge, preferences."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Notification, NotificationPreference
+
+
+class NotificationError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_acknowledge(*, notification: Notification) -> Notification:
+    """已知悉: only a message that asks for it can be acknowledged, once; acknowledging also reads it."""
+    if not notification.requires_ack:
+        raise NotificationError("not_acknowledgeable", "该消息无需确认")
+    locked = Notification.objects.select_for_update().get(pk=notification.pk)
+    if locked.acknowledged_at is None:
+        now = timezone.now()
+        locked.acknowledged_at = now
+        locked.read_at = locked.read_at or now
+        locked.save(update_fields=["acknowledged_at", "read_at"])
+    return locked
+
+
+def preference_for(user) -> NotificationPreference:
+    pref = NotificationPreference.objects.filter(user=user).first()
+    return pref or NotificationPreference(user=user)
+
+
+@transaction.atomic
+def preference_update(
+    *, user, email: bool, in_app: bool, webhook: bool, webhook_endpoint=None
+) -> NotificationPreference:
+    pref, _ = NotificationPreference.objects.get_or_create(user=user)
+    pref.email, pref.in_app, pref.webhook, pref.webhook_endpoint = email, in_app, webhook, webhook_endpoint
+    pref.save()
+    return pref

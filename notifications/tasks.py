@@ -1,0 +1,29 @@
+"""Celery tasks: thin interfaces over notifications.reminders.
+
+Both are idempotent (the ledger and the delivery claims make a second run a no-op), so they
+ack late and are redelivered when the worker process dies mid-run."""
+
+import datetime as dt
+
+from celery import shared_task
+
+from . import reminders
+
+SWEEP_TASK = "notifications.tasks.send_reminders"
+RETRY_TASK = "notifications.tasks.retry_deliveries"
+
+
+@shared_task(name=SWEEP_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def send_reminders(self, now: str | None = None) -> dict:
+    result = reminders.sweep(now=dt.datetime.fromisoformat(now) if now else None)
+    if result.in_flight and result.retry_in is not None and self.request.retries < self.max_retries:
+        # Some reminders are claimed by another sender: alive (it will finish) or dead (its
+        # lease runs out). Come back when the lease would have expired and take them over.
+        raise self.retry(countdown=result.retry_in, kwargs={"now": now})
+    return {"sent": result.sent, "skipped": result.skipped, "failed": result.failed}
+
+
+@shared_task(name=RETRY_TASK, acks_late=True, reject_on_worker_lost=True)
+def retry_deliveries() -> dict:
+    sent, failed = reminders.retry_deliveries()
+    return {"sent": sent, "failed": failed}

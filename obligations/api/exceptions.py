@@ -1,0 +1,66 @@
+"""One error shape for the whole API: {"code": "<machine_code>", "message": "<中文说明>", "details": {...}}.
+
+Set as REST_FRAMEWORK["EXCEPTION_HANDLER"]; every helper's API reuses it.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from obligations.services import ServiceError
+
+MESSAGES = {
+    "not_authenticated": "请先登录或提供有效的令牌",
+    "authentication_failed": "身份验证失败",
+    "permission_denied": "您无权执行此操作",
+    "not_found": "未找到该对象",
+    "method_not_allowed": "不支持该请求方法",
+    "not_acceptable": "无法满足请求的内容格式",
+    "unsupported_media_type": "不支持的请求内容类型",
+    "throttled": "请求过于频繁，请稍后再试",
+    "parse_error": "请求内容无法解析",
+}
+
+
+def _flatten(detail):
+    """DRF's nested ErrorDetail structures -> plain lists of strings per field."""
+    if isinstance(detail, dict):
+        return {str(key): _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return [str(item) for item in detail]
+        return [_flatten(item) for item in detail]
+    return [str(detail)]
+
+
+def error_response(code: str, message: str, details: dict | None = None, status_code: int = 400, headers=None):
+    return Response({"code": code, "message": message, "details": details or {}}, status=status_code, headers=headers)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        return error_response(exc.code, exc.message, exc.details, exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real server error: let Django log it and answer 500
+    if isinstance(exc, exceptions.ValidationError):
+        details = _flatten(exc.detail)
+        if not isinstance(details, dict):
+            details = {"non_field_errors": details}
+        first = next((v[0] for v in details.values() if v and isinstance(v[0], str)), "")
+        message = f"提交的内容有误：{first}" if first else "提交的内容有误"
+        response.data = {"code": "invalid", "message": message, "details": details}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    if not isinstance(code, str):
+        code = "error"
+    message = MESSAGES.get(code) or str(getattr(exc, "detail", "")) or "请求失败"
+    response.data = {"code": code, "message": message, "details": {}}
+    return response

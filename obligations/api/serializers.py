@@ -1,0 +1,278 @@
+"""Output serializers describe rows; input serializers only check shapes. Rules live in services."""
+
+from rest_framework import serializers
+
+from obligations.models import (
+    AuditEntry,
+    DueDateChange,
+    Evidence,
+    ExtensionRequest,
+    Milestone,
+    Objection,
+    Obligation,
+    ProgressEntry,
+    ReportingRequirement,
+)
+
+
+class DepartmentRefField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "code")
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+
+class ObligationSerializer(serializers.ModelSerializer):
+    citation = serializers.CharField(read_only=True)
+    article = serializers.IntegerField(source="clause.article.number", read_only=True)
+    chapter = serializers.IntegerField(source="clause.article.chapter.number", read_only=True, allow_null=True)
+    clause_text = serializers.CharField(source="clause.text", read_only=True)
+    department = DepartmentRefField()
+    department_name = serializers.CharField(source="department.name", read_only=True)
+    cooperating = DepartmentRefField(many=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    is_overdue = serializers.SerializerMethodField()
+    days_left = serializers.SerializerMethodField()
+    traffic_light = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Obligation
+        fields = [
+            "id",
+            "citation",
+            "article",
+            "chapter",
+            "clause_text",
+            "department",
+            "department_name",
+            "cooperating",
+            "status",
+            "status_display",
+            "due_date",
+            "is_overdue",
+            "days_left",
+            "traffic_light",
+            "version",
+            "submitted_at",
+            "verified_at",
+            "last_activity_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_is_overdue(self, obj) -> bool:
+        return obj.is_overdue()
+
+    def get_days_left(self, obj) -> int | None:
+        return obj.days_left()
+
+    def get_traffic_light(self, obj) -> str:
+        return obj.traffic_light()
+
+
+class ProgressEntrySerializer(serializers.ModelSerializer):
+    department = DepartmentRefField()
+    author = serializers.CharField(source="author.display_name", read_only=True)
+
+    class Meta:
+        model = ProgressEntry
+        fields = [
+            "id",
+            "department",
+            "author",
+            "created_at",
+            "text",
+            "percent",
+            "milestone",
+            "report_period",
+            "corrects",
+        ]
+        read_only_fields = fields
+
+
+class ProgressInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=5000)
+    percent = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
+    milestone = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    report_period = serializers.RegexField(
+        r"^\d{4}(-(0[1-9]|1[0-2])|Q[1-4])$", required=False, allow_blank=True, max_length=10
+    )
+    corrects = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    department = DepartmentRefField()
+    uploaded_by = serializers.CharField(source="uploaded_by.display_name", read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "kind",
+            "description",
+            "department",
+            "original_name",
+            "content_type",
+            "size",
+            "digest",
+            "digest_algorithm",
+            "url",
+            "document_number",
+            "uploaded_by",
+            "uploaded_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, obj) -> str | None:
+        if obj.kind != Evidence.Kind.FILE:
+            return None
+        return f"/api/obligations/{obj.obligation_id}/evidence/{obj.pk}/download/"
+
+
+class EvidenceInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Evidence.Kind.choices)
+    description = serializers.CharField(max_length=500)
+    file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
+    url = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    document_number = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Milestone
+        fields = ["id", "title", "due_date", "done_at", "created_at"]
+        read_only_fields = fields
+
+
+class MilestoneInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    due_date = serializers.DateField()
+
+
+class ExtensionRequestSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(source="requested_by.display_name", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.display_name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ExtensionRequest
+        fields = [
+            "id",
+            "requested_by",
+            "requested_at",
+            "requested_date",
+            "reason",
+            "status",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class ExtensionInputSerializer(serializers.Serializer):
+    requested_date = serializers.DateField()
+    reason = serializers.CharField(max_length=500)
+
+
+class VersionedInputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1, help_text="期望版本号；也可用 If-Match 头")
+
+
+class ExtensionDecideSerializer(VersionedInputSerializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ObjectionSerializer(serializers.ModelSerializer):
+    department = DepartmentRefField()
+    suggested_department = DepartmentRefField()
+    new_department = DepartmentRefField()
+    raised_by = serializers.CharField(source="raised_by.display_name", read_only=True)
+
+    class Meta:
+        model = Objection
+        fields = [
+            "id",
+            "department",
+            "raised_by",
+            "raised_at",
+            "reason",
+            "suggested_department",
+            "status",
+            "decided_at",
+            "decision_note",
+            "new_department",
+        ]
+        read_only_fields = fields
+
+
+class ObjectionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+    suggested_department = serializers.CharField(required=False, allow_blank=True, max_length=32)
+
+
+class ObjectionDecideSerializer(VersionedInputSerializer):
+    decision = serializers.ChoiceField(choices=[("confirm", "维持原分工"), ("reassign", "调整责任单位")])
+    note = serializers.CharField(max_length=500)
+    new_department = serializers.CharField(required=False, allow_blank=True, max_length=32)
+
+
+class TransitionInputSerializer(VersionedInputSerializer):
+    action = serializers.ChoiceField(choices=["start", "submit", "verify", "return", "reopen"])
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class DueDateInputSerializer(VersionedInputSerializer):
+    due_date = serializers.DateField(allow_null=True)
+    reason = serializers.CharField(max_length=500)
+
+
+class ReassignInputSerializer(VersionedInputSerializer):
+    department = serializers.CharField(max_length=32)
+    reason = serializers.CharField(max_length=500)
+
+
+class CooperatingInputSerializer(VersionedInputSerializer):
+    departments = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1, max_length=50)
+
+
+class ReportingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReportingRequirement
+        fields = ["frequency", "due_day", "starts_on", "active"]
+        read_only_fields = fields
+
+
+class ReportingInputSerializer(serializers.Serializer):
+    frequency = serializers.ChoiceField(choices=ReportingRequirement.Frequency.choices)
+    starts_on = serializers.DateField(required=False)
+    due_day = serializers.IntegerField(required=False, min_value=0, max_value=31, default=5)
+
+
+class DueDateChangeSerializer(serializers.ModelSerializer):
+    changed_by = serializers.CharField(source="changed_by.display_name", read_only=True)
+
+    class Meta:
+        model = DueDateChange
+        fields = ["id", "milestone", "old_date", "new_date", "reason", "changed_by", "changed_at"]
+        read_only_fields = fields
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.display_name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "action", "actor", "at", "before", "after", "hash"]
+        read_only_fields = fields
+
+
+class TokenInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

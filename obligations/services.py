@@ -1,0 +1,969 @@
+"""Every write on obligations and the work on them.
+
+Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
+permission (`accounts.permissions.can`) and the state, each writing the audit trail with the
+action names the reports rely on. Views, the API and commands call these; none holds a rule.
+
+Writes that change the obligation row take the version the caller saw and do
+`UPDATE … WHERE version = expected`: of two concurrent writes exactly one wins, the other gets
+`StaleVersion` telling what changed since.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files import File
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Department, User
+from accounts.permissions import Action, can
+
+from . import audit
+from .models import (
+    AuditEntry,
+    DueDateChange,
+    Evidence,
+    ExtensionRequest,
+    Milestone,
+    Objection,
+    Obligation,
+    ProgressEntry,
+    ReportingRequirement,
+    today,
+)
+
+# --------------------------------------------------------------------------------------------
+# Errors: one family, each with a machine code, a Chinese message and an HTTP status.
+
+
+class ServiceError(Exception):
+    code = "error"
+    status = 400
+    default_message = "操作失败"
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None, code: str | None = None):
+        self.message = message or self.default_message
+        self.details = details or {}
+        if code:
+            self.code = code
+        super().__init__(self.message)
+
+
+class InvalidInput(ServiceError):
+    """Bad input; `details` maps field names to lists of Chinese messages."""
+
+    code = "invalid"
+    default_message = "提交的内容有误，请检查后重试"
+
+
+class NotAllowed(ServiceError):
+    code = "permission_denied"
+    status = 403
+    default_message = "您无权执行此操作"
+
+
+class InvalidTransition(ServiceError):
+    code = "invalid_transition"
+    status = 409
+    default_message = "当前状态下不能执行该操作"
+
+
+class StaleVersion(ServiceError):
+    code = "stale_version"
+    status = 409
+    default_message = "该义务已被他人修改，请刷新后重试"
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    status = 409
+    default_message = "操作与当前数据冲突"
+
+
+def invalid(field_name: str, message: str) -> InvalidInput:
+    return InvalidInput(message, details={field_name: [message]})
+
+
+def _require(user: User, action: Action, obligation: Obligation) -> None:
+    if not can(user, action, obligation):
+        raise NotAllowed()
+
+
+# --------------------------------------------------------------------------------------------
+# Working days. The reminders work will plug the official calendar in here; for now weekends only.
+
+
+def add_working_days(start: dt.date, n: int) -> dt.date:
+    """The date `n` working days after `start` (Saturdays and Sundays skipped)."""
+    day = start
+    step = 1 if n >= 0 else -1
+    remaining = abs(n)
+    while remaining:
+        day += dt.timedelta(days=step)
+        if day.weekday() < 5:
+            remaining -= 1
+    return day
+
+
+# --------------------------------------------------------------------------------------------
+# Optimistic locking.
+
+
+def _describe(entry: AuditEntry) -> str:
+    before, after = entry.before or {}, entry.after or {}
+    labels = dict(Obligation.Status.choices)
+    if entry.action == "obligation.status":
+        old, new = before.get("status"), after.get("status")
+        return f"状态：{labels.get(old, old)} → {labels.get(new, new)}"
+    if entry.action == "obligation.due_date":
+        return f"完成期限：{before.get('due_date') or '未设置'} → {after.get('due_date') or '未设置'}"
+    if entry.action == "obligation.reassigned":
+        return f"责任单位：{_dept_name(before.get('department'))} → {_dept_name(after.get('department'))}"
+    if entry.action == "obligation.cooperating":
+        names = "、".join(_dept_name(c) for c in after.get("cooperating", [])) or "无"
+        return f"协办单位：{names}"
+    return entry.action
+
+
+def _dept_name(code: str | None) -> str:
+    if not code:
+        return "无"
+    return Department.objects.filter(code=code).values_list("short_name", flat=True).first() or code
+
+
+ROW_ACTIONS = ("obligation.status", "obligation.due_date", "obligation.reassigned", "obligation.cooperating")
+
+
+def stale_message(obligation_id: int) -> str:
+    entry = (
+        AuditEntry.objects.filter(obligation_id=obligation_id, action__in=ROW_ACTIONS)
+        .select_related("actor")
+        .order_by("-id")
+        .first()
+    )
+    if entry is None:
+        return StaleVersion.default_message
+    who = entry.actor.display_name if entry.actor else "系统"
+    when = timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M")
+    return f"该义务已被 {who} 于 {when} 修改（{_describe(entry)}），请刷新后重试"
+
+
+def _parse_version(expected_version: Any) -> int:
+    if expected_version is None or expected_version == "":
+        raise invalid("version", "缺少版本号（version），请刷新页面后重试")
+    try:
+        return int(str(expected_version).strip().strip('"').removeprefix('W/"').strip('"'))
+    except (TypeError, ValueError):
+        raise invalid("version", "版本号格式不正确") from None
+
+
+def _update_row(obligation: Obligation, expected_version: Any, **fields) -> None:
+    """UPDATE … WHERE version = expected; refresh `obligation` on success, StaleVersion otherwise."""
+    expected = _parse_version(expected_version)
+    changed = Obligation.objects.filter(pk=obligation.pk, version=expected).update(
+        version=F("version") + 1, updated_at=timezone.now(), **fields
+    )
+    if changed != 1:
+        raise StaleVersion(stale_message(obligation.pk), details={"current_version": _current_version(obligation)})
+    obligation.refresh_from_db()
+
+
+def _current_version(obligation: Obligation) -> int | None:
+    return Obligation.objects.filter(pk=obligation.pk).values_list("version", flat=True).first()
+
+
+def _check_version(obligation: Obligation, expected_version: Any) -> None:
+    """Fail early (before state checks) when the caller's copy is already stale."""
+    expected = _parse_version(expected_version)
+    if expected != obligation.version:
+        raise StaleVersion(stale_message(obligation.pk), details={"current_version": obligation.version})
+
+
+def _fresh(obligation: Obligation) -> Obligation:
+    return Obligation.objects.select_related("department", "clause__article").get(pk=obligation.pk)
+
+
+def _touch(obligation: Obligation) -> None:
+    # Activity is not a change of the obligation's own data: it does not bump the version, so a
+    # cooperating body logging progress never makes the responsible body's form stale.
+    now = timezone.now()
+    Obligation.objects.filter(pk=obligation.pk).update(last_activity_at=now)
+    obligation.last_activity_at = now
+
+
+def _reason(reason: str | None, *, required: bool = True, field_name: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise invalid(field_name, "请填写原因")
+    if len(reason) > 500:
+        raise invalid(field_name, "原因不能超过 500 字")
+    return reason
+
+
+# --------------------------------------------------------------------------------------------
+# State machine.
+
+S = Obligation.Status
+
+# action -> (states it may start from, state it leads to, permission)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str, Action]] = {
+    "start": ((S.NOT_STARTED,), S.IN_PROGRESS, Action.START),
+    "submit": ((S.IN_PROGRESS,), S.SUBMITTED, Action.SUBMIT),
+    "verify": ((S.SUBMITTED,), S.VERIFIED, Action.VERIFY),
+    "return": ((S.SUBMITTED,), S.IN_PROGRESS, Action.RETURN),
+    "reopen": ((S.VERIFIED,), S.IN_PROGRESS, Action.REOPEN),
+}
+TRANSITION_LABELS = {
+    "start": "启动",
+    "submit": "提交核验",
+    "verify": "核验通过",
+    "return": "退回",
+    "reopen": "重新打开",
+}
+REASON_REQUIRED = {"return", "reopen"}
+
+
+def available_transitions(obligation: Obligation) -> list[str]:
+    return [name for name, (sources, _, _) in TRANSITIONS.items() if obligation.status in sources]
+
+
+@transaction.atomic
+def obligation_transition(
+    *, obligation: Obligation, actor: User, action: str, expected_version: Any, reason: str = ""
+) -> Obligation:
+    if action not in TRANSITIONS:
+        raise invalid("action", "未知操作：应为 start、submit、verify、return 或 reopen")
+    sources, target, permission = TRANSITIONS[action]
+    obligation = _fresh(obligation)
+    _require(actor, permission, obligation)
+    _check_version(obligation, expected_version)
+    if obligation.status not in sources:
+        raise InvalidTransition(
+            f"当前状态为“{obligation.get_status_display()}”，不能{TRANSITION_LABELS[action]}",
+            details={"status": obligation.status, "action": action},
+        )
+    reason = _reason(reason, required=action in REASON_REQUIRED)
+    if action == "submit" and not obligation.evidence.exists():
+        raise InvalidTransition("提交核验前请至少上传一份佐证材料", code="evidence_required")
+    old = obligation.status
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": target, "last_activity_at": now}
+    if action == "submit":
+        fields.update(submitted_at=now, submitted_by=actor)
+    elif action == "verify":
+        fields.update(verified_at=now, verified_by=actor)
+    elif action in ("return", "reopen"):
+        fields.update(verified_at=None, verified_by=None)
+    _update_row(obligation, expected_version, **fields)
+    after = {"status": target}
+    if reason:
+        after["reason"] = reason
+    audit.record("obligation.status", obligation=obligation, actor=actor, before={"status": old}, after=after)
+    return obligation
+
+
+# --------------------------------------------------------------------------------------------
+# Due dates and extensions.
+
+
+def _set_due_date(
+    *, obligation: Obligation, actor: User, due_date: dt.date | None, reason: str, expected_version: Any
+) -> Obligation:
+    old = obligation.due_date
+    if old == due_date:
+        raise invalid("due_date", "新期限与当前期限相同")
+    _update_row(obligation, expected_version, due_date=due_date)
+    DueDateChange.objects.create(
+        obligation=obligation, old_date=old, new_date=due_date, reason=reason, changed_by=actor
+    )
+    audit.record(
+        "obligation.due_date",
+        obligation=obligation,
+        actor=actor,
+        before={"due_date": old.isoformat() if old else None},
+        after={"due_date": due_date.isoformat() if due_date else None, "reason": reason},
+    )
+    return obligation
+
+
+@transaction.atomic
+def obligation_set_due_date(
+    *, obligation: Obligation, actor: User, due_date: dt.date | None, reason: str, expected_version: Any
+) -> Obligation:
+    obligation = _fresh(obligation)
+    _require(actor, Action.SET_DUE_DATE, obligation)
+    _check_version(obligation, expected_version)
+    reason = _reason(reason)
+    return _set_due_date(
+        obligation=obligation, actor=actor, due_date=due_date, reason=reason, expected_version=expected_version
+    )
+
+
+@transaction.atomic
+def extension_request(*, obligation: Obligation, actor: User, requested_date: dt.date, reason: str) -> ExtensionRequest:
+    obligation = _fresh(obligation)
+    _require(actor, Action.REQUEST_EXTENSION, obligation)
+    reason = _reason(reason)
+    if obligation.status in Obligation.CLOSED_STATUSES:
+        raise InvalidTransition(f"义务已{obligation.get_status_display()}，无需申请延期")
+    if requested_date <= today():
+        raise invalid("requested_date", "申请延至的日期应晚于今天")
+    if obligation.due_date and requested_date <= obligation.due_date:
+        raise invalid("requested_date", f"申请延至的日期应晚于当前期限 {obligation.due_date:%Y-%m-%d}")
+    if obligation.extension_requests.filter(status=ExtensionRequest.Status.PENDING).exists():
+        raise Conflict("已有一项待审批的延期申请，请等待审批结果", code="extension_pending")
+    try:
+        with transaction.atomic():
+            request = ExtensionRequest.objects.create(
+                obligation=obligation, requested_by=actor, requested_date=requested_date, reason=reason
+            )
+    except IntegrityError:
+        raise Conflict("已有一项待审批的延期申请，请等待审批结果", code="extension_pending") from None
+    audit.record(
+        "extension.requested",
+        obligation=obligation,
+        actor=actor,
+        after={"request_id": request.pk, "requested_date": requested_date.isoformat(), "reason": reason},
+    )
+    return request
+
+
+@transaction.atomic
+def extension_decide(
+    *, request: ExtensionRequest, actor: User, approve: bool, note: str = "", expected_version: Any = None
+) -> ExtensionRequest:
+    request = ExtensionRequest.objects.select_for_update().get(pk=request.pk)
+    obligation = _fresh(request.obligation)
+    _require(actor, Action.DECIDE_EXTENSION, obligation)
+    if request.status != ExtensionRequest.Status.PENDING:
+        raise InvalidTransition("该延期申请已处理", code="already_decided")
+    note = _reason(note, required=not approve, field_name="note")
+    if approve:
+        _check_version(obligation, expected_version)
+        reason = f"同意延期申请：{request.reason}" + (f"（{note}）" if note else "")
+        _set_due_date(
+            obligation=obligation,
+            actor=actor,
+            due_date=request.requested_date,
+            reason=reason[:500],
+            expected_version=expected_version,
+        )
+    request.status = ExtensionRequest.Status.APPROVED if approve else ExtensionRequest.Status.REJECTED
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.decision_note = note
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(
+        "extension.decided",
+        obligation=obligation,
+        actor=actor,
+        before={"status": ExtensionRequest.Status.PENDING},
+        after={"request_id": request.pk, "status": request.status, "note": note},
+    )
+    return request
+
+
+# --------------------------------------------------------------------------------------------
+# Milestones.
+
+
+@transaction.atomic
+def milestone_add(*, obligation: Obligation, actor: User, title: str, due_date: dt.date) -> Milestone:
+    obligation = _fresh(obligation)
+    _require(actor, Action.MILESTONE, obligation)
+    title = (title or "").strip()
+    if not title:
+        raise invalid("title", "请填写节点名称")
+    if len(title) > 200:
+        raise invalid("title", "节点名称不能超过 200 字")
+    milestone = Milestone.objects.create(obligation=obligation, title=title, due_date=due_date, created_by=actor)
+    audit.record(
+        "milestone.added",
+        obligation=obligation,
+        actor=actor,
+        after={"milestone_id": milestone.pk, "title": title, "due_date": due_date.isoformat()},
+    )
+    return milestone
+
+
+def _milestone_done(milestone: Milestone, actor: User) -> None:
+    if milestone.done_at is not None:
+        raise InvalidTransition("该节点已完成", code="milestone_done")
+    milestone.done_at = timezone.now()
+    milestone.save(update_fields=["done_at"])
+    audit.record(
+        "milestone.done",
+        obligation=milestone.obligation,
+        actor=actor,
+        after={"milestone_id": milestone.pk, "title": milestone.title},
+    )
+
+
+@transaction.atomic
+def milestone_complete(*, milestone: Milestone, actor: User) -> Milestone:
+    milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+    _require(actor, Action.MILESTONE, milestone.obligation)
+    _milestone_done(milestone, actor)
+    _touch(milestone.obligation)
+    return milestone
+
+
+@transaction.atomic
+def milestone_set_due_date(*, milestone: Milestone, actor: User, due_date: dt.date, reason: str) -> Milestone:
+    milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+    _require(actor, Action.MILESTONE, milestone.obligation)
+    reason = _reason(reason)
+    old = milestone.due_date
+    if old == due_date:
+        raise invalid("due_date", "新日期与当前日期相同")
+    milestone.due_date = due_date
+    milestone.save(update_fields=["due_date"])
+    DueDateChange.objects.create(
+        obligation=milestone.obligation,
+        milestone=milestone,
+        old_date=old,
+        new_date=due_date,
+        reason=reason,
+        changed_by=actor,
+    )
+    audit.record(
+        "milestone.due_date",
+        obligation=milestone.obligation,
+        actor=actor,
+        before={"milestone_id": milestone.pk, "due_date": old.isoformat()},
+        after={"milestone_id": milestone.pk, "due_date": due_date.isoformat(), "reason": reason},
+    )
+    return milestone
+
+
+# --------------------------------------------------------------------------------------------
+# Progress: append-only; a correction is a new entry.
+
+REPORT_PERIOD_RE = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|Q([1-4]))$")
+
+
+@transaction.atomic
+def progress_add(
+    *,
+    obligation: Obligation,
+    actor: User,
+    text: str,
+    percent: int | None = None,
+    milestone: Milestone | None = None,
+    report_period: str = "",
+    corrects: ProgressEntry | None = None,
+) -> ProgressEntry:
+    obligation = _fresh(obligation)
+    _require(actor, Action.PROGRESS, obligation)
+    errors: dict[str, list[str]] = {}
+    text = (text or "").strip()
+    if not text:
+        errors["text"] = ["请填写工作进展"]
+    elif len(text) > 5000:
+        errors["text"] = ["工作进展不能超过 5000 字"]
+    if percent is not None and not (0 <= int(percent) <= 100):
+        errors["percent"] = ["完成比例应在 0 到 100 之间"]
+    report_period = (report_period or "").strip()
+    if report_period and not REPORT_PERIOD_RE.match(report_period):
+        errors["report_period"] = ["报送期次格式应为 2025-03（月度）或 2025Q1（季度）"]
+    if milestone is not None and milestone.obligation_id != obligation.pk:
+        errors["milestone"] = ["该节点不属于本义务"]
+    if corrects is not None and corrects.obligation_id != obligation.pk:
+        errors["corrects"] = ["被更正的进展不属于本义务"]
+    if errors:
+        raise InvalidInput(next(iter(errors.values()))[0], details=errors)
+    department = actor.department if actor.department_id else obligation.department
+    entry = ProgressEntry.objects.create(
+        obligation=obligation,
+        department=department,
+        author=actor,
+        text=text,
+        percent=percent,
+        milestone=milestone,
+        report_period=report_period,
+        corrects=corrects,
+    )
+    if milestone is not None and milestone.done_at is None:
+        _milestone_done(milestone, actor)
+    _touch(obligation)
+    audit.record(
+        "progress.added",
+        obligation=obligation,
+        actor=actor,
+        after={
+            "progress_id": entry.pk,
+            "text": text,
+            "percent": percent,
+            "department": department.code,
+            "corrects": corrects.pk if corrects else None,
+        },
+    )
+    return entry
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence.
+
+DOCUMENT_NUMBER_RE = re.compile(r"^.{1,20}〔\d{4}〕\d{1,5}号$")
+# detected kind -> (allowed extensions, content type)
+FILE_KINDS = {
+    "pdf": ({".pdf"}, "application/pdf"),
+    "docx": ({".docx"}, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": ({".xlsx"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "ofd": ({".ofd"}, "application/ofd"),
+    "ole": ({".doc", ".xls"}, None),
+    "png": ({".png"}, "image/png"),
+    "jpeg": ({".jpg", ".jpeg"}, "image/jpeg"),
+    "gif": ({".gif"}, "image/gif"),
+}
+OLE_TYPES = {".doc": "application/msword", ".xls": "application/vnd.ms-excel"}
+ALLOWED_EXTENSIONS_TEXT = "PDF、Word（doc/docx）、Excel（xls/xlsx）、图片（png/jpg/gif）或 OFD"
+
+
+def display_name(name: str) -> str:
+    """The original file name, safe to show: no path parts, no control characters."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    return name.strip()[:255]
+
+
+def _check_name(name: str) -> str:
+    raw = name or ""
+    if not raw.strip():
+        raise invalid("file", "文件名不能为空")
+    if any(unicodedata.category(ch)[0] == "C" for ch in raw):
+        raise invalid("file", "文件名含有控制字符，请重命名后上传")
+    if "/" in raw or "\\" in raw or raw.strip() in {".", ".."} or raw.startswith("."):
+        raise invalid("file", "文件名不合法（不能包含路径），请重命名后上传")
+    if len(raw) > 255:
+        raise invalid("file", "文件名过长（最多 255 个字符）")
+    return raw.strip()
+
+
+def detect_file_kind(upload) -> str | None:
+    """What the file is, by its content. None when it is none of the accepted kinds."""
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(upload) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None
+        finally:
+            upload.seek(0)
+        if "word/document.xml" in names and "[Content_Types].xml" in names:
+            return "docx"
+        if "xl/workbook.xml" in names and "[Content_Types].xml" in names:
+            return "xlsx"
+        if "OFD.xml" in names:
+            return "ofd"
+    return None
+
+
+def _extension(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+@dataclass
+class CheckedFile:
+    name: str
+    kind: str
+    content_type: str
+    size: int
+    digest: str
+
+
+def evidence_check_file(upload) -> CheckedFile:
+    name = _check_name(getattr(upload, "name", "") or "")
+    size = upload.size
+    if not size:
+        raise invalid("file", "文件为空，请选择有内容的文件")
+    limit = settings.EVIDENCE_MAX_BYTES
+    if size > limit:
+        raise invalid("file", f"文件超过大小上限（{limit / 1024 / 1024:.0f} MB）")
+    kind = detect_file_kind(upload)
+    if kind is None:
+        raise invalid("file", f"不支持的文件类型：仅接受 {ALLOWED_EXTENSIONS_TEXT}（按文件内容识别）")
+    extensions, content_type = FILE_KINDS[kind]
+    ext = _extension(name)
+    if ext not in extensions:
+        raise invalid("file", "文件扩展名与文件内容不符，请确认文件类型")
+    content_type = content_type or OLE_TYPES[ext]
+    sha = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
+        sha.update(chunk)
+    upload.seek(0)
+    return CheckedFile(name=name, kind=kind, content_type=content_type, size=size, digest=sha.hexdigest())
+
+
+def _check_description(description: str) -> str:
+    description = (description or "").strip()
+    if not description:
+        raise invalid("description", "请填写材料说明")
+    if len(description) > 500:
+        raise invalid("description", "材料说明不能超过 500 字")
+    return description
+
+
+def evidence_add(
+    *,
+    obligation: Obligation,
+    actor: User,
+    kind: str,
+    description: str,
+    file=None,
+    url: str = "",
+    document_number: str = "",
+) -> Evidence:
+    """Add one piece of evidence. A file upload is all or nothing: the file is written first, the
+    row in a transaction; if anything fails the file is deleted, so there is never a file without
+    its row nor a row without its file. Call it outside any transaction of your own (a rollback
+    of an outer transaction cannot be seen from here)."""
+    obligation = _fresh(obligation)
+    _require(actor, Action.EVIDENCE, obligation)
+    description = _check_description(description)
+    department = actor.department if actor.department_id else obligation.department
+    evidence = Evidence(
+        obligation=obligation, department=department, kind=kind, description=description, uploaded_by=actor
+    )
+    if kind == Evidence.Kind.FILE:
+        if file is None:
+            raise invalid("file", "请选择要上传的文件")
+        checked = evidence_check_file(file)
+        evidence.original_name = display_name(checked.name)
+        evidence.content_type = checked.content_type
+        evidence.size = checked.size
+        evidence.digest = checked.digest
+        evidence.digest_algorithm = "sha256"
+    elif kind == Evidence.Kind.LINK:
+        url = (url or "").strip()
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except DjangoValidationError:
+            raise invalid("url", "请输入以 http:// 或 https:// 开头的有效链接") from None
+        if len(url) > 1000:
+            raise invalid("url", "链接不能超过 1000 个字符")
+        evidence.url = url
+    elif kind == Evidence.Kind.DOCUMENT:
+        document_number = (document_number or "").strip()
+        if not DOCUMENT_NUMBER_RE.match(document_number):
+            raise invalid("document_number", "发文字号格式应类似“济工信发〔2025〕12号”")
+        evidence.document_number = document_number
+    else:
+        raise invalid("kind", "材料类型应为 file（文件）、link（链接）或 document（发文字号）")
+
+    stored_name = None
+    try:
+        if kind == Evidence.Kind.FILE:
+            evidence.file.save("upload", File(file), save=False)
+            stored_name = evidence.file.name
+            # The digest is of what was stored, not of what we were told.
+            if evidence.file.size != evidence.size:
+                raise ServiceError("文件保存不完整，请重试", code="storage_error", details={})
+        with transaction.atomic():
+            evidence.save()
+            _touch(obligation)
+            audit.record(
+                "evidence.added",
+                obligation=obligation,
+                actor=actor,
+                after={
+                    "evidence_id": evidence.pk,
+                    "kind": kind,
+                    "description": description,
+                    "digest": evidence.digest,
+                    "algorithm": evidence.digest_algorithm,
+                    "size": evidence.size,
+                    "original_name": evidence.original_name,
+                },
+            )
+    except BaseException:
+        if stored_name:
+            evidence.file.storage.delete(stored_name)
+        raise
+    return evidence
+
+
+# --------------------------------------------------------------------------------------------
+# Assignment: reassigning, cooperating bodies, objections.
+
+
+def _department(code_or_obj) -> Department:
+    if isinstance(code_or_obj, Department):
+        return code_or_obj
+    department = Department.objects.filter(code=code_or_obj, active=True).first()
+    if department is None:
+        raise invalid("department", f"机构代码不存在：{code_or_obj}")
+    return department
+
+
+def _reassign(*, obligation: Obligation, actor: User, department: Department, reason: str, expected_version: Any):
+    if department.pk == obligation.department_id:
+        raise invalid("department", "新责任单位与当前责任单位相同")
+    if Obligation.objects.filter(clause_id=obligation.clause_id, department=department).exists():
+        raise Conflict(f"{department.short_name}在该条款下已有一项义务，不能重复分配", code="duplicate_obligation")
+    old = obligation.department.code
+    _update_row(obligation, expected_version, department=department)
+    obligation.cooperating.remove(department)
+    audit.record(
+        "obligation.reassigned",
+        obligation=obligation,
+        actor=actor,
+        before={"department": old},
+        after={"department": department.code, "reason": reason},
+    )
+    return obligation
+
+
+@transaction.atomic
+def obligation_reassign(
+    *, obligation: Obligation, actor: User, department, reason: str, expected_version: Any
+) -> Obligation:
+    obligation = _fresh(obligation)
+    _require(actor, Action.REASSIGN, obligation)
+    _check_version(obligation, expected_version)
+    reason = _reason(reason)
+    return _reassign(
+        obligation=obligation,
+        actor=actor,
+        department=_department(department),
+        reason=reason,
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def obligation_add_cooperating(
+    *, obligation: Obligation, actor: User, departments: list, expected_version: Any
+) -> Obligation:
+    obligation = _fresh(obligation)
+    _require(actor, Action.COOPERATING, obligation)
+    _check_version(obligation, expected_version)
+    if not departments:
+        raise invalid("departments", "请选择至少一个协办单位")
+    new = [_department(d) for d in departments]
+    if any(d.pk == obligation.department_id for d in new):
+        raise invalid("departments", "责任单位不能同时作为协办单位")
+    before = sorted(obligation.cooperating.values_list("code", flat=True))
+    after = sorted(set(before) | {d.code for d in new})
+    if after == before:
+        raise invalid("departments", "所选单位已是协办单位")
+    _update_row(obligation, expected_version)
+    obligation.cooperating.add(*new)
+    audit.record(
+        "obligation.cooperating",
+        obligation=obligation,
+        actor=actor,
+        before={"cooperating": before},
+        after={"cooperating": after},
+    )
+    return obligation
+
+
+def assigned_on(obligation: Obligation) -> dt.date:
+    """The day the obligation was (last) given to its current body: the objection window starts there."""
+    entry = (
+        AuditEntry.objects.filter(
+            obligation=obligation, action="obligation.reassigned", after__department=obligation.department.code
+        )
+        .order_by("-id")
+        .first()
+    )
+    moment = entry.at if entry else obligation.created_at
+    return timezone.localdate(moment)
+
+
+def objection_deadline(obligation: Obligation) -> dt.date:
+    return add_working_days(assigned_on(obligation), getattr(settings, "OBJECTION_WINDOW_DAYS", 10))
+
+
+@transaction.atomic
+def objection_raise(*, obligation: Obligation, actor: User, reason: str, suggested_department=None) -> Objection:
+    obligation = _fresh(obligation)
+    _require(actor, Action.OBJECT, obligation)
+    reason = _reason(reason)
+    deadline = objection_deadline(obligation)
+    if today() > deadline:
+        raise InvalidTransition(
+            f"异议期已过（截至 {deadline:%Y-%m-%d}），如有问题请联系牵头部门", code="objection_window_closed"
+        )
+    if obligation.objections.filter(status=Objection.Status.PENDING).exists():
+        raise Conflict("已有一项待处理的异议", code="objection_pending")
+    suggested = _department(suggested_department) if suggested_department else None
+    objection = Objection.objects.create(
+        obligation=obligation,
+        department=obligation.department,
+        raised_by=actor,
+        reason=reason,
+        suggested_department=suggested,
+    )
+    audit.record(
+        "objection.raised",
+        obligation=obligation,
+        actor=actor,
+        after={
+            "objection_id": objection.pk,
+            "department": obligation.department.code,
+            "reason": reason,
+            "suggested_department": suggested.code if suggested else None,
+        },
+    )
+    return objection
+
+
+@transaction.atomic
+def objection_decide(
+    *,
+    objection: Objection,
+    actor: User,
+    decision: str,
+    note: str = "",
+    new_department=None,
+    expected_version: Any = None,
+) -> Objection:
+    objection = Objection.objects.select_for_update().get(pk=objection.pk)
+    obligation = _fresh(objection.obligation)
+    _require(actor, Action.DECIDE_OBJECTION, obligation)
+    if objection.status != Objection.Status.PENDING:
+        raise InvalidTransition("该异议已处理", code="already_decided")
+    note = _reason(note, field_name="note")
+    if decision == "reassign":
+        if not new_department:
+            raise invalid("new_department", "请选择调整后的责任单位")
+        _check_version(obligation, expected_version)
+        department = _department(new_department)
+        _reassign(
+            obligation=obligation,
+            actor=actor,
+            department=department,
+            reason=f"异议成立：{note}"[:500],
+            expected_version=expected_version,
+        )
+        objection.status = Objection.Status.REASSIGNED
+        objection.new_department = department
+    elif decision == "confirm":
+        objection.status = Objection.Status.CONFIRMED
+    else:
+        raise invalid("decision", "处理结果应为 confirm（维持原分工）或 reassign（调整责任单位）")
+    objection.decided_by = actor
+    objection.decided_at = timezone.now()
+    objection.decision_note = note
+    objection.save()
+    audit.record(
+        "objection.decided",
+        obligation=obligation,
+        actor=actor,
+        before={"status": Objection.Status.PENDING},
+        after={
+            "objection_id": objection.pk,
+            "status": objection.status,
+            "note": note,
+            "new_department": objection.new_department.code if objection.new_department else None,
+        },
+    )
+    return objection
+
+
+# --------------------------------------------------------------------------------------------
+# Periodic reports (定期报送).
+
+
+@dataclass
+class Period:
+    label: str
+    start: dt.date
+    end: dt.date
+
+
+def period_containing(day: dt.date, frequency: str) -> Period:
+    if frequency == ReportingRequirement.Frequency.MONTHLY:
+        start = day.replace(day=1)
+        nxt = (start + dt.timedelta(days=32)).replace(day=1)
+        return Period(f"{day:%Y-%m}", start, nxt - dt.timedelta(days=1))
+    quarter = (day.month - 1) // 3 + 1
+    start = dt.date(day.year, 3 * quarter - 2, 1)
+    nxt = dt.date(day.year + 1, 1, 1) if quarter == 4 else dt.date(day.year, 3 * quarter + 1, 1)
+    return Period(f"{day.year}Q{quarter}", start, nxt - dt.timedelta(days=1))
+
+
+@dataclass
+class ReportingStatus:
+    """Where a body stands with its periodic reports on a given day."""
+
+    frequency: str
+    period: str  # the period whose report is due next (or is missing)
+    due_on: dt.date  # when that report is (was) due
+    missing: bool  # the due date has passed and no report for the period was filed
+    submitted_periods: list[str] = field(default_factory=list)
+
+
+def reporting_status(requirement: ReportingRequirement, on: dt.date | None = None) -> ReportingStatus:
+    on = on or today()
+    filed = set(
+        ProgressEntry.objects.filter(obligation_id=requirement.obligation_id)
+        .exclude(report_period="")
+        .values_list("report_period", flat=True)
+    )
+    current = period_containing(on, requirement.frequency)
+    previous = period_containing(current.start - dt.timedelta(days=1), requirement.frequency)
+    due_day = dt.timedelta(days=requirement.due_day)
+    if previous.end >= requirement.starts_on and previous.label not in filed:
+        due_on = previous.end + due_day
+        return ReportingStatus(requirement.frequency, previous.label, due_on, on > due_on, sorted(filed))
+    return ReportingStatus(requirement.frequency, current.label, current.end + due_day, False, sorted(filed))
+
+
+@transaction.atomic
+def reporting_require(
+    *, obligation: Obligation, actor: User, frequency: str, starts_on: dt.date | None = None, due_day: int = 5
+) -> ReportingRequirement:
+    obligation = _fresh(obligation)
+    _require(actor, Action.REQUIRE_REPORTING, obligation)
+    if frequency not in ReportingRequirement.Frequency.values:
+        raise invalid("frequency", "报送频次应为 monthly（每月）或 quarterly（每季度）")
+    if not (0 <= int(due_day) <= 31):
+        raise invalid("due_day", "期后报送天数应在 0 到 31 之间")
+    starts_on = starts_on or today()
+    requirement, _ = ReportingRequirement.objects.update_or_create(
+        obligation=obligation,
+        defaults={
+            "frequency": frequency,
+            "starts_on": starts_on,
+            "due_day": due_day,
+            "active": True,
+            "created_by": actor,
+        },
+    )
+    audit.record(
+        "reporting.required",
+        obligation=obligation,
+        actor=actor,
+        after={"frequency": frequency, "starts_on": starts_on.isoformat(), "due_day": int(due_day)},
+    )
+    return requirement

@@ -1,0 +1,32 @@
+"""Template helpers: `{% can user "verify" obligation as allowed %}` asks the one permission check."""
+
+from django import template
+
+from accounts.permissions import can as can_check
+
+register = template.Library()
+
+
+@register.simple_tag
+def can(user, action, obligation) -> bool:
+    return can_check(user, action, obligation)
+
+
+@register.filter
+def light_label(value: str) -> str:
+    return {"red": "红灯（逾期）", "yellow": "黄灯（临期）", "green": "绿灯"}.get(value, value)
+
+
+@register.simple_tag
+def days_text(obligation, on=None) -> str:
+    """剩余 N 天 / 逾期 N 天 / 今日到期 / 未设期限."""
+    if obligation.due_date is None:
+        return "未设期限"
+    if obligation.status in obligation.CLOSED_STATUSES:
+        return obligation.get_status_display()
+    left = obligation.days_left(on)
+    if left < 0:
+        return f"逾期 {-left} 天"
+    if left == 0:
+        return "今日到期"
+    return f"剩余 {left} 天"

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("tasks/", views.tasks, name="tasks"),
+    path("regulation/", views.regulation, name="regulation"),
+    path("obligations/<int:pk>/", views.obligation_detail, name="obligation-detail"),
+    path("obligations/<int:pk>/act/<slug:name>/", views.obligation_action, name="obligation-action"),
+    path("obligations/<int:pk>/milestones/<int:mid>/done/", views.milestone_done, name="milestone-done"),
+    path("obligations/<int:pk>/evidence/<int:eid>/download/", views.evidence_download, name="evidence-download"),
+]

@@ -1,0 +1,329 @@
+"""The web UI: 我的任务, the obligation page with the actions the user may take, the regulation.
+
+Views check visibility (404) and call one service per form; the services check permissions
+(403), state and versions (409) and write the audit trail.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from accounts.permissions import Action, allowed_actions, can
+
+from . import forms, selectors, services
+from .api.views import evidence_file_response
+from .models import (
+    Article,
+    AuditEntry,
+    Evidence,
+    ExtensionRequest,
+    Milestone,
+    Objection,
+    Obligation,
+    ProgressEntry,
+    Regulation,
+    today,
+)
+
+PAGE_SIZE = 20
+
+
+def _visible(request, pk) -> Obligation:
+    return get_object_or_404(
+        Obligation.objects.visible_to(request.user).select_related("department", "clause__article__chapter"), pk=pk
+    )
+
+
+@login_required
+def tasks(request):
+    form = forms.TaskFilterForm(request.GET or None)
+    queryset = selectors.obligation_list(user=request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["status"]:
+            queryset = queryset.filter(status=data["status"])
+        if data["overdue"] in ("0", "1"):
+            late = Q(due_date__lt=today()) & ~Q(status__in=Obligation.CLOSED_STATUSES)
+            queryset = queryset.filter(late) if data["overdue"] == "1" else queryset.exclude(late)
+        if data["due_within"] is not None:
+            queryset = queryset.filter(
+                due_date__lte=today() + dt.timedelta(days=data["due_within"]), due_date__gte=today()
+            ).exclude(status__in=Obligation.CLOSED_STATUSES)
+        if data["chapter"]:
+            queryset = queryset.filter(clause__article__chapter=data["chapter"])
+        if data["article"]:
+            queryset = queryset.filter(clause__article__number=data["article"])
+        if data["q"]:
+            queryset = queryset.filter(clause__text__icontains=data["q"])
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    reports = selectors.reporting_for(user=request.user)
+    if request.user.sees_everything:
+        # The lead sees who has not reported; staff see what they have to report next.
+        reports = [(r, st) for r, st in reports if st.missing]
+    return render(
+        request,
+        "obligations/tasks.html",
+        {"form": form, "page": page, "query": query.urlencode(), "today": today(), "reports": reports},
+    )
+
+
+def highlight(article_text: str, clause_text: str):
+    """The article with the duty clause wrapped in <mark> (everything else escaped)."""
+    text = escape(article_text)
+    needle = escape(clause_text.strip())
+    if needle and needle in text:
+        return mark_safe(text.replace(needle, f"<mark>{needle}</mark>", 1))  # noqa: S308 (both escaped above)
+    return mark_safe(text)  # noqa: S308 (escaped above)
+
+
+ACTION_FORMS = {
+    "transition": forms.TransitionForm,
+    "progress": forms.ProgressForm,
+    "evidence": forms.EvidenceForm,
+    "milestone": forms.MilestoneForm,
+    "due_date": forms.DueDateForm,
+    "extension": forms.ExtensionForm,
+    "extension_decide": forms.ExtensionDecideForm,
+    "objection": forms.ObjectionForm,
+    "objection_decide": forms.ObjectionDecideForm,
+    "reassign": forms.ReassignForm,
+    "cooperating": forms.CooperatingForm,
+    "reporting": forms.ReportingForm,
+}
+
+
+def _make_form(name, obligation, data=None, files=None):
+    cls = ACTION_FORMS[name]
+    kwargs = {"prefix": name}
+    if cls is forms.ProgressForm:
+        kwargs["obligation"] = obligation
+    if issubclass(cls, forms.VersionedForm):
+        kwargs["initial"] = {"version": obligation.version}
+    return cls(data, files, **kwargs) if data is not None else cls(**kwargs)
+
+
+def _context(request, obligation, bound: dict | None = None):
+    bound = bound or {}
+    allowed = allowed_actions(request.user, obligation)
+    article = obligation.clause.article
+    requirement = _requirement(obligation)
+    pending_extension = obligation.extension_requests.filter(status=ExtensionRequest.Status.PENDING).first()
+    pending_objection = obligation.objections.filter(status=Objection.Status.PENDING).first()
+    form_objects = {name: bound.get(name) or _make_form(name, obligation) for name in ACTION_FORMS}
+    return {
+        "obligation": obligation,
+        "allowed": allowed,
+        "article_html": highlight(article.text, obligation.clause.text),
+        "cooperating": obligation.cooperating.all(),
+        "milestones": obligation.milestones.all(),
+        "progress": obligation.progress_entries.select_related("department", "author", "milestone", "corrects"),
+        "evidence": obligation.evidence.select_related("department", "uploaded_by"),
+        "date_changes": obligation.due_date_changes.select_related("changed_by", "milestone"),
+        "extensions": obligation.extension_requests.select_related("requested_by", "decided_by"),
+        "objections": obligation.objections.select_related("department", "raised_by", "new_department"),
+        "pending_extension": pending_extension,
+        "pending_objection": pending_objection,
+        "transitions": [
+            (name, services.TRANSITION_LABELS[name], name in services.REASON_REQUIRED)
+            for name in services.available_transitions(obligation)
+            if name in allowed
+        ],
+        "requirement": requirement,
+        "reporting_status": services.reporting_status(requirement) if requirement and requirement.active else None,
+        "objection_deadline": services.objection_deadline(obligation),
+        "forms": form_objects,
+        "today": today(),
+        "history": AuditEntry.objects.filter(obligation=obligation).select_related("actor").order_by("-id")[:100],
+        "max_mb": settings.EVIDENCE_MAX_BYTES // (1024 * 1024),
+    }
+
+
+def _requirement(obligation):
+    from .models import ReportingRequirement
+
+    return ReportingRequirement.objects.filter(obligation=obligation).first()
+
+
+@login_required
+def obligation_detail(request, pk):
+    obligation = _visible(request, pk)
+    return render(request, "obligations/detail.html", _context(request, obligation))
+
+
+def _run(name, request, obligation, data):
+    """Call the service behind form `name` with the cleaned data."""
+    user = request.user
+    if name == "transition":
+        return services.obligation_transition(
+            obligation=obligation,
+            actor=user,
+            action=data["action"],
+            reason=data["reason"],
+            expected_version=data["version"],
+        )
+    if name == "progress":
+        milestone = (
+            Milestone.objects.filter(pk=data["milestone"], obligation=obligation).first() if data["milestone"] else None
+        )
+        corrects = (
+            ProgressEntry.objects.filter(pk=data["corrects"], obligation=obligation).first()
+            if data["corrects"]
+            else None
+        )
+        return services.progress_add(
+            obligation=obligation,
+            actor=user,
+            text=data["text"],
+            percent=data["percent"],
+            milestone=milestone,
+            report_period=data["report_period"],
+            corrects=corrects,
+        )
+    if name == "evidence":
+        return services.evidence_add(obligation=obligation, actor=user, **data)
+    if name == "milestone":
+        return services.milestone_add(obligation=obligation, actor=user, **data)
+    if name == "due_date":
+        return services.obligation_set_due_date(
+            obligation=obligation,
+            actor=user,
+            due_date=data["due_date"],
+            reason=data["reason"],
+            expected_version=data["version"],
+        )
+    if name == "extension":
+        return services.extension_request(obligation=obligation, actor=user, **data)
+    if name == "extension_decide":
+        item = obligation.extension_requests.filter(status=ExtensionRequest.Status.PENDING).first()
+        if item is None:
+            raise services.InvalidTransition("没有待审批的延期申请")
+        return services.extension_decide(
+            request=item, actor=user, approve=data["approve"], note=data["note"], expected_version=data["version"]
+        )
+    if name == "objection":
+        dept = data["suggested_department"]
+        return services.objection_raise(
+            obligation=obligation, actor=user, reason=data["reason"], suggested_department=dept
+        )
+    if name == "objection_decide":
+        item = obligation.objections.filter(status=Objection.Status.PENDING).first()
+        if item is None:
+            raise services.InvalidTransition("没有待处理的异议")
+        return services.objection_decide(
+            objection=item,
+            actor=user,
+            decision=data["decision"],
+            note=data["note"],
+            new_department=data["new_department"],
+            expected_version=data["version"],
+        )
+    if name == "reassign":
+        return services.obligation_reassign(
+            obligation=obligation,
+            actor=user,
+            department=data["department"],
+            reason=data["reason"],
+            expected_version=data["version"],
+        )
+    if name == "cooperating":
+        return services.obligation_add_cooperating(
+            obligation=obligation, actor=user, departments=list(data["departments"]), expected_version=data["version"]
+        )
+    if name == "reporting":
+        return services.reporting_require(obligation=obligation, actor=user, **data)
+    raise Http404
+
+
+SUCCESS = {
+    "transition": "状态已更新",
+    "progress": "工作进展已记录",
+    "evidence": "佐证材料已提交",
+    "milestone": "工作节点已添加",
+    "due_date": "完成期限已调整",
+    "extension": "延期申请已提交",
+    "extension_decide": "延期申请已处理",
+    "objection": "异议已提交",
+    "objection_decide": "异议已处理",
+    "reassign": "责任单位已调整",
+    "cooperating": "协办单位已增加",
+    "reporting": "定期报送要求已设置",
+}
+
+
+@login_required
+def obligation_action(request, pk, name):
+    if name not in ACTION_FORMS:
+        raise Http404
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    obligation = _visible(request, pk)
+    form = _make_form(name, obligation, request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        try:
+            _run(name, request, obligation, form.cleaned_data)
+        except services.ServiceError as exc:
+            status = exc.status
+            placed = False
+            for field_name, errors in exc.details.items():
+                if field_name in form.fields and isinstance(errors, list):
+                    for error in errors:
+                        form.add_error(field_name, str(error))
+                    placed = True
+            if not placed:
+                form.add_error(None, exc.message)
+            obligation = _visible(request, pk)
+        else:
+            messages.success(request, SUCCESS[name])
+            return redirect("obligation-detail", pk=pk)
+    context = _context(request, obligation, bound={name: form})
+    context["open_form"] = name
+    return render(request, "obligations/detail.html", context, status=status)
+
+
+@login_required
+def milestone_done(request, pk, mid):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    obligation = _visible(request, pk)
+    milestone = get_object_or_404(Milestone, pk=mid, obligation=obligation)
+    try:
+        services.milestone_complete(milestone=milestone, actor=request.user)
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("obligation-detail", pk=pk)
+    messages.success(request, "节点已标记完成")
+    return redirect("obligation-detail", pk=pk)
+
+
+@login_required
+def evidence_download(request, pk, eid):
+    obligation = _visible(request, pk)
+    if not can(request.user, Action.DOWNLOAD, obligation):
+        raise Http404
+    item = get_object_or_404(Evidence, pk=eid, obligation=obligation, kind=Evidence.Kind.FILE)
+    return evidence_file_response(item)
+
+
+@login_required
+def regulation(request):
+    reg = Regulation.objects.order_by("title").first()
+    articles = []
+    if reg is not None:
+        articles = (
+            Article.objects.filter(regulation=reg)
+            .select_related("chapter")
+            .prefetch_related(Prefetch("clauses", to_attr="clause_list"))
+            .order_by("number")
+        )
+    return render(request, "obligations/regulation.html", {"regulation": reg, "articles": articles})

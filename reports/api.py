@@ -1,0 +1,166 @@
+"""/api/reports/: the reports page's exports for programs. Same rules, same files, same jobs."""
+
+from django.urls import path, reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from obligations.models import Obligation
+
+from . import services
+from .asof import ReportFilters
+from .models import ExportJob
+from .views import export_response
+
+ERROR = inline_serializer(
+    "ReportError",
+    fields={
+        "code": serializers.CharField(),
+        "message": serializers.CharField(),
+        "details": serializers.DictField(),
+    },
+)
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=ExportJob.Format.choices, help_text="xlsx / pdf / csv / bundle（佐证材料包）"
+    )
+    department = serializers.CharField(required=False, allow_blank=True, help_text="责任单位机构代码，如 JN-DSJ")
+    chapter = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text="章序号")
+    status = serializers.ChoiceField(choices=Obligation.Status.choices, required=False, allow_blank=True)
+    due_from = serializers.DateField(required=False, allow_null=True, help_text="完成期限起")
+    due_to = serializers.DateField(required=False, allow_null=True, help_text="完成期限止")
+    as_of = serializers.DateField(required=False, allow_null=True, help_text="状态截至日期（留空为当前状态）")
+
+    def filters(self) -> ReportFilters:
+        d = self.validated_data
+        return ReportFilters(
+            department=d.get("department") or "",
+            chapter=d.get("chapter"),
+            status=d.get("status") or "",
+            due_from=d.get("due_from"),
+            due_to=d.get("due_to"),
+            as_of=d.get("as_of"),
+        )
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "format",
+            "params",
+            "status",
+            "status_display",
+            "percent",
+            "total_rows",
+            "rows_done",
+            "size",
+            "sha256",
+            "error",
+            "created_at",
+            "finished_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, job) -> str | None:
+        if job.status != ExportJob.Status.DONE:
+            return None
+        return reverse("reports-api:job-download", kwargs={"job_id": job.id})
+
+
+def _error(err: services.ReportError) -> Response:
+    return Response(err.as_dict(), status=err.status)
+
+
+class ReportExportView(APIView):
+    @extend_schema(
+        summary="导出合规报告",
+        description=(
+            "按筛选条件生成报告。义务数不超过 REPORT_SYNC_MAX_ROWS 时直接返回文件（200）；"
+            "否则创建后台导出任务并返回任务（202），通过任务接口查询进度与下载。"
+            "审计人员、牵头部门和管理员可导出全部义务；经办人仅可导出本单位义务。每次导出均写入审计记录。"
+        ),
+        request=ReportRequestSerializer,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.BINARY, description="报告文件（xlsx / pdf / csv / zip）"),
+            202: ExportJobSerializer,
+            400: ERROR,
+            403: ERROR,
+        },
+        tags=["reports"],
+    )
+    def post(self, request):
+        serializer = ReportRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return Response(
+                {"code": "invalid", "message": "请求参数有误。", "details": serializer.errors},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            response, job = export_response(
+                user=request.user, fmt=serializer.validated_data["format"], filters=serializer.filters()
+            )
+        except services.ReportError as err:
+            return _error(err)
+        if job is not None:
+            data = ExportJobSerializer(job).data
+            location = reverse("reports-api:job", kwargs={"job_id": job.id})
+            return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return response
+
+
+class ExportJobListView(APIView):
+    @extend_schema(summary="我的导出任务", responses=ExportJobSerializer(many=True), tags=["reports"])
+    def get(self, request):
+        jobs = ExportJob.objects.filter(requested_by=request.user)[:50]
+        return Response(ExportJobSerializer(jobs, many=True).data)
+
+
+class ExportJobDetailView(APIView):
+    @extend_schema(summary="导出任务进度", responses={200: ExportJobSerializer, 404: ERROR}, tags=["reports"])
+    def get(self, request, job_id):
+        job = ExportJob.objects.filter(id=job_id, requested_by=request.user).first()
+        if job is None:
+            return _error(services.ReportError("not_found", "导出任务不存在。", 404))
+        return Response(ExportJobSerializer(job).data)
+
+
+class ExportJobDownloadView(APIView):
+    @extend_schema(
+        summary="下载导出结果",
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="报告文件"), 404: ERROR},
+        tags=["reports"],
+    )
+    def get(self, request, job_id):
+        from django.http import FileResponse
+
+        job = ExportJob.objects.filter(id=job_id, requested_by=request.user).first()
+        path = services.export_job_path(job) if job else None
+        if path is None:
+            return _error(services.ReportError("not_found", "报告不存在或尚未生成。", 404))
+        return FileResponse(
+            open(path, "rb"),  # noqa: SIM115 (FileResponse closes it)
+            as_attachment=True,
+            filename=job.download_name,
+            content_type=services.FORMATS[job.format][1],
+        )
+
+
+app_name = "reports-api"
+
+urlpatterns = [
+    path("exports/", ReportExportView.as_view(), name="export"),
+    path("jobs/", ExportJobListView.as_view(), name="jobs"),
+    path("jobs/<uuid:job_id>/", ExportJobDetailView.as_view(), name="job"),
+    path("jobs/<uuid:job_id>/download/", ExportJobDownloadView.as_view(), name="job-download"),
+]

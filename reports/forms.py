@@ -1,0 +1,44 @@
+from django import forms
+
+from accounts.models import Department
+from obligations.models import Chapter, Obligation
+
+from .asof import ReportFilters
+from .models import ExportJob
+
+
+class ReportForm(forms.Form):
+    """The filters of a report. Staff see only their own body in the body list."""
+
+    format = forms.ChoiceField(label="格式", choices=ExportJob.Format.choices)
+    department = forms.ChoiceField(label="责任单位", required=False)
+    chapter = forms.TypedChoiceField(label="章", required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部状态"), *Obligation.Status.choices])
+    due_from = forms.DateField(label="完成期限自", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_to = forms.DateField(label="完成期限至", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(
+        label="状态截至（留空为当前）", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.sees_everything:
+            depts = Department.objects.filter(active=True)
+            self.fields["department"].choices = [("", "全部单位")] + [(d.code, d.name) for d in depts]
+        elif user.department_id:
+            self.fields["department"].choices = [(user.department.code, user.department.name)]
+        else:
+            self.fields["department"].choices = []
+        chapters = Chapter.objects.order_by("regulation_id", "number")
+        self.fields["chapter"].choices = [("", "全部章节")] + [(c.number, str(c)) for c in chapters]
+
+    def filters(self) -> ReportFilters:
+        data = self.cleaned_data
+        return ReportFilters(
+            department=data.get("department") or "",
+            chapter=data.get("chapter"),
+            status=data.get("status") or "",
+            due_from=data.get("due_from"),
+            due_to=data.get("due_to"),
+            as_of=data.get("as_of"),
+        )

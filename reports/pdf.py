@@ -1,0 +1,229 @@
+"""PDF: an A4 document that reads like an official report — title, date, header, summary,
+obligations, evidence manifest, "第 X 页 共 Y 页" on every page.
+
+Chinese renders with reportlab's built-in CID font STSong-Light (the reader's PDF viewer supplies
+the glyphs; no font file, nothing downloaded), and its text can be extracted and searched.
+"""
+
+from html import escape
+
+from django.utils import timezone
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from . import asof
+from .columns import as_text
+
+FONT = "STSong-Light"
+pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+# Long tables are cut into slices: reportlab splits one huge table across pages slowly.
+ROWS_PER_TABLE = 60
+PROGRESS_EVERY = 200
+
+TITLE = ParagraphStyle("title", fontName=FONT, fontSize=18, leading=26, alignment=TA_CENTER, spaceAfter=4)
+SUBTITLE = ParagraphStyle("subtitle", fontName=FONT, fontSize=11, leading=16, alignment=TA_CENTER, spaceAfter=10)
+H2 = ParagraphStyle("h2", fontName=FONT, fontSize=13, leading=18, spaceBefore=10, spaceAfter=6)
+BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=13, wordWrap="CJK")
+SMALL = ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=10, wordWrap="CJK")
+MONO = ParagraphStyle("mono", fontName="Courier", fontSize=7, leading=9)
+
+GRID = TableStyle(
+    [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a939c")),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f4")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+)
+
+
+def p(text, style=SMALL) -> Paragraph:
+    return Paragraph(escape(as_text(text)).replace("\n", "<br/>"), style)
+
+
+class NumberedCanvas(canvas.Canvas):
+    """Keeps each page until the end, then stamps "第 X 页 共 Y 页" once the total is known."""
+
+    def __init__(self, *args, running_title: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pages = []
+        self._running_title = running_title
+
+    def showPage(self):  # noqa: N802 (reportlab's name)
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self._decorate(total)
+            super().showPage()
+        super().save()
+
+    def _decorate(self, total: int) -> None:
+        width, _ = A4
+        self.setFont(FONT, 9)
+        self.drawCentredString(width / 2, 12 * mm, f"第 {self._pageNumber} 页 共 {total} 页")
+        if self._pageNumber > 1:
+            self.setFont(FONT, 8)
+            self.setFillColor(colors.HexColor("#61707f"))
+            self.drawString(18 * mm, A4[1] - 12 * mm, self._running_title)
+            self.setFillColor(colors.black)
+
+
+def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
+    width = A4[0] - 36 * mm
+    story = [
+        Paragraph(escape(ctx.title), TITLE),
+        Paragraph(escape(f"（状态截至 {ctx.on:%Y年%m月%d日}）"), SUBTITLE),
+    ]
+    header = Table(
+        [[p(label, BODY), p(value, BODY)] for label, value in ctx.header_lines()],
+        colWidths=[32 * mm, width - 32 * mm],
+    )
+    header.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a939c")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef1f4")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    story += [header]
+
+    summary = asof.Summary()
+    detail = [PageBreak(), Paragraph("三、义务明细", H2)]
+    cols = [22 * mm, 30 * mm, 14 * mm, 18 * mm, 34 * mm, 34 * mm, 12 * mm]
+    cols.append(width - sum(cols))
+    head = [p(h) for h in ["条款", "责任单位", "状态", "完成期限", "提交核验", "核验", "材料", "按期情况"]]
+    rows, spans = [head], []
+    for done, row in enumerate(asof.iter_obligation_rows(ctx), start=1):
+        summary.add(row)
+        rows.append(
+            [
+                p(row.citation),
+                p(row.department),
+                p(row.status_label),
+                p(row.due_date),
+                p(f"{as_text(row.submitted_at)} {row.submitted_by}".strip()),
+                p(f"{as_text(row.verified_at)} {row.verified_by}".strip()),
+                p(row.evidence_count),
+                p(row.timeliness),
+            ]
+        )
+        text = f"义务内容：{row.clause_text}"
+        if row.cooperating:
+            text += f"\n协办单位：{row.cooperating}"
+        if row.latest_progress:
+            text += f"\n最新进展（{as_text(row.latest_progress_at)}）：{row.latest_progress}"
+        rows.append([p(text), "", "", "", "", "", "", ""])
+        spans.append(len(rows) - 1)
+        if len(rows) > ROWS_PER_TABLE:
+            detail.append(_table(rows, cols, spans))
+            rows, spans = [head], []
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done)
+    if len(rows) > 1 or summary.total == 0:
+        detail.append(_table(rows, cols, spans))
+
+    story += _summary(ctx, summary, width)
+    story += detail
+    story += _evidence(ctx, width)
+
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=18 * mm,
+        bottomMargin=20 * mm,
+        title=ctx.title,
+        author=ctx.generated_by,
+        subject=f"状态截至 {ctx.on.isoformat()}",
+        creator="法规义务督办系统",
+    )
+    running = (
+        f"{ctx.title} · 状态截至 {ctx.on.isoformat()} · 生成于 {timezone.localtime(ctx.generated_at):%Y-%m-%d %H:%M}"
+    )
+    doc.build(story, canvasmaker=lambda *a, **k: NumberedCanvas(*a, running_title=running, **k))
+    if progress:
+        progress(summary.total)
+    return summary
+
+
+def _table(rows, cols, spans) -> Table:
+    table = Table(rows, colWidths=cols, repeatRows=1)
+    style = TableStyle(GRID.getCommands())
+    for index in spans:
+        style.add("SPAN", (0, index), (-1, index))
+    table.setStyle(style)
+    return table
+
+
+def _summary(ctx, summary: asof.Summary, width) -> list:
+    story = [Paragraph("一、总体情况", H2)]
+    overall = [
+        [p("义务总数"), p("逾期未提交"), p("按期完成"), p("逾期完成"), p("按期完成率"), p("佐证材料（件）")],
+        [
+            p(summary.total),
+            p(summary.overdue),
+            p(summary.on_time),
+            p(summary.late),
+            p(asof.format_rate(summary.on_time_rate)),
+            p(summary.evidence),
+        ],
+    ]
+    story.append(_table(overall, [width / 6] * 6, []))
+    story.append(Spacer(1, 6))
+    states = summary.state_rows()
+    story.append(_table([[p(label) for label, _ in states], [p(n) for _, n in states]], [width / 4] * 4, []))
+    story.append(Paragraph("二、按责任单位统计", H2))
+    head = ["责任单位", "义务数", *[label for _, label in asof.Obligation.Status.choices], "逾期未提交", "按期完成率"]
+    body = [[p(h) for h in head]]
+    for row in summary.body_rows(ctx.departments):
+        body.append([p(v) for v in row[:-1]] + [p(asof.format_rate(row[-1]))])
+    first = 50 * mm
+    story.append(_table(body, [first] + [(width - first) / (len(head) - 1)] * (len(head) - 1), []))
+    return story
+
+
+def _evidence(ctx, width) -> list:
+    story = [Paragraph("四、佐证材料清单", H2)]
+    cols = [22 * mm, 46 * mm, 44 * mm, 16 * mm]
+    cols.append(width - sum(cols))
+    head = [p(h) for h in ["条款", "说明", "文件名 / 链接 / 发文字号", "大小（字节）", "提交人、时间"]]
+    rows, spans = [head], []
+    for e in asof.iter_evidence_rows(ctx):
+        rows.append(
+            [
+                p(e.citation),
+                p(f"{e.description}（{e.kind_label}）"),
+                p(e.reference),
+                p(e.size),
+                p(f"{e.uploaded_by} {as_text(e.uploaded_at)}"),
+            ]
+        )
+        digest = Paragraph(escape(f"{e.algorithm}: {e.digest}" if e.digest else "-"), MONO)
+        rows.append([digest, "", "", "", ""])
+        spans.append(len(rows) - 1)
+        if len(rows) > ROWS_PER_TABLE:
+            story.append(_table(rows, cols, spans))
+            rows, spans = [head], []
+    if len(rows) > 1:
+        story.append(_table(rows, cols, spans))
+    else:
+        story.append(Paragraph("（所选范围内无佐证材料）", BODY))
+    return story

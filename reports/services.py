@@ -1,0 +1,191 @@
+"""Writes of the reports app: who may export what, the export itself (recorded in the audit
+trail), and the export jobs that build large reports outside the request."""
+
+import logging
+import os
+import tempfile
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Department
+from obligations import audit
+from obligations.models import Regulation, today
+
+from . import asof, bundle, pdf, xlsx
+from . import csv as csv_report
+from .models import ExportJob
+
+logger = logging.getLogger(__name__)
+
+# format -> (writer, content type, file extension)
+FORMATS = {
+    ExportJob.Format.XLSX: (xlsx.write, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    ExportJob.Format.PDF: (pdf.write, "application/pdf", "pdf"),
+    ExportJob.Format.CSV: (csv_report.write, "text/csv; charset=utf-8", "csv"),
+    ExportJob.Format.BUNDLE: (bundle.write, "application/zip", "zip"),
+}
+
+
+class ReportError(Exception):
+    """A refusal to show a person: machine code, Chinese message, HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400, details: dict | None = None):
+        super().__init__(message)
+        self.code, self.message, self.status, self.details = code, message, status, details or {}
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+def report_scope(*, user, filters: asof.ReportFilters) -> asof.ReportFilters:
+    """Auditors, the lead and admins export anything; staff only their own body's obligations."""
+    if user is None:  # the management command, run by an operator on the server
+        return filters
+    if not user.is_authenticated:
+        raise ReportError("not_authenticated", "请先登录。", 401)
+    if user.sees_everything:
+        return filters
+    if user.department_id is None:
+        raise ReportError("permission_denied", "您的账号未归属任何机构，不能导出报告。", 403)
+    own = user.department.code
+    if filters.department and filters.department != own:
+        raise ReportError("permission_denied", "经办人只能导出本单位的义务。", 403, {"department": filters.department})
+    return filters.with_department(own)
+
+
+def report_context(*, user, filters: asof.ReportFilters, regulation: Regulation | None = None) -> asof.ReportContext:
+    filters = report_scope(user=user, filters=filters)
+    if filters.as_of and filters.as_of > today():
+        raise ReportError("invalid_as_of", "截至日期不能晚于今天。", 400, {"as_of": filters.as_of.isoformat()})
+    if filters.due_from and filters.due_to and filters.due_from > filters.due_to:
+        raise ReportError("invalid_date_range", "期限起始日期不能晚于结束日期。", 400)
+    regulation = regulation or Regulation.objects.order_by("id").first()
+    if regulation is None:
+        raise ReportError("no_regulation", "尚未导入法规，无可导出的内容。", 404)
+    if user is None:
+        generated_by = "系统管理命令（export_compliance_report）"
+    else:
+        dept = user.department.name if user.department_id else "未归属机构"
+        generated_by = f"{user.display_name}（{dept}，{user.get_role_display()}）"
+    return asof.ReportContext(
+        regulation=regulation,
+        filters=filters,
+        generated_by=generated_by,
+        generated_at=timezone.now(),
+        head=audit.chain_head_info(),
+        departments={d.code: d for d in Department.objects.all()},
+        restrict_to_user=user if user is not None and not user.sees_everything else None,
+    )
+
+
+def report_record_export(*, ctx: asof.ReportContext, fmt: str, user, job: ExportJob | None = None) -> None:
+    """Every export is itself in the audit trail, with the chain head the report states."""
+    audit.record(
+        "report.exported",
+        actor=user,
+        after={
+            "format": fmt,
+            "regulation": ctx.regulation.code,
+            "filters": ctx.filters.to_params(),
+            "as_of": ctx.on.isoformat(),
+            "historical": ctx.historical,
+            "chain_head": ctx.head.hash,
+            "chain_head_id": ctx.head.entry_id,
+            "job": str(job.id) if job else None,
+        },
+    )
+
+
+def report_write(*, ctx: asof.ReportContext, fmt: str, out, progress=None):
+    writer = FORMATS[fmt][0]
+    return writer(ctx, out, progress)
+
+
+def report_download_name(*, ctx: asof.ReportContext, fmt: str) -> str:
+    ext = FORMATS[fmt][2]
+    stem = "佐证材料包" if fmt == ExportJob.Format.BUNDLE else "义务履行情况报告"
+    scope = f"_{ctx.filters.department}" if ctx.filters.department else ""
+    return f"{stem}{scope}_{ctx.on:%Y%m%d}.{ext}"
+
+
+def report_is_large(*, ctx: asof.ReportContext) -> tuple[bool, int]:
+    total = asof.count(ctx)
+    return total > settings.REPORT_SYNC_MAX_ROWS, total
+
+
+def export_job_create(*, user, fmt: str, filters: asof.ReportFilters, total: int) -> ExportJob:
+    from .tasks import run_export_job
+
+    with transaction.atomic():
+        job = ExportJob.objects.create(requested_by=user, format=fmt, params=filters.to_params(), total_rows=total)
+        # Queued after commit: the worker must find the row.
+        transaction.on_commit(partial(run_export_job.delay, str(job.id)))
+    return job
+
+
+def reports_root() -> Path:
+    root = Path(settings.REPORTS_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def export_job_run(*, job_id) -> ExportJob | None:
+    """Build a job's file. Claimed without a lock: only the worker that moves it from pending runs it."""
+    claimed = ExportJob.objects.filter(id=job_id, status=ExportJob.Status.PENDING).update(
+        status=ExportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None  # gone, or another worker got there first
+    job = ExportJob.objects.select_related("requested_by__department").get(id=job_id)
+    root = reports_root()
+    ext = FORMATS[job.format][2]
+    final = root / f"{job.id}.{ext}"
+    # Written under a dot-name in the same directory, then renamed: a reader sees the whole file or none.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{job.id}.", suffix=".part", dir=root)
+    try:
+        ctx = report_context(user=job.requested_by, filters=asof.ReportFilters.from_params(job.params))
+        report_record_export(ctx=ctx, fmt=job.format, user=job.requested_by, job=job)
+
+        def progress(done: int) -> None:
+            ExportJob.objects.filter(id=job.id).update(rows_done=done)
+
+        with os.fdopen(fd, "wb") as out:
+            report_write(ctx=ctx, fmt=job.format, out=out, progress=progress)
+            out.flush()
+            os.fsync(out.fileno())
+        hasher = audit.new_hasher("sha256")
+        with open(tmp_name, "rb") as fh:
+            while chunk := fh.read(1024 * 1024):
+                hasher.update(chunk)
+        os.replace(tmp_name, final)
+    except Exception as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        message = exc.message if isinstance(exc, ReportError) else "生成报告时发生错误，请联系系统管理员。"
+        logger.exception("export job %s failed", job.id)
+        ExportJob.objects.filter(id=job.id).update(
+            status=ExportJob.Status.FAILED, error=message, finished_at=timezone.now()
+        )
+        job.refresh_from_db()
+        return job
+    ExportJob.objects.filter(id=job.id).update(
+        status=ExportJob.Status.DONE,
+        file_name=final.name,
+        download_name=report_download_name(ctx=ctx, fmt=job.format),
+        size=final.stat().st_size,
+        sha256=hasher.hexdigest(),
+        rows_done=job.total_rows,
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def export_job_path(job: ExportJob) -> Path | None:
+    if job.status != ExportJob.Status.DONE or not job.file_name:
+        return None
+    path = Path(settings.REPORTS_ROOT) / job.file_name
+    return path if path.is_file() else None

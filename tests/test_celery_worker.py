@@ -1,0 +1,212 @@
+"""A real Celery worker (subprocess) on the test database and this helper's Redis DB.
+
+The worker writes email with Django's file-based backend into a temporary directory, so the
+test reads exactly what the worker sent. Data must be committed for the worker to see it:
+transaction=True."""
+
+import datetime as dt
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from notifications.models import Delivery, Notification, Reminder, ReminderSettings, WebhookEndpoint
+from notifications.services import preference_update
+from tests.test_reminders_support import WebhookServer, make_obligation
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+BASE_DIR = Path(settings.BASE_DIR)
+CELERY = Path(sys.executable).parent / "celery"
+NOW = "2025-06-13T09:00:00+08:00"
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+def read_mail(directory: Path) -> list[email.message.EmailMessage]:
+    messages = []
+    for path in sorted(directory.glob("*.log")):
+        for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            if chunk.strip():
+                messages.append(email.message_from_bytes(chunk, policy=email.policy.default))
+    return messages
+
+
+def plain_text(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("REDIS_URL") or settings.REDIS_URL
+    if not url:
+        pytest.skip("REDIS_URL is not set")
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()  # this helper's own Redis DB: no stale messages from an earlier run
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def worker(redis_url, tmp_path, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker test needs PostgreSQL")
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tracker.settings",
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": redis_url,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(CELERY), "-A", "tracker", "worker", "--pool=prefork", "--concurrency=1", "--loglevel=INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    process.mail_dir = mail_dir
+    process.log_path = tmp_path / "worker.log"
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        log.close()
+
+
+def wait_for(condition, timeout: float, what: str, worker=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    log = worker.log_path.read_text(errors="replace")[-4000:] if worker is not None else ""
+    raise AssertionError(f"timed out waiting for {what}\n{log}")
+
+
+def pool_children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+def beat_task_name() -> str:
+    """The task of the beat entry the data migration creates (re-created here: a transactional
+    test earlier in the run may have flushed the table)."""
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    migration = importlib.import_module("notifications.migrations.0002_beat_schedule")
+    migration.create_schedule(apps, None)
+    entry = PeriodicTask.objects.get(name=migration.SWEEP_NAME)
+    assert (entry.crontab.hour, entry.crontab.minute, str(entry.crontab.timezone)) == ("9", "0", "Asia/Shanghai")
+    return entry.task
+
+
+def test_a_real_worker_runs_the_beat_task_and_sends_the_reminder(cast, worker):
+    from tracker.celery import app
+
+    ReminderSettings.objects.update_or_create(pk=1, defaults={"daily_digest_to_leads": False})
+    obligation = make_obligation(cast["alice"].department, dt.date(2025, 6, 20))
+
+    result = app.send_task(beat_task_name(), kwargs={"now": NOW})
+    try:
+        outcome = result.get(timeout=90)
+    except Exception as exc:
+        raise AssertionError(worker.log_path.read_text(errors="replace")[-4000:]) from exc
+    assert outcome == {"sent": 2, "skipped": 0, "failed": 0}
+
+    messages = read_mail(worker.mail_dir)
+    assert sorted(m["To"] for m in messages) == ["alice@example.gov.cn", "bob@example.gov.cn"]
+    alice = next(m for m in messages if m["To"] == "alice@example.gov.cn")
+    assert obligation.clause.citation in alice["Subject"]
+    assert f"/obligations/{obligation.id}/" in plain_text(alice)
+    notification = Notification.objects.get(recipient=cast["alice"])
+    assert notification.obligation_id == obligation.id and notification.read_at is None
+
+    # The same task again (beat firing twice): nothing more is sent.
+    assert app.send_task(beat_task_name(), kwargs={"now": NOW}).get(timeout=60) == {
+        "sent": 0,
+        "skipped": 2,
+        "failed": 0,
+    }
+    assert len(read_mail(worker.mail_dir)) == 2
+
+
+def test_a_worker_killed_mid_sweep_loses_nothing_and_duplicates_nothing(cast, worker):
+    from tracker.celery import app
+
+    ReminderSettings.objects.update_or_create(
+        pk=1, defaults={"daily_digest_to_leads": False, "claim_lease_seconds": 3, "webhook_timeout_seconds": 60}
+    )
+    # alice also wants the webhook; its first POST hangs (the slow channel) until the worker is killed.
+    with WebhookServer([(200, None, b'{"errcode": 0}'), (200, 0, b'{"errcode": 0}')]) as robot:
+        WebhookEndpoint.objects.create(name="大数据局工作群", url=robot.url, department=cast["alice"].department)
+        preference_update(user=cast["alice"], email=True, in_app=True, webhook=True)
+        make_obligation(cast["alice"].department, dt.date(2025, 6, 20))
+
+        app.send_task("notifications.tasks.send_reminders", kwargs={"now": NOW})
+        assert robot.received.wait(90), worker.log_path.read_text(errors="replace")[-4000:]
+        children = pool_children(worker.pid)
+        assert len(children) == 1
+        os.kill(children[0], signal.SIGKILL)
+        robot.release()
+
+        # The task is redelivered (acks_late + reject_on_worker_lost); it finds the dead
+        # sender's claims, waits out the lease and finishes them.
+        def finished():
+            return (
+                Reminder.objects.filter(status="sent").count() == 2
+                and Delivery.objects.filter(status="sent").count() == 3
+            )
+
+        wait_for(finished, 90, "the redelivered sweep to finish", worker)
+
+    messages = read_mail(worker.mail_dir)
+    assert sorted(m["To"] for m in messages) == ["alice@example.gov.cn", "bob@example.gov.cn"]
+    assert Notification.objects.count() == 2
+    assert Reminder.objects.count() == 2
+    delivery = Delivery.objects.get(channel="webhook")
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
+    # The POST in flight when the worker died is repeated with the same idempotency key.
+    assert {p["key"] for p in robot.requests} == {str(delivery.key)}
+    assert len(robot.requests) == 2
+    assert "WorkerLostError" in worker.log_path.read_text(errors="replace")
