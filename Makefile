@@ -67,6 +67,11 @@ audit: setup
 	$(VENV)/bin/bandit --quiet --recursive accounts obligations tracker -lll --exclude '*/migrations/*' || status=1; \
 	exit $$status
 
+# Fuzz the API as a staff user with schemathesis against a live dev server; fails on any 5xx.
+schemathesis: setup services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		bash scripts/schemathesis.sh
+
 # Dashboard benchmark (issue 5): loads N obligations into a SEPARATE database whose name contains "bench".
 bench-dashboard: setup
 	$(PY) bench/dashboard_bench.py --database-url $${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/tracker_bench} $(BENCH_ARGS)

@@ -1,10 +1,54 @@
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .services import user_logout_everywhere
+from .models import ApiToken
+from .services import api_token_create, api_token_revoke, user_logout_everywhere, user_session_keys
+
+
+@never_cache
+@login_required
+def account_security(request):
+    """The user's own API tokens (never their keys) and the "log out everywhere" button."""
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "session_count": len(user_session_keys(user=request.user)),
+        },
+    )
+
+
+@never_cache
+@require_POST
+@login_required
+def api_token_new(request):
+    """Create a token and show its key on this one response; it is not stored and never shown again."""
+    name = request.POST.get("name", "").strip()
+    token, key = api_token_create(user=request.user, name=name)
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "session_count": len(user_session_keys(user=request.user)),
+            "new_token": token,
+            "new_key": key,
+        },
+    )
+
+
+@require_POST
+@login_required
+def api_token_revoke_view(request, pk: int):
+    token = get_object_or_404(ApiToken, user=request.user, pk=pk)
+    api_token_revoke(user=request.user, token_id=token.pk)
+    messages.success(request, f"已吊销令牌 {token.prefix}…。")
+    return redirect("account-security")
 
 
 @require_POST

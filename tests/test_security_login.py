@@ -11,6 +11,8 @@ from django.test import Client
 from accounts.models import ApiToken
 
 PASSWORD = "pw-Secret-123"
+# A page that needs a login and answers 200 to any logged-in user.
+PROBE_PAGE = "/accounts/security/"
 LOGIN = "/accounts/login/"
 TOKEN = "/api/auth/tokens/new/"
 
@@ -91,11 +93,11 @@ def test_retrying_during_lockout_does_not_extend_it(client, cast):
 def test_test_client_login_and_force_login_still_work(cast):
     client = Client()
     assert client.login(username="alice", password=PASSWORD)
-    assert client.get("/tasks/").status_code == 200
+    assert client.get(PROBE_PAGE).status_code == 200
     assert not Client().login(username="alice", password="wrong")
     other = Client()
     other.force_login(cast["bob"])
-    assert other.get("/tasks/").status_code == 200
+    assert other.get(PROBE_PAGE).status_code == 200
 
 
 def test_api_token_endpoint_is_locked_by_the_same_failures(client, cast):
@@ -169,3 +171,18 @@ def test_behind_a_proxy_lockout_follows_the_real_client_not_the_proxy(client, ca
         LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="192.0.2.44"
     )
     assert mine.status_code == 302
+
+
+def test_api_auth_token_endpoint_is_covered_by_the_lockout(client, cast):
+    """/api/auth/token/ (obligations.api.views.TokenView) calls authenticate() with the request,
+    so axes counts its failures and refuses the right password once locked out. With
+    `throttle_classes = [LoginLockoutThrottle]` on that view the refusal becomes a 429."""
+    from rest_framework.authtoken.models import Token
+
+    for _ in range(5):
+        client.post("/api/auth/token/", {"username": "dave", "password": "wrong"}, REMOTE_ADDR="10.4.4.4")
+    assert AccessAttempt.objects.get(username="dave").failures_since_start == 5
+    locked = client.post("/api/auth/token/", {"username": "dave", "password": PASSWORD}, REMOTE_ADDR="10.4.4.4")
+    assert locked.status_code in (400, 429)
+    assert not Token.objects.filter(user=cast["dave"]).exists()
+    assert fail_login(client, "dave", 1, ip="10.4.4.4").status_code == 429

@@ -2,6 +2,7 @@
 API tokens are stored hashed, shown once and revocable."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -14,6 +15,8 @@ from accounts.services import api_token_create
 from accounts.tokens import key_digest
 
 PASSWORD = "pw-Secret-123"
+# A page that needs a login and answers 200 to any logged-in user.
+PROBE_PAGE = "/accounts/security/"
 # DRF answers 403 rather than 401 when the first authentication class (session) has no challenge.
 REFUSED = (401, 403)
 
@@ -39,9 +42,9 @@ def test_session_lasts_eight_hours(cast, settings):
         assert cookie["httponly"] is True
         assert int(cookie["max-age"]) == 8 * 60 * 60
     with time_machine.travel(start + dt.timedelta(hours=7, minutes=59), tick=False):
-        assert Client(headers={"cookie": f"sessionid={cookie.value}"}).get("/tasks/").status_code == 200
+        assert Client(headers={"cookie": f"sessionid={cookie.value}"}).get(PROBE_PAGE).status_code == 200
     with time_machine.travel(start + dt.timedelta(hours=8, minutes=1), tick=False):
-        response = Client(headers={"cookie": f"sessionid={cookie.value}"}).get("/tasks/")
+        response = Client(headers={"cookie": f"sessionid={cookie.value}"}).get(PROBE_PAGE)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
@@ -55,8 +58,8 @@ def test_logout_all_ends_every_session_and_token_of_the_user_only(cast):
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
 
     for client in (laptop, phone):
-        assert client.get("/tasks/").status_code == 302
-    assert colleague.get("/tasks/").status_code == 200
+        assert client.get(PROBE_PAGE).status_code == 302
+    assert colleague.get(PROBE_PAGE).status_code == 200
     assert not ApiToken.objects.filter(user=cast["alice"]).exists()
     assert not Token.objects.filter(user=cast["alice"]).exists()
     assert ApiToken.objects.filter(pk=bob_token.pk).exists()
@@ -66,14 +69,14 @@ def test_logout_all_ends_every_session_and_token_of_the_user_only(cast):
 def test_logout_all_is_post_only(cast):
     client = logged_in("alice")
     assert client.get("/accounts/logout-all/").status_code == 405
-    assert client.get("/tasks/").status_code == 200
+    assert client.get(PROBE_PAGE).status_code == 200
 
 
 def test_logout_all_requires_the_csrf_token(cast):
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast["alice"])
     assert client.post("/accounts/logout-all/").status_code == 403
-    assert client.get("/tasks/").status_code == 200
+    assert client.get(PROBE_PAGE).status_code == 200
 
 
 def test_token_is_shown_once_and_stored_only_as_a_digest(client, cast):
@@ -124,3 +127,83 @@ def test_unknown_or_inactive_tokens_are_refused(cast):
 def test_plain_drf_tokens_keep_working_until_retired(cast):
     legacy = Token.objects.create(user=cast["dave"])
     assert Client(headers={"authorization": f"Token {legacy.key}"}).get("/api/auth/tokens/").status_code == 200
+
+
+def test_security_page_shows_a_new_key_once_and_then_only_its_prefix(cast):
+    client = Client()
+    client.force_login(cast["alice"])
+    created = client.post("/accounts/tokens/new/", {"name": "季度报表脚本"})
+    assert created.status_code == 200
+    assert "no-store" in created.headers["Cache-Control"]
+    token = ApiToken.objects.get(user=cast["alice"])
+    html = created.content.decode()
+    keys = re.findall(r"jt_[A-Za-z0-9_-]{40,}", html)
+    assert len(keys) == 1 and key_digest(keys[0]) == token.digest
+    assert "只显示这一次" in html
+
+    page = client.get("/accounts/security/").content.decode()
+    assert keys[0] not in page
+    assert token.prefix in page and "季度报表脚本" in page
+    assert Client(headers={"authorization": f"Token {keys[0]}"}).get("/api/auth/tokens/").status_code == 200
+
+
+def test_security_page_revokes_own_tokens_only(cast):
+    mine, _ = api_token_create(user=cast["alice"])
+    bobs, _ = api_token_create(user=cast["bob"])
+    client = Client()
+    client.force_login(cast["alice"])
+    assert client.post(f"/accounts/tokens/{bobs.pk}/revoke/").status_code == 404
+    assert client.post(f"/accounts/tokens/{mine.pk}/revoke/").status_code == 302
+    assert list(ApiToken.objects.values_list("pk", flat=True)) == [bobs.pk]
+
+
+def test_security_page_needs_login_and_counts_sessions(cast):
+    assert Client().get("/accounts/security/").status_code == 302
+    logged_in("alice")
+    client = logged_in("alice")
+    page = client.get("/accounts/security/")
+    assert page.status_code == 200
+    assert "当前共有 2 个有效登录会话" in page.content.decode()
+
+
+def test_admin_lists_no_token_keys(cast):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser(username="root", password="x-Secret-12345")
+    _, key = api_token_create(user=cast["alice"], name="脚本")
+    legacy = Token.objects.create(user=cast["bob"])
+    client = Client()
+    client.force_login(root)
+    listing = client.get("/admin/accounts/apitoken/")
+    assert listing.status_code == 200
+    assert key not in listing.content.decode()
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
+    assert legacy.key not in client.get("/admin/").content.decode()
+
+
+# DRF's own token view, throttled by the same lockout: how /api/auth/token/ can be wired if it
+# keeps rest_framework.authtoken (see accounts/throttling.py).
+def obtain_auth_token_view():
+    from rest_framework.authtoken.views import ObtainAuthToken
+
+    from accounts.throttling import LoginLockoutThrottle
+
+    return ObtainAuthToken.as_view(throttle_classes=[LoginLockoutThrottle])
+
+
+def _urls():
+    from django.urls import path
+
+    return [path("api/auth/token/", obtain_auth_token_view())]
+
+
+urlpatterns = _urls()
+
+
+@pytest.mark.urls(__name__)
+def test_drf_obtain_auth_token_is_locked_out_with_the_throttle(client, cast):
+    for _ in range(5):
+        assert client.post("/api/auth/token/", {"username": "carol", "password": "wrong"}).status_code == 400
+    locked = client.post("/api/auth/token/", {"username": "carol", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert not Token.objects.filter(user=cast["carol"]).exists()

@@ -158,15 +158,54 @@ INLINE = [
 ]
 
 
+def web_templates():
+    """Templates rendered as web pages. Email bodies are excluded: mail clients need inline styles
+    and no CSP applies to them."""
+    templates = sorted((ROOT / "templates").rglob("*.html")) + sorted(ROOT.glob("*/templates/**/*.html"))
+    return [t for t in templates if "emails" not in t.relative_to(ROOT).parts and ".venv" not in t.parts]
+
+
 def test_project_templates_satisfy_the_content_security_policy():
     """Our own templates must not need 'unsafe-inline': the CSP would block what they do."""
     problems = []
-    for template in sorted((ROOT / "templates").rglob("*.html")) + sorted(ROOT.glob("*/templates/**/*.html")):
-        if "emails" in template.parts:
-            continue  # HTML email is read in a mail client, not served under our CSP; it needs inline styles
+    for template in web_templates():
         text = template.read_text(encoding="utf-8")
         for pattern, what in INLINE:
             for match in pattern.finditer(text):
                 line = text.count("\n", 0, match.start()) + 1
                 problems.append(f"{template.relative_to(ROOT)}:{line}: {what}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.django_db
+def test_admin_pages_need_no_inline_script_or_style(client, django_user_model):
+    admin = django_user_model.objects.create_superuser(username="root-admin", password="x-Secret-12345")
+    client.force_login(admin)
+    for url in [
+        "/admin/",
+        "/admin/accounts/user/",
+        f"/admin/accounts/user/{admin.pk}/change/",
+        "/admin/accounts/apitoken/",
+    ]:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        html = page.content.decode()
+        for pattern, what in INLINE:
+            if what == "inline <script>":
+                found = [m for m in pattern.findall(html) if "application/json" not in m]
+            else:
+                found = pattern.findall(html)
+            assert not found, f"{url}: {what}: {found[:3]}"
+
+
+def test_password_validators_refuse_weak_passwords_in_chinese():
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    for weak in ["12345678901", "password123", "short-1"]:
+        with translation.override("zh-hans"):
+            with pytest.raises(ValidationError) as caught:
+                validate_password(weak)
+            assert any("密码" in message for message in caught.value.messages), caught.value.messages
+    validate_password("济南数字经济-督办-2026")
