@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup services browser e2e bench lint clean schemathesis backup restore audit
+.PHONY: run test setup services browser e2e bench bench-reminders report-bench lint clean schemathesis backup restore audit
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -71,6 +71,14 @@ audit: setup
 schemathesis: setup services
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		bash scripts/schemathesis.sh
+
+# Reminder sweep at scale (200,000 obligations, 20,000 due) in its own database (BENCH_DATABASE_URL).
+bench-reminders: setup
+	$(PY) bench/reminder_bench.py $(BENCH_ARGS)
+
+# Peak memory of a large XLSX report (separate database tr_reports_bench by default; N=200000).
+report-bench: setup
+	$(PY) bench/report_bench.py --n $${N:-200000} $(BENCH_ARGS)
 
 # Dashboard benchmark (issue 5): loads N obligations into a SEPARATE database whose name contains "bench".
 bench-dashboard: setup

@@ -5,6 +5,7 @@ database included; no network), so the figures are the app's own cost. The load 
 exception: it runs gunicorn with its production settings and 50 concurrent HTTP clients.
 """
 
+import datetime as dt
 import os
 import resource
 import subprocess
@@ -198,7 +199,7 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
                 lambda url=url, sql=sql, key=key: endpoint(f"dashboard_{key}", lead_client, url, sql, params, runs),
             )
         )
-    plan.append(("reminder_sweep", lambda: reminder_sweep()))
+    plan.append(("reminder_sweep", lambda: reminder_sweep(args.scale)))
     plan.append(("xlsx_export", lambda: xlsx_export()))
     if not args.skip_load:
         plan.append(("load_50_clients", lambda: load_test(staff, code, sample.id)))
@@ -215,25 +216,63 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
     return results
 
 
-def reminder_sweep() -> Result:
-    """The whole sweep, run once, with the queries it makes."""
+def reminder_sweep(scale: float) -> Result:
+    """The issue's sweep: of all obligations, 20,000 (at full scale) due for a reminder today.
+
+    The chosen obligations get a due date 7 days ahead (the 7-day stage) and all others a date
+    far ahead, the sweep runs once with the locmem email backend, and then every due date and
+    status is put back and the ledger, notification and delivery rows it wrote are removed, so
+    the scenario can be run again on the same data.
+    """
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
 
     try:
+        from notifications.models import Delivery, Notification, Reminder
         from notifications.reminders import sweep
     except ImportError:
         return Result("reminder_sweep", note="reminders not available in this build")
-    start = time.perf_counter()
-    with CaptureQueriesContext(connection) as ctx:
-        outcome = sweep()
-    elapsed = (time.perf_counter() - start) * 1000
+    from obligations.models import today
+
+    due = max(1, int(20_000 * scale))
+    base = today()
+    marks = {
+        m: (m.objects.order_by("-id").values_list("id", flat=True).first() or 0)
+        for m in (Reminder, Notification, Delivery)
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_saved_due")
+        cursor.execute("CREATE TEMP TABLE bench_saved_due AS SELECT id, due_date, status FROM obligations_obligation")
+        cursor.execute("UPDATE obligations_obligation SET due_date = %s", [base + dt.timedelta(days=400)])
+        cursor.execute(
+            "UPDATE obligations_obligation SET due_date = %s, status = 'in_progress' WHERE id IN ("
+            " SELECT o.id FROM obligations_obligation o WHERE o.superseded_at IS NULL AND o.department_id IN"
+            " (SELECT department_id FROM accounts_user WHERE role = 'staff' AND is_active) ORDER BY o.id LIMIT %s)",
+            [base + dt.timedelta(days=7), due],
+        )
+        chosen = cursor.rowcount
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            start = time.perf_counter()
+            with CaptureQueriesContext(connection) as ctx:
+                outcome = sweep()
+            elapsed = (time.perf_counter() - start) * 1000
+    finally:
+        for model, mark in marks.items():
+            model.objects.filter(id__gt=mark).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE obligations_obligation o SET due_date = s.due_date, status = s.status"
+                " FROM bench_saved_due s WHERE s.id = o.id"
+            )
+            cursor.execute("DROP TABLE bench_saved_due")
     return Result(
         "reminder_sweep",
         p50_ms=round(elapsed),
         p95_ms=round(elapsed),
         queries=len(ctx.captured_queries),
-        note=str(outcome)[:200],
+        note=f"{chosen} obligations due for a reminder; "
+        f"sent {outcome.sent}, skipped {outcome.skipped}, failed {outcome.failed}",
     )
 
 

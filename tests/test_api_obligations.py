@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 import time_machine
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
 from obligations.models import Obligation
 from tests.workflow_factories import add_link_evidence, fast_passwords, make_obligation
 
@@ -34,8 +34,10 @@ def test_token_is_issued_for_good_credentials_and_revoked_by_delete(cast):
     token = response.json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/obligations/").status_code == 200
+    assert ApiToken.objects.filter(user=cast["alice"]).count() == 1  # stored hashed, never in clear
+    assert not ApiToken.objects.filter(digest=token).exists()
     assert client.delete("/api/auth/token/").status_code == 204
-    assert not Token.objects.filter(key=token).exists()
+    assert not ApiToken.objects.filter(user=cast["alice"]).exists()
     denied = client.get("/api/obligations/")
     assert denied.status_code == 401 and set(denied.json()) == {"code", "message", "details"}
 

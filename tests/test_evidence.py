@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -223,7 +224,12 @@ def test_api_refuses_hostile_upload_with_one_error_shape_and_leaves_nothing(cast
 
 
 def test_evidence_files_are_not_under_a_static_url(settings):
-    assert settings.MEDIA_URL in (None, "")
+    from django.urls import Resolver404, resolve
+
+    # MEDIA_URL exists only because Django's live test server wants one; no URL serves it.
+    with pytest.raises(Resolver404):
+        resolve(f"{settings.MEDIA_URL}evidence/2025/01/0123456789abcdef")
+    assert not Path(settings.MEDIA_ROOT).resolve().is_relative_to(Path(settings.STATIC_ROOT).resolve())
 
 
 def test_a_write_that_fails_half_way_leaves_no_partial_file(cast, settings, monkeypatch):

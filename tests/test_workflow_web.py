@@ -26,9 +26,10 @@ def login(user):
     return client
 
 
-def test_home_sends_everyone_to_my_tasks(cast):
-    for name in ("alice", "lena", "audrey"):
-        assert login(cast[name]).get("/")["Location"] == "/tasks/"
+def test_home_sends_staff_to_my_tasks_and_the_lead_and_auditors_to_the_dashboard(cast):
+    assert login(cast["alice"]).get("/")["Location"] == "/tasks/"
+    for name in ("lena", "audrey"):
+        assert login(cast[name]).get("/")["Location"] == "/dashboard/"
     assert Client().get("/tasks/").status_code == 302
 
 

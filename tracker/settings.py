@@ -288,11 +288,13 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "督办系统 <noreply
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 REST_FRAMEWORK = {
+    # Token classes before the session: the first class names the scheme in WWW-Authenticate, so an
+    # anonymous API call gets 401 rather than 403. Hashed tokens (jt_...) first; DRF's plain tokens
+    # only for keys without that prefix.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        # Hashed tokens (jt_...) first; DRF's plain tokens only for keys without that prefix.
         "accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -334,16 +336,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # axes logs every successful login at INFO; failures and lockouts are WARNING and stay.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # --- Department staff workflow (obligations/services.py) ---
 # One error shape for every API error: {"code", "message", "details"}.
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_handler"
-# Token first, so that an anonymous API call gets 401 with a WWW-Authenticate header, not 403.
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
-    "rest_framework.authentication.TokenAuthentication",
-    "rest_framework.authentication.SessionAuthentication",
-]
 # A body may object to an assignment within this many working days (weekends skipped for now).
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
 # Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).
@@ -358,13 +357,14 @@ if AUDIT_DIGEST_ALGORITHM not in {"sha256", "sm3"}:
 REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
 # Above this many obligations an export runs as a Celery task instead of in the request.
 REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
+# A PDF is laid out in memory (page numbers need the page count); above this, use XLSX or CSV.
+REPORT_PDF_MAX_ROWS = env_int("REPORT_PDF_MAX_ROWS", 10000)
 INSTALLED_APPS.append("reports")
 # --- notifications (reminders, escalation, in-app messages) ---------------------------------
 INSTALLED_APPS.append("notifications")
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.notifications")
-# Reminder tasks are idempotent: they ack after running and are redelivered if the worker dies.
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
+# holds one message at a time, so a crash hands back only the task it was running.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 if REDIS_URL:
     # An unacknowledged message (its worker died) goes back to the queue after this long.

@@ -12,7 +12,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ApiToken
 from accounts.permissions import Action, can
+from accounts.services import api_token_create, api_token_revoke
+from accounts.throttling import LoginLockoutThrottle
 from obligations import selectors, services
 from obligations.filtersets import ObligationFilterSet
 from obligations.models import AuditEntry, Evidence, ExtensionRequest, Milestone, Objection, Obligation, ProgressEntry
@@ -33,7 +36,13 @@ def _version(request, data) -> object:
 
 
 class TokenView(APIView):
-    """POST username+password -> {"token": …}; DELETE revokes the caller's token."""
+    """POST username+password -> {"token": …}; DELETE revokes the token the call was made with.
+
+    Each POST creates a new hashed token (accounts.ApiToken): the key is shown this once and
+    never stored. Failed logins count towards the lockout (axes) and are throttled with 429.
+    """
+
+    throttle_classes = [LoginLockoutThrottle]
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -52,12 +61,15 @@ class TokenView(APIView):
         user = authenticate(request, **data.validated_data)
         if user is None or not user.is_active:
             return error_response("invalid_credentials", "用户名或密码错误", status_code=400)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        _, key = api_token_create(user=user, name="API 登录")
+        return Response({"token": key})
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request):
-        Token.objects.filter(user=request.user).delete()
+        if isinstance(request.auth, ApiToken):
+            api_token_revoke(user=request.user, token_id=request.auth.id)
+        else:
+            Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
