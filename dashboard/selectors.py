@@ -33,6 +33,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Department
+from obligations import services
 from obligations.models import Article, AuditEntry, Chapter, Obligation, ProgressEntry, Regulation, today
 
 Status = Obligation.Status
@@ -49,18 +50,12 @@ MAX_LIST_LIMIT = 500
 
 
 def add_working_days(start: dt.date, days: int) -> dt.date:
-    """The date `days` working days after `start`, skipping Saturdays and Sundays.
+    """The date `days` working days after `start`.
 
-    The dashboard's only working-day arithmetic: when the statutory-holiday calendar lands
-    (obligations.services.add_working_days / a calendar module), swap this body for a call to it.
+    The dashboard's only working-day arithmetic, and it is the project's: when the statutory
+    holiday calendar is plugged into obligations.services.add_working_days, the lights follow.
     """
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
+    return services.add_working_days(start, days)
 
 
 # --- Scope: who looks, with which filters -------------------------------------------------------
