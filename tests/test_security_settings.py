@@ -16,7 +16,8 @@ def production_env(**extra) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("SECURE_", "SESSION_", "CSRF_", "DJANGO_SETTINGS"))
+        # DJANGO_ALLOW_ASYNC_UNSAFE is set for the browser tests; production never has it.
+        if not key.startswith(("SECURE_", "SESSION_", "CSRF_", "DJANGO_SETTINGS", "DJANGO_ALLOW_ASYNC_UNSAFE"))
     }
     env.update(
         DEBUG="0",
