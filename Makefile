@@ -79,3 +79,7 @@ bench-reminders: setup
 # Peak memory of a large XLSX report (separate database tr_reports_bench by default; N=200000).
 report-bench: setup
 	$(PY) bench/report_bench.py --n $${N:-200000} $(BENCH_ARGS)
+
+# Dashboard benchmark (issue 5): loads N obligations into a SEPARATE database whose name contains "bench".
+bench-dashboard: setup
+	$(PY) bench/dashboard_bench.py --database-url $${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/tracker_bench} $(BENCH_ARGS)

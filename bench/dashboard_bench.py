@@ -296,37 +296,44 @@ BASELINE_SQL = {
         JOIN obligations_article a ON a.id = c.article_id JOIN accounts_department d ON d.id = o.department_id
         WHERE o.superseded_at IS NULL GROUP BY a.number, d.code, d.sort_order ORDER BY a.number, d.sort_order""",
     "overdue": f"""
-        SELECT o.id, a.label, d.short_name, o.due_date, %(today)s - o.due_date, p.text, p.created_at,
-            count(*) OVER ()
-        FROM obligations_obligation o JOIN obligations_clause c ON c.id = o.clause_id
-        JOIN obligations_article a ON a.id = c.article_id JOIN accounts_department d ON d.id = o.department_id
+        WITH page AS (
+            SELECT o.id, o.clause_id, o.department_id, o.due_date {BASE} AND o.due_date < %(today)s AND {OPEN}
+            ORDER BY o.due_date, (SELECT sort_order FROM accounts_department WHERE id = o.department_id), o.id
+            LIMIT 100
+        )
+        SELECT page.id, a.label, d.short_name, page.due_date, %(today)s - page.due_date, p.text, p.created_at,
+            (SELECT count(*) {BASE} AND o.due_date < %(today)s AND {OPEN})
+        FROM page JOIN obligations_clause c ON c.id = page.clause_id
+        JOIN obligations_article a ON a.id = c.article_id JOIN accounts_department d ON d.id = page.department_id
         LEFT JOIN LATERAL (SELECT text, created_at FROM obligations_progressentry
-                           WHERE obligation_id = o.id ORDER BY created_at DESC, id DESC LIMIT 1) p ON true
-        WHERE o.superseded_at IS NULL AND o.due_date < %(today)s AND {OPEN}
-        ORDER BY o.due_date, d.sort_order, o.id LIMIT 100""",
-    "queue": """
-        SELECT o.id, a.label, d.short_name, o.due_date, o.submitted_at, u.username, o.version, count(*) OVER ()
+                           WHERE obligation_id = page.id ORDER BY created_at DESC, id DESC LIMIT 1) p ON true
+        ORDER BY page.due_date, d.sort_order, page.id""",
+    "queue": f"""
+        SELECT o.id, a.label, d.short_name, o.due_date, o.submitted_at, u.username, o.version,
+            (SELECT count(*) {BASE} AND o.status = 'submitted')
         FROM obligations_obligation o JOIN obligations_clause c ON c.id = o.clause_id
         JOIN obligations_article a ON a.id = c.article_id JOIN accounts_department d ON d.id = o.department_id
         LEFT JOIN accounts_user u ON u.id = o.submitted_by_id
         WHERE o.superseded_at IS NULL AND o.status = 'submitted'
         ORDER BY o.submitted_at NULLS FIRST, o.id LIMIT 100""",
     "trend": f"""
-        WITH completed AS (
-            SELECT date_trunc('week', o.verified_at AT TIME ZONE '{TZ}')::date AS week, count(*) AS n
-            {BASE} AND o.status = 'verified' AND o.verified_at IS NOT NULL GROUP BY 1
+        WITH scoped AS (SELECT id, status, due_date, submitted_at, verified_at {BASE}),
+        status_then AS (
+            SELECT DISTINCT ON (e.obligation_id) e.obligation_id, e.after ->> 'status' AS status
+            FROM obligations_auditentry e JOIN scoped o ON o.id = e.obligation_id
+            WHERE e.action = 'obligation.status' AND o.due_date < %(today)s
+              AND (e.at AT TIME ZONE '{TZ}')::date <= o.due_date
+            ORDER BY e.obligation_id, e.at DESC, e.id DESC
         ), due AS (
-            SELECT date_trunc('week', o.due_date)::date AS week, count(*) AS due,
+            SELECT date_trunc('week', o.due_date::timestamp)::date AS week, count(*) AS due,
                 count(*) FILTER (WHERE o.due_date < %(today)s AND NOT coalesce(
                     s.status IN ('submitted', 'verified'),
                     (o.submitted_at AT TIME ZONE '{TZ}')::date <= o.due_date
                     OR (o.verified_at AT TIME ZONE '{TZ}')::date <= o.due_date, false)) AS newly_overdue
-            FROM obligations_obligation o
-            LEFT JOIN LATERAL (SELECT e.after ->> 'status' AS status FROM obligations_auditentry e
-                               WHERE e.obligation_id = o.id AND e.action = 'obligation.status'
-                                 AND (e.at AT TIME ZONE '{TZ}')::date <= o.due_date
-                               ORDER BY e.at DESC, e.id DESC LIMIT 1) s ON true
-            WHERE o.superseded_at IS NULL GROUP BY 1
+            FROM scoped o LEFT JOIN status_then s ON s.obligation_id = o.id GROUP BY 1
+        ), completed AS (
+            SELECT date_trunc('week', o.verified_at AT TIME ZONE '{TZ}')::date AS week, count(*) AS n
+            FROM scoped o WHERE o.status = 'verified' AND o.verified_at IS NOT NULL GROUP BY 1
         ), weeks AS (
             SELECT generate_series(date_trunc('week', %(start)s::date), %(today)s::date, '1 week')::date AS week
         )

@@ -1,8 +1,9 @@
 """Every number on the lead's dashboard, computed by the database.
 
-Each selector is a fixed number of aggregate queries (COUNT ... FILTER, GROUP BY, one correlated
-subquery where history is needed), whatever the number of obligations: Python only reshapes the
-aggregated rows (one per body, chapter, grid cell or week), never the obligations themselves.
+Each selector is a fixed number of aggregate queries (COUNT ... FILTER, GROUP BY, a correlated
+subquery for the latest progress, one DISTINCT ON pass over the audit trail for the trend),
+whatever the number of obligations: Python only reshapes the aggregated rows (one per body,
+chapter, grid cell or week) and looks up their names, never the obligations themselves.
 
 "Today" is `obligations.models.today()` (Asia/Shanghai) and is passed to the database as a
 parameter, never taken from CURRENT_DATE, so frozen time in tests and the server's clock agree.
@@ -29,8 +30,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
 from accounts.models import Department
+from obligations import services
 from obligations.models import Article, AuditEntry, Chapter, Obligation, ProgressEntry, Regulation, today
 
 Status = Obligation.Status
@@ -38,7 +41,6 @@ CLOSED = [str(s) for s in Obligation.CLOSED_STATUSES]
 # Least advanced first: a grid cell shows the least advanced state among its obligations.
 STATUS_ORDER = [Status.NOT_STARTED, Status.IN_PROGRESS, Status.SUBMITTED, Status.VERIFIED]
 STATUS_LABELS = dict(Status.choices)
-LIGHT_LABELS = {"red": "逾期", "yellow": "临期", "green": "正常"}
 DUE_SOON_DAYS = 30
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = 500
@@ -48,18 +50,12 @@ MAX_LIST_LIMIT = 500
 
 
 def add_working_days(start: dt.date, days: int) -> dt.date:
-    """The date `days` working days after `start`, skipping Saturdays and Sundays.
+    """The date `days` working days after `start`.
 
-    The dashboard's only working-day arithmetic: when the statutory-holiday calendar lands
-    (obligations.services.add_working_days / a calendar module), swap this body for a call to it.
+    The dashboard's only working-day arithmetic, and it is the project's: when the statutory
+    holiday calendar is plugged into obligations.services.add_working_days, the lights follow.
     """
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
+    return services.add_working_days(start, days)
 
 
 # --- Scope: who looks, with which filters -------------------------------------------------------
@@ -310,8 +306,6 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
 
 
 def _local_date(value: dt.datetime) -> dt.date:
-    from django.utils import timezone
-
     return timezone.localtime(value).date()
 
 
@@ -408,6 +402,13 @@ def dashboard_grid(*, scope: DashboardScope) -> dict:
 # --- Lists: overdue and the verification queue -------------------------------------------------
 
 
+def clamp_offset(value) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
+
+
 def clamp_limit(value, default: int = DEFAULT_LIST_LIMIT) -> int:
     try:
         limit = int(value)
@@ -433,7 +434,7 @@ def _row_basics(obligation: Obligation, scope: DashboardScope) -> dict:
     }
 
 
-def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
+def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> dict:
     """Overdue obligations, most days overdue first, each with its latest progress entry.
 
     Two queries: the count, and one page of rows with the latest progress fetched by a
@@ -448,7 +449,7 @@ def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT)
             last_progress_text=Subquery(latest.values("text")[:1]),
             last_progress_at=Subquery(latest.values("created_at")[:1]),
         )
-        .order_by("due_date", "department__sort_order", "id")[:limit]
+        .order_by("due_date", "department__sort_order", "id")[offset : offset + limit]
     )
     results = []
     for obligation in rows:
@@ -462,16 +463,16 @@ def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT)
             last_reminder_at=None,
         )
         results.append(row)
-    return {"count": overdue.count(), "limit": limit, "results": results}
+    return {"count": overdue.count(), "limit": limit, "offset": offset, "results": results}
 
 
-def dashboard_queue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
+def dashboard_queue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> dict:
     """Submissions awaiting the lead's verification, oldest submission first."""
     submitted = scope.obligations.filter(status=Status.SUBMITTED)
     rows = (
         submitted.select_related("department", "clause__article", "submitted_by")
         .annotate(light=light_expression(scope))
-        .order_by(F("submitted_at").asc(nulls_first=True), "id")[:limit]
+        .order_by(F("submitted_at").asc(nulls_first=True), "id")[offset : offset + limit]
     )
     results = []
     for obligation in rows:
@@ -484,7 +485,7 @@ def dashboard_queue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -
             else (scope.on - _local_date(obligation.submitted_at)).days,
         )
         results.append(row)
-    return {"count": submitted.count(), "limit": limit, "results": results}
+    return {"count": submitted.count(), "limit": limit, "offset": offset, "results": results}
 
 
 # --- Trend --------------------------------------------------------------------------------------
@@ -562,13 +563,9 @@ def _due_by_week(scope: DashboardScope) -> dict[dt.date | None, dict]:
 def dashboard_trend(*, scope: DashboardScope) -> dict:
     """Weekly completions, newly overdue obligations and a burn-down, since the regulation took effect.
 
-    Three GROUP BY week queries (plus one for the start date when no regulation is chosen):
+    Two GROUP BY week queries (plus one for the start date when no regulation is chosen):
     - completed: verified obligations by the week of verified_at;
-    - due / newly overdue: obligations by the week of their due date; newly overdue are those
-      already past their due date that were not submitted or verified by the end of that day.
-      The state on the due date comes from the audit trail (the last "obligation.status" entry
-      on or before that day); an obligation with no status history by then falls back to its
-      submitted_at / verified_at timestamps (rows that predate the audit trail);
+    - due / newly overdue: obligations by the week of their due date (see `_due_by_week`);
     - burn-down: open (not yet verified) obligations at the end of each week against the plan,
       i.e. the obligations whose due date has not yet come (a perfect body closes each on its date).
     """

@@ -7,6 +7,9 @@ from . import selectors
 from .forms import DashboardFilterForm
 from .selectors import DashboardFilters
 
+PAGE_OVERDUE_ROWS = 50
+PAGE_QUEUE_ROWS = 20
+
 BODY_COLUMNS = [
     ("name", "责任单位"),
     ("assigned", "承担义务"),
@@ -54,9 +57,10 @@ def dashboard(request):
     bodies = selectors.dashboard_bodies(scope=scope, sort=sort)
     chapters = selectors.dashboard_chapters(scope=scope)
     grid = selectors.dashboard_grid(scope=scope)
-    overdue = selectors.dashboard_overdue(scope=scope)
+    # The page shows the head of each list; the API pages through all of it (?limit=).
+    overdue = selectors.dashboard_overdue(scope=scope, limit=PAGE_OVERDUE_ROWS)
     trend = selectors.dashboard_trend(scope=scope)
-    queue = selectors.dashboard_queue(scope=scope)
+    queue = selectors.dashboard_queue(scope=scope, limit=PAGE_QUEUE_ROWS)
     charts = {
         "status": [
             {"key": "not_started", "name": "未启动", "value": summary["not_started"]},

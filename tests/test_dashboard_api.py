@@ -92,6 +92,21 @@ def test_trend_and_queue_and_chapters_endpoints(client, known, cast, frozen):
     assert [c["assigned"] for c in chapters] == [7, 3]
 
 
+def test_verifying_from_the_queue_takes_the_submission_off_it(client, known, cast, frozen):
+    # The queue's buttons POST to the workflow's transition endpoint with the row's version.
+    client.force_login(cast["lena"])
+    row = client.get(f"{API}queue/").json()["results"][0]
+    response = client.post(
+        f"/api/obligations/{row['id']}/transitions/",
+        {"action": "verify", "reason": "", "version": row["version"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert client.get(f"{API}queue/").json()["count"] == 0
+    summary = client.get(f"{API}summary/").json()
+    assert (summary["verified"], summary["awaiting_verification"]) == (5, 0)
+
+
 def test_filters_come_from_the_url(client, known, cast, frozen):
     client.force_login(cast["lena"])
     assert client.get(f"{API}summary/?level=district").json()["total"] == 3
@@ -221,3 +236,6 @@ def test_query_count_is_the_same_for_10_and_1000_obligations(client, departments
     client.force_login(cast["lena"])
     assert client.get(f"{API}overdue/").json()["count"] > 100
     assert client.get(f"{API}queue/?limit=5").json()["results"][4]["submitted_by"] == "alice"
+    first_two = client.get(f"{API}overdue/?limit=2").json()["results"]
+    second = client.get(f"{API}overdue/?limit=1&offset=1").json()["results"]
+    assert second[0]["id"] == first_two[1]["id"]

@@ -114,6 +114,7 @@ class OverdueRowSerializer(ObligationRowSerializer):
 class OverdueSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
     results = OverdueRowSerializer(many=True)
 
 
@@ -126,6 +127,7 @@ class QueueRowSerializer(ObligationRowSerializer):
 class QueueSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
     results = QueueRowSerializer(many=True)
 
 

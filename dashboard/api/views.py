@@ -24,6 +24,7 @@ LIMIT_PARAMETER = OpenApiParameter(
     OpenApiTypes.INT,
     description=f"最多返回条数（默认 {selectors.DEFAULT_LIST_LIMIT}，上限 {selectors.MAX_LIST_LIMIT}）",
 )
+OFFSET_PARAMETER = OpenApiParameter("offset", OpenApiTypes.INT, description="跳过前若干条（分页）")
 SORT_PARAMETER = OpenApiParameter(
     "sort",
     OpenApiTypes.STR,
@@ -100,13 +101,14 @@ class OverdueView(DashboardAPIView):
     @extend_schema(
         operation_id="dashboard_overdue",
         summary="逾期清单（按逾期天数降序）",
-        parameters=[*FILTER_PARAMETERS, LIMIT_PARAMETER],
+        parameters=[*FILTER_PARAMETERS, LIMIT_PARAMETER, OFFSET_PARAMETER],
         responses=serializers.OverdueSerializer,
         tags=["dashboard"],
     )
     def get(self, request):
         limit = selectors.clamp_limit(request.query_params.get("limit"))
-        data = selectors.dashboard_overdue(scope=self.scope(request), limit=limit)
+        offset = selectors.clamp_offset(request.query_params.get("offset"))
+        data = selectors.dashboard_overdue(scope=self.scope(request), limit=limit, offset=offset)
         return Response(serializers.OverdueSerializer(data).data)
 
 
@@ -127,11 +129,12 @@ class QueueView(DashboardAPIView):
     @extend_schema(
         operation_id="dashboard_queue",
         summary="待核验队列",
-        parameters=[*FILTER_PARAMETERS, LIMIT_PARAMETER],
+        parameters=[*FILTER_PARAMETERS, LIMIT_PARAMETER, OFFSET_PARAMETER],
         responses=serializers.QueueSerializer,
         tags=["dashboard"],
     )
     def get(self, request):
         limit = selectors.clamp_limit(request.query_params.get("limit"))
-        data = selectors.dashboard_queue(scope=self.scope(request), limit=limit)
+        offset = selectors.clamp_offset(request.query_params.get("offset"))
+        data = selectors.dashboard_queue(scope=self.scope(request), limit=limit, offset=offset)
         return Response(serializers.QueueSerializer(data).data)
