@@ -216,6 +216,10 @@ class Obligation(models.Model):
             models.Index(fields=["department", "status"], name="obl_dept_status"),
             # Reminder sweeps and overdue lists scan by due date.
             models.Index(fields=["due_date", "status"], name="obl_due_status"),
+            # The staff task list: one body's obligations in urgency (due date) order, one page.
+            models.Index(fields=["department", "due_date", "id"], name="obl_dept_due"),
+            # The dashboard's verification queue, read in submission order.
+            models.Index(fields=["submitted_at"], condition=models.Q(status="submitted"), name="obl_submitted_queue"),
         ]
 
     def __str__(self) -> str:
@@ -469,7 +473,15 @@ class AuditEntry(models.Model):
         verbose_name = "审计记录"
         verbose_name_plural = "审计记录"
         ordering = ["id"]
-        indexes = [models.Index(fields=["obligation", "at"], name="audit_obl_time")]
+        indexes = [
+            models.Index(fields=["obligation", "at"], name="audit_obl_time"),
+            # The dashboard trend and the reports' as-of rebuild read only status changes.
+            models.Index(
+                fields=["obligation", "at"],
+                condition=models.Q(action="obligation.status"),
+                name="audit_status_obl_time",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

@@ -617,3 +617,13 @@ def test_export_command_writes_the_report_for_a_date(cast, history, tmp_path):
         target = tmp_path / f"r.{fmt}"
         call_command("export_compliance_report", "--format", fmt, "-o", str(target), stdout=io.StringIO())
         assert target.read_bytes().startswith(magic)
+
+
+def test_export_command_names_the_regulation_and_refuses_an_unknown_one(regulation, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    out = tmp_path / "r.csv"
+    call_command("export_compliance_report", "--format", "csv", "--regulation", regulation.code, "-o", str(out))
+    assert regulation.title in out.read_bytes().decode("utf-8-sig")
+    with pytest.raises(CommandError, match="法规不存在"):
+        call_command("export_compliance_report", "--format", "csv", "--regulation", "no-such", "-o", str(out))

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
+from obligations.models import Regulation
 from reports import services
 from reports.asof import ReportFilters
 from reports.models import ExportJob
@@ -24,6 +25,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--format", required=True, choices=[c for c, _ in ExportJob.Format.choices])
         parser.add_argument("--as-of", help="状态截至日期 YYYY-MM-DD（留空为当前状态）")
+        parser.add_argument("--regulation", default="", help="法规代码（默认为最先导入的法规）")
         parser.add_argument("--department", default="", help="责任单位机构代码，如 JN-DSJ")
         parser.add_argument("--chapter", type=int, help="章序号")
         parser.add_argument("--status", default="", help="状态：not_started / in_progress / submitted / verified")
@@ -47,8 +49,13 @@ class Command(BaseCommand):
             as_of=_date(opts["as_of"]) if opts.get("as_of") else None,
         )
         fmt = opts["format"]
+        regulation = None
+        if opts.get("regulation"):
+            regulation = Regulation.objects.filter(code=opts["regulation"]).first()
+            if regulation is None:
+                raise CommandError(f"法规不存在：{opts['regulation']}")
         try:
-            ctx = services.report_context(user=user, filters=filters)
+            ctx = services.report_context(user=user, filters=filters, regulation=regulation)
             if fmt == ExportJob.Format.PDF:
                 services.report_check_size(fmt=fmt, total=services.report_is_large(ctx=ctx)[1])
         except services.ReportError as err:
