@@ -66,3 +66,7 @@ audit: setup
 	$(VENV)/bin/pip-audit --strict --requirement requirements-dev.txt --progress-spinner off || status=1; \
 	$(VENV)/bin/bandit --quiet --recursive accounts obligations tracker -lll --exclude '*/migrations/*' || status=1; \
 	exit $$status
+
+# Reminder sweep at scale (200,000 obligations, 20,000 due) in its own database (BENCH_DATABASE_URL).
+bench-reminders: setup
+	$(PY) bench/reminder_bench.py $(BENCH_ARGS)

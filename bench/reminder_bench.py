@@ -106,6 +106,9 @@ def main() -> None:
     parser.add_argument("--obligations", type=int, default=200_000)
     parser.add_argument("--due", type=int, default=20_000)
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
+    parser.add_argument(
+        "--per-message", action="store_true", help="one email per reminder (group_reminders off): the worst case"
+    )
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tr_reminders_bench")
@@ -121,7 +124,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from notifications.models import Delivery, Notification, Reminder
+    from notifications.models import Delivery, Notification, Reminder, ReminderSettings
     from notifications.reminders import sweep
     from obligations.models import Obligation
 
@@ -130,10 +133,14 @@ def main() -> None:
         started = time.perf_counter()
         build(args.obligations, args.due)
         print(f"built {Obligation.objects.count():,} obligations in {time.perf_counter() - started:.1f} s")
-    Reminder.objects.all().delete()
-    Delivery.objects.all().delete()
-    Notification.objects.all().delete()
+    with connection.cursor() as cursor:  # a clean slate without dead rows from the previous run
+        tables = ", ".join(m._meta.db_table for m in (Reminder, Delivery, Notification))
+        cursor.execute(f"TRUNCATE {tables}")
 
+    cfg = ReminderSettings.load()
+    cfg.group_reminders = not args.per_message
+    cfg.save()
+    print(f"mode: {'one email per reminder' if args.per_message else 'reminders grouped per person and sweep'}")
     mail.outbox = []
     statements = []
 
@@ -149,6 +156,7 @@ def main() -> None:
             result = sweep(now=now)
         elapsed = time.perf_counter() - started
         print(f"{label}: {elapsed:.1f} s, {len(statements)} SQL statements, {result.summary()}")
+        print(f"  phases (s): {result.details['seconds']}; candidates: {result.details['candidates']:,}")
     print(f"emails in outbox: {len(mail.outbox):,}; notifications: {Notification.objects.count():,}")
 
 

@@ -29,6 +29,7 @@ class ReminderSettingsAdmin(admin.ModelAdmin):
                     "remind_milestones",
                     "remind_extensions",
                     "daily_digest_to_leads",
+                    "group_reminders",
                 ]
             },
         ),

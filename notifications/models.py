@@ -39,6 +39,11 @@ class ReminderSettings(models.Model):
     remind_milestones = models.BooleanField("提醒工作节点", default=True)
     remind_extensions = models.BooleanField("提醒待审批的延期申请", default=True)
     daily_digest_to_leads = models.BooleanField("向牵头部门负责人发送每日汇总", default=True)
+    group_reminders = models.BooleanField(
+        "合并同一人的多条提醒",
+        default=True,
+        help_text="一次扫描中同一人有多条提醒时，合并为一封邮件/一条消息（每条仍单独记录、只发一次）",
+    )
     shift_to_working_day = models.BooleanField(
         "遇节假日提前至前一工作日", default=True, help_text="到期前/当日的提醒若落在节假日，改在之前最后一个工作日发送"
     )

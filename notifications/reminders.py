@@ -22,6 +22,7 @@ after the earliest); overdue reminders that fall on a day off go out on the next
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -451,7 +452,7 @@ def _channels_for(user_id: int, prefs: dict, endpoints_by_department: dict, user
     return in_app, channels
 
 
-def compose(plan_: Plan, rows: list[Reminder]) -> list[Draft]:
+def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Draft]:
     """One Notification per reminder; escalations grouped per (recipient, body) into one digest."""
     fresh = [r for r in rows if r.notification_id is None]
     user_ids = {r.recipient_id for r in fresh}
@@ -478,10 +479,10 @@ def compose(plan_: Plan, rows: list[Reminder]) -> list[Draft]:
     today = plan_.today
     drafts: list[Draft] = []
     escalations: dict[tuple[int, int], list[Reminder]] = defaultdict(list)
+    items_by_recipient: dict[int, list[tuple[Reminder, dict, str]]] = defaultdict(list)
     for reminder in fresh:
         user = users[reminder.recipient_id]
         name = user["full_name"] or user["username"]
-        kind = None
         if reminder.target_type == Reminder.TargetType.ESCALATION:
             department_id = obligations[reminder.obligation_id]["department_id"]
             escalations[(reminder.recipient_id, department_id)].append(reminder)
@@ -489,64 +490,104 @@ def compose(plan_: Plan, rows: list[Reminder]) -> list[Draft]:
         if reminder.target_type == Reminder.TargetType.DIGEST:
             content = plan_.digest or _digest_content(today, WorkCalendar())
             email = render_email("digest", {"name": name, "today": today, **content})
-            kind, obligation_id, department_id, url = Notification.Kind.DIGEST, None, None, f"{settings.SITE_URL}/"
-            requires_ack = False
-        else:
-            row = obligations.get(reminder.obligation_id)
-            if row is None:
+            in_app, channels = _channels_for(reminder.recipient_id, prefs, endpoints_by_department, users)
+            notification = Notification(
+                recipient_id=reminder.recipient_id,
+                kind=Notification.Kind.DIGEST,
+                subject=email.subject[:300],
+                body=email.text,
+                body_html=email.html,
+                url=f"{settings.SITE_URL}/",
+                in_app=in_app,
+                payload={"target_type": "digest", "stage": reminder.stage},
+            )
+            drafts.append(Draft([reminder], notification, channels))
+            continue
+        row = obligations.get(reminder.obligation_id)
+        if row is None:
+            continue
+        context = {
+            "stage": reminder.stage,
+            "stage_label": stage_label(reminder.stage),
+            "obligation": _obligation_context(row, today),
+            "target_type": reminder.target_type,
+        }
+        if reminder.target_type == Reminder.TargetType.MILESTONE:
+            milestone = (
+                plan_.milestones.get(reminder.target_id)
+                or Milestone.objects.filter(id=reminder.target_id).values("id", "title", "due_date").first()
+            )
+            if milestone is None:
                 continue
-            context = {
-                "name": name,
-                "today": today,
-                "stage": reminder.stage,
-                "stage_label": stage_label(reminder.stage),
-                "obligation": _obligation_context(row, today),
-                "target_type": reminder.target_type,
+            context["milestone"] = {
+                **milestone,
+                "due_text": _date_text(milestone["due_date"]),
+                "days_phrase": _days_phrase(milestone["due_date"], today),
             }
-            if reminder.target_type == Reminder.TargetType.MILESTONE:
-                milestone = (
-                    plan_.milestones.get(reminder.target_id)
-                    or Milestone.objects.filter(id=reminder.target_id).values("id", "title", "due_date").first()
+            kind = Notification.Kind.MILESTONE
+        elif reminder.target_type == Reminder.TargetType.EXTENSION:
+            extension = (
+                plan_.extensions.get(reminder.target_id)
+                or ExtensionRequest.objects.filter(id=reminder.target_id)
+                .values("id", "requested_date", "reason", "requested_at")
+                .first()
+            )
+            if extension is None:
+                continue
+            context["extension"] = {**extension, "requested_text": _date_text(extension["requested_date"])}
+            kind = Notification.Kind.EXTENSION
+        else:
+            kind = Notification.Kind.OVERDUE if reminder.stage.startswith("overdue") else Notification.Kind.REMINDER
+        items_by_recipient[reminder.recipient_id].append((reminder, context, kind))
+
+    for recipient_id, items in sorted(items_by_recipient.items()):
+        user = users[recipient_id]
+        name = user["full_name"] or user["username"]
+        in_app, channels = _channels_for(recipient_id, prefs, endpoints_by_department, users)
+        if len(items) == 1 or not cfg.group_reminders:
+            for reminder, context, kind in items:
+                email = render_email("reminder", {"name": name, "today": today, **context})
+                notification = Notification(
+                    recipient_id=recipient_id,
+                    kind=kind,
+                    subject=email.subject[:300],
+                    body=email.text,
+                    body_html=email.html,
+                    url=context["obligation"]["url"],
+                    obligation_id=context["obligation"]["id"],
+                    department_id=obligations[reminder.obligation_id]["department_id"],
+                    in_app=in_app,
+                    payload={
+                        "target_type": reminder.target_type,
+                        "target_id": reminder.target_id,
+                        "stage": reminder.stage,
+                    },
                 )
-                if milestone is None:
-                    continue
-                context["milestone"] = {
-                    **milestone,
-                    "due_text": _date_text(milestone["due_date"]),
-                    "days_phrase": _days_phrase(milestone["due_date"], today),
-                }
-                kind = Notification.Kind.MILESTONE
-            elif reminder.target_type == Reminder.TargetType.EXTENSION:
-                extension = (
-                    plan_.extensions.get(reminder.target_id)
-                    or ExtensionRequest.objects.filter(id=reminder.target_id)
-                    .values("id", "requested_date", "reason", "requested_at")
-                    .first()
-                )
-                if extension is None:
-                    continue
-                context["extension"] = {**extension, "requested_text": _date_text(extension["requested_date"])}
-                kind = Notification.Kind.EXTENSION
-            else:
-                kind = Notification.Kind.OVERDUE if reminder.stage.startswith("overdue") else Notification.Kind.REMINDER
-            email = render_email("reminder", context)
-            obligation_id, department_id, url = row["id"], row["department_id"], context["obligation"]["url"]
-            requires_ack = False
-        in_app, channels = _channels_for(reminder.recipient_id, prefs, endpoints_by_department, users)
+                drafts.append(Draft([reminder], notification, channels))
+            continue
+        # Several reminders for one person in one sweep: one message listing them all, so that a
+        # body with forty obligations due next week gets one email per person, not forty.
+        items.sort(key=lambda item: (-item[1]["obligation"]["days_overdue"], item[1]["obligation"]["due_date"]))
+        overdue = sum(1 for _, c, _ in items if c["stage"].startswith("overdue"))
+        email = render_email(
+            "reminder-digest",
+            {"name": name, "today": today, "items": [c for _, c, _ in items], "overdue": overdue},
+        )
         notification = Notification(
-            recipient_id=reminder.recipient_id,
-            kind=kind,
+            recipient_id=recipient_id,
+            kind=Notification.Kind.OVERDUE if overdue else Notification.Kind.REMINDER,
             subject=email.subject[:300],
             body=email.text,
             body_html=email.html,
-            url=url,
-            obligation_id=obligation_id,
-            department_id=department_id,
+            url=f"{settings.SITE_URL}/notifications/",
+            department_id=user["department_id"],
             in_app=in_app,
-            requires_ack=requires_ack,
-            payload={"target_type": reminder.target_type, "target_id": reminder.target_id, "stage": reminder.stage},
+            payload={
+                "target_type": "grouped",
+                "reminders": [[r.target_type, r.target_id, r.stage] for r, _, _ in items],
+            },
         )
-        drafts.append(Draft([reminder], notification, channels))
+        drafts.append(Draft([r for r, _, _ in items], notification, channels))
 
     for (recipient_id, department_id), reminders in sorted(escalations.items()):
         user = users[recipient_id]
@@ -696,26 +737,44 @@ def sweep(*, now: dt.datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     today = timezone.localdate(now)
     result = SweepResult()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        timings[name] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
 
     plan_ = plan(today, cfg, cal)
+    lap("plan")
     token, mine, in_flight, retry_in = claim(plan_.candidates, lease_seconds=cfg.claim_lease_seconds)
     my_keys = {(r.target_type, r.target_id, r.stage, r.due_date, r.recipient_id) for r in mine}
     result.skipped = sum(1 for c in plan_.candidates if c.key not in my_keys)
     result.in_flight, result.retry_in = in_flight, retry_in
+    lap("claim")
 
-    drafts = compose(plan_, mine)
+    drafts = compose(plan_, mine, cfg)
+    lap("compose")
     save_drafts(drafts)
+    lap("save")
     # Deliveries still pending for my rows: new ones, and those of a dead sender's rows I took over.
     notification_ids = {r.notification_id for r in mine if r.notification_id}
     pending = Delivery.objects.filter(notification_id__in=notification_ids, status=Delivery.Status.PENDING)
     _sent, failed = send_deliveries(pending, cfg)
     result.failed = failed
+    lap("send")
     marked = Reminder.objects.filter(claim_token=token, status=Reminder.Status.CLAIMED).update(
         status=Reminder.Status.SENT, sent_at=timezone.now()
     )
     result.sent = marked
     retried_sent, retried_failed = retry_deliveries(now=timezone.now())
     result.failed += retried_failed
-    result.details = {"today": today.isoformat(), "candidates": len(plan_.candidates), "retried_sent": retried_sent}
+    lap("mark_and_retry")
+    result.details = {
+        "today": today.isoformat(),
+        "candidates": len(plan_.candidates),
+        "retried_sent": retried_sent,
+        "seconds": timings,
+    }
     log.info("reminder sweep %s: %s", today, result.summary())
     return result

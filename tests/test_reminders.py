@@ -399,7 +399,10 @@ def test_send_reminders_command_prints_one_summary_line(cast, capsys):
     assert lines == ["sent 2, skipped 0 (already sent), failed 0", "sent 0, skipped 2 (already sent), failed 0"]
 
 
-def test_sweep_query_count_does_not_grow_with_the_number_of_due_obligations(cast):
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "one-message-per-reminder"])
+def test_sweep_query_count_does_not_grow_with_the_number_of_due_obligations(cast, grouped, no_daily_digest):
+    no_daily_digest.group_reminders = grouped
+    no_daily_digest.save()
     with_daily_digest()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -424,3 +427,71 @@ def test_sweep_query_count_does_not_grow_with_the_number_of_due_obligations(cast
     # Each run also sends the lead's daily digest.
     assert (small_sent, large_sent) == (10 + 1, 200 + 1)
     assert large == small, (small, large)
+
+
+def test_the_admin_edits_the_singleton_settings_without_a_deploy(admin_client):
+    response = admin_client.get("/admin/notifications/remindersettings/")
+    assert response.status_code == 302 and response.url.endswith("/remindersettings/1/change/")
+    page = admin_client.get(response.url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name, field.initial) for name, field in form.fields.items()}
+    data = {k: v for k, v in data.items() if v is not None and v is not False}
+    data["before_days"] = "[10, 3]"
+    data["escalate_after_days"] = 14
+    response = admin_client.post("/admin/notifications/remindersettings/1/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    cfg = ReminderSettings.load()
+    assert (cfg.before_days, cfg.escalate_after_days) == ([10, 3], 14)
+    assert ReminderSettings.objects.count() == 1
+    bad = admin_client.post("/admin/notifications/remindersettings/1/change/", {**data, "before_days": "[0]"})
+    assert bad.status_code == 200 and ReminderSettings.load().before_days == [10, 3]
+
+
+def test_several_reminders_for_one_person_in_one_sweep_come_as_one_message(cast):
+    dsj = cast["alice"].department
+    due_soon, overdue = make_obligations(dsj, [D("2025-06-20"), D("2025-06-12")])
+    result = sweep_on("2025-06-13")
+    assert result.sent == 4  # two reminders each for alice and bob: each recorded on its own
+    alice_mail = [m for m in mail.outbox if m.to == ["alice@example.gov.cn"]]
+    assert len(alice_mail) == 1
+    message = alice_mail[0]
+    assert "2 项" in message.subject and "逾期 1 项" in message.subject
+    for obligation in (due_soon, overdue):
+        assert obligation.clause.citation in message.body
+        assert f"/obligations/{obligation.id}/" in message.body
+    assert "距期限还有 7 天" in message.body and "已逾期 1 天" in message.body
+    assert message.body.index("已逾期 1 天") < message.body.index("距期限还有 7 天")  # overdue first
+    rows = Reminder.objects.filter(recipient=cast["alice"])
+    assert rows.count() == 2 and len({r.notification_id for r in rows}) == 1
+    assert sweep_on("2025-06-13", hour=15).sent == 0
+
+
+def test_grouping_can_be_switched_off(cast, no_daily_digest):
+    no_daily_digest.group_reminders = False
+    no_daily_digest.save()
+    make_obligations(cast["alice"].department, [D("2025-06-20"), D("2025-06-12")])
+    sweep_on("2025-06-13")
+    assert len([m for m in mail.outbox if m.to == ["alice@example.gov.cn"]]) == 2
+
+
+def test_a_user_chooses_channels_through_the_api(cast, client):
+    client.force_login(cast["carol"])
+    assert client.get("/api/notifications/preferences/").json() == {
+        "email": True,
+        "in_app": True,
+        "webhook": False,
+        "webhook_endpoint": None,
+    }
+    response = client.put(
+        "/api/notifications/preferences/",
+        {"email": False, "in_app": True, "webhook": False},
+        content_type="application/json",
+    )
+    assert response.status_code == 200 and response.json()["email"] is False
+    bad = client.put("/api/notifications/preferences/", {"email": "maybe"}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+    make_obligation(cast["carol"].department, D("2025-06-20"))
+    sweep_on("2025-06-13")
+    assert not [m for m in mail.outbox if m.to == ["carol@example.gov.cn"]]
+    assert Notification.objects.filter(recipient=cast["carol"], in_app=True).count() == 1

@@ -357,9 +357,8 @@ INSTALLED_APPS.append("reports")
 # --- notifications (reminders, escalation, in-app messages) ---------------------------------
 INSTALLED_APPS.append("notifications")
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.notifications")
-# Reminder tasks are idempotent: they ack after running and are redelivered if the worker dies.
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
+# holds one message at a time, so a crash hands back only the task it was running.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 if REDIS_URL:
     # An unacknowledged message (its worker died) goes back to the queue after this long.

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from notifications.models import Notification
+from notifications.models import Notification, WebhookEndpoint
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -49,3 +49,12 @@ class AcknowledgementSerializer(serializers.ModelSerializer):
 class WorkingDaysSerializer(serializers.Serializer):
     start = serializers.DateField(required=False)
     n = serializers.IntegerField(min_value=-3650, max_value=3650)
+
+
+class PreferenceSerializer(serializers.Serializer):
+    email = serializers.BooleanField()
+    in_app = serializers.BooleanField()
+    webhook = serializers.BooleanField()
+    webhook_endpoint = serializers.PrimaryKeyRelatedField(
+        queryset=WebhookEndpoint.objects.filter(active=True), allow_null=True, required=False
+    )

@@ -10,7 +10,12 @@ from notifications.models import Notification
 from obligations.models import today
 from obligations.services import ServiceError
 
-from .serializers import AcknowledgementSerializer, NotificationSerializer, WorkingDaysSerializer
+from .serializers import (
+    AcknowledgementSerializer,
+    NotificationSerializer,
+    PreferenceSerializer,
+    WorkingDaysSerializer,
+)
 
 
 class ApiError(ServiceError):
@@ -108,3 +113,20 @@ class WorkingDaysView(APIView):
                 "notice": calendar.unconfirmed_notice(result) or calendar.unconfirmed_notice(start),
             }
         )
+
+
+class PreferenceView(APIView):
+    """The signed-in user's channels (no row yet: email and in-app)."""
+
+    @extend_schema(responses=PreferenceSerializer)
+    def get(self, request):
+        pref = services.preference_for(request.user)
+        return Response(PreferenceSerializer(pref).data)
+
+    @extend_schema(request=PreferenceSerializer, responses=PreferenceSerializer)
+    def put(self, request):
+        serializer = PreferenceSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ApiError("invalid", "参数无效", details=serializer.errors)
+        pref = services.preference_update(user=request.user, **serializer.validated_data)
+        return Response(PreferenceSerializer(pref).data)
