@@ -70,3 +70,7 @@ audit: setup
 # Reminder sweep at scale (200,000 obligations, 20,000 due) in its own database (BENCH_DATABASE_URL).
 bench-reminders: setup
 	$(PY) bench/reminder_bench.py $(BENCH_ARGS)
+
+# Peak memory of a large XLSX report (separate database tr_reports_bench by default; N=200000).
+report-bench: setup
+	$(PY) bench/report_bench.py --n $${N:-200000} $(BENCH_ARGS)

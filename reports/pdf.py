@@ -106,38 +106,42 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
 
     summary = asof.Summary()
     detail = [PageBreak(), Paragraph("三、义务明细", H2)]
-    cols = [22 * mm, 30 * mm, 14 * mm, 18 * mm, 34 * mm, 34 * mm, 12 * mm]
+    # One row per obligation, so that a page break never separates a body from its duty.
+    cols = [32 * mm, 64 * mm, 24 * mm, 28 * mm]
     cols.append(width - sum(cols))
-    head = [p(h) for h in ["条款", "责任单位", "状态", "完成期限", "提交核验", "核验", "材料", "按期情况"]]
-    rows, spans = [head], []
+    head = [p(h) for h in ["条款 / 责任单位", "义务内容 / 最新进展", "状态 / 期限", "提交 / 核验", "按期情况 / 佐证"]]
+    rows = [head]
     for done, row in enumerate(asof.iter_obligation_rows(ctx), start=1):
         summary.add(row)
+        body = f"{row.citation}\n{row.department}"
+        if row.cooperating:
+            body += f"\n协办：{row.cooperating}"
+        duty = row.clause_text
+        if row.latest_progress:
+            duty += f"\n【最新进展 {as_text(row.latest_progress_at)}】{row.latest_progress}"
+        handed = []
+        if row.submitted_at:
+            handed.append(f"提交：{as_text(row.submitted_at)} {row.submitted_by}")
+        if row.verified_at:
+            handed.append(f"核验：{as_text(row.verified_at)} {row.verified_by}")
         rows.append(
             [
-                p(row.citation),
-                p(row.department),
-                p(row.status_label),
-                p(row.due_date),
-                p(f"{as_text(row.submitted_at)} {row.submitted_by}".strip()),
-                p(f"{as_text(row.verified_at)} {row.verified_by}".strip()),
-                p(row.evidence_count),
-                p(row.timeliness),
+                p(body),
+                p(duty),
+                p(f"{row.status_label}\n期限：{as_text(row.due_date) or '未设'}"),
+                p("\n".join(handed) or "—"),
+                p(f"{row.timeliness}\n佐证 {row.evidence_count} 件"),
             ]
         )
-        text = f"义务内容：{row.clause_text}"
-        if row.cooperating:
-            text += f"\n协办单位：{row.cooperating}"
-        if row.latest_progress:
-            text += f"\n最新进展（{as_text(row.latest_progress_at)}）：{row.latest_progress}"
-        rows.append([p(text), "", "", "", "", "", "", ""])
-        spans.append(len(rows) - 1)
         if len(rows) > ROWS_PER_TABLE:
-            detail.append(_table(rows, cols, spans))
-            rows, spans = [head], []
+            detail.append(_table(rows, cols, []))
+            rows = [head]
         if progress and done % PROGRESS_EVERY == 0:
             progress(done)
-    if len(rows) > 1 or summary.total == 0:
-        detail.append(_table(rows, cols, spans))
+    if len(rows) > 1:
+        detail.append(_table(rows, cols, []))
+    if summary.total == 0:
+        detail.append(Paragraph("（所选范围内无义务）", BODY))
 
     story += _summary(ctx, summary, width)
     story += detail

@@ -117,6 +117,17 @@ def report_is_large(*, ctx: asof.ReportContext) -> tuple[bool, int]:
     return total > settings.REPORT_SYNC_MAX_ROWS, total
 
 
+def report_check_size(*, fmt: str, total: int) -> None:
+    if fmt == ExportJob.Format.PDF and total > settings.REPORT_PDF_MAX_ROWS:
+        raise ReportError(
+            "too_many_rows",
+            f"PDF 报告最多包含 {settings.REPORT_PDF_MAX_ROWS} 项义务（所选范围 {total} 项），"
+            "请缩小筛选范围或导出 Excel / CSV。",
+            400,
+            {"rows": total, "max_rows": settings.REPORT_PDF_MAX_ROWS},
+        )
+
+
 def export_job_create(*, user, fmt: str, filters: asof.ReportFilters, total: int) -> ExportJob:
     from .tasks import run_export_job
 

@@ -31,6 +31,7 @@ def export_response(*, user, fmt: str, filters):
     """
     ctx = services.report_context(user=user, filters=filters)
     large, total = services.report_is_large(ctx=ctx)
+    services.report_check_size(fmt=fmt, total=total)
     if large:
         return None, services.export_job_create(user=user, fmt=fmt, filters=ctx.filters, total=total)
     services.report_record_export(ctx=ctx, fmt=fmt, user=user)

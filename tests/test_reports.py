@@ -382,7 +382,8 @@ def test_as_of_report_runs_a_bounded_number_of_queries(cast, regulation):
         )
         with CaptureQueriesContext(connection) as captured:
             rows = list(asof.iter_obligation_rows(ctx)) + list(asof.iter_evidence_rows(ctx))
-        return len(rows), len(captured)
+        data_queries = [q for q in captured.captured_queries if not q["sql"].startswith(("SET ", "RESET "))]
+        return len(rows), len(data_queries)
 
     with time_machine.travel(at("2027-02-10"), tick=False):
         few_rows, few_queries = queries(department="JN-FGW")
@@ -561,6 +562,16 @@ def test_api_exports_a_file_or_a_job_and_refuses_in_one_error_shape(client, cast
     assert client.get(job_url).status_code == 404
     bad = client.post(url, {"format": "docx"}, content_type="application/json")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+
+
+def test_a_pdf_of_too_many_obligations_is_refused_with_advice(client, cast, regulation, settings):
+    settings.REPORT_PDF_MAX_ROWS = 3
+    client.force_login(cast["audrey"])
+    response = client.post(reverse("reports-api:export"), {"format": "pdf"}, content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "too_many_rows" and "Excel" in body["message"] and body["details"]["max_rows"] == 3
+    assert not AuditEntry.objects.filter(action="report.exported").exists()
 
 
 def test_reports_api_is_in_the_openapi_schema(client, cast):

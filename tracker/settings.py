@@ -353,6 +353,8 @@ if AUDIT_DIGEST_ALGORITHM not in {"sha256", "sm3"}:
 REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
 # Above this many obligations an export runs as a Celery task instead of in the request.
 REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
+# A PDF is laid out in memory (page numbers need the page count); above this, use XLSX or CSV.
+REPORT_PDF_MAX_ROWS = env_int("REPORT_PDF_MAX_ROWS", 10000)
 INSTALLED_APPS.append("reports")
 # --- notifications (reminders, escalation, in-app messages) ---------------------------------
 INSTALLED_APPS.append("notifications")

@@ -49,6 +49,8 @@ class Command(BaseCommand):
         fmt = opts["format"]
         try:
             ctx = services.report_context(user=user, filters=filters)
+            if fmt == ExportJob.Format.PDF:
+                services.report_check_size(fmt=fmt, total=services.report_is_large(ctx=ctx)[1])
         except services.ReportError as err:
             raise CommandError(err.message) from err
         services.report_record_export(ctx=ctx, fmt=fmt, user=user)
