@@ -74,3 +74,8 @@ bench-reminders: setup
 # Peak memory of a large XLSX report (separate database tr_reports_bench by default; N=200000).
 report-bench: setup
 	$(PY) bench/report_bench.py --n $${N:-200000} $(BENCH_ARGS)
+
+# Fuzz the API as a staff user with schemathesis against a live dev server; fails on any 5xx.
+schemathesis: setup services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		bash scripts/schemathesis.sh

@@ -71,35 +71,38 @@ def _is_cooperating(user, obligation) -> bool:
 
 def can(user, action: str, obligation) -> bool:
     """May `user` do `action` on `obligation`? Unknown actions are refused."""
-    from accounts.models import User
-
     try:
         action = Action(action)
     except ValueError:
         return False
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    if not can_see(user, obligation):
-        return False
-    if action in READ_ACTIONS:
-        return True
-    # Superseded obligations are history: nobody works on them any more.
-    if obligation.superseded_at is not None:
-        return False
-    if user.is_admin_role:
-        return True
-    if user.role == User.Role.LEAD:
-        return action in LEAD_ACTIONS
-    if user.role == User.Role.STAFF:
-        own = user.department_id is not None and user.department_id == obligation.department_id
-        if action in RESPONSIBLE_ACTIONS:
-            return own
-        if action in CONTRIBUTOR_ACTIONS:
-            return own or _is_cooperating(user, obligation)
-    # Auditors, and anything not granted above.
-    return False
+    return action in _granted(user, obligation)
 
 
 def allowed_actions(user, obligation) -> set[str]:
-    """Every action `user` may take on `obligation`: what the templates show."""
-    return {str(action) for action in ALL_ACTIONS if can(user, action, obligation)}
+    """Every action `user` may take on `obligation`: what the templates show (two queries at most)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    return {str(action) for action in _granted(user, obligation)}
+
+
+def _granted(user, obligation) -> frozenset:
+    from accounts.models import User
+
+    if not can_see(user, obligation):
+        return frozenset()
+    # Superseded obligations are history: nobody works on them any more.
+    if obligation.superseded_at is not None:
+        return READ_ACTIONS
+    if user.is_admin_role:
+        return ALL_ACTIONS
+    if user.role == User.Role.LEAD:
+        return READ_ACTIONS | LEAD_ACTIONS
+    if user.role == User.Role.STAFF:
+        if user.department_id is not None and user.department_id == obligation.department_id:
+            return READ_ACTIONS | RESPONSIBLE_ACTIONS | CONTRIBUTOR_ACTIONS
+        if _is_cooperating(user, obligation):
+            return READ_ACTIONS | CONTRIBUTOR_ACTIONS
+    # Auditors, and staff who see it for no other reason.
+    return READ_ACTIONS

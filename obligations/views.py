@@ -282,6 +282,9 @@ def obligation_action(request, pk, name):
                     placed = True
             if not placed:
                 form.add_error(None, exc.message)
+            if isinstance(exc, services.NotAllowed):
+                # The form of an action one may not take is not on the page: say it at the top.
+                messages.error(request, exc.message)
             obligation = _visible(request, pk)
         else:
             messages.success(request, SUCCESS[name])

@@ -339,6 +339,11 @@ LOGGING = {
 # --- Department staff workflow (obligations/services.py) ---
 # One error shape for every API error: {"code", "message", "details"}.
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_handler"
+# Token first, so that an anonymous API call gets 401 with a WWW-Authenticate header, not 403.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework.authentication.TokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
 # A body may object to an assignment within this many working days (weekends skipped for now).
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
 # Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).

@@ -35,6 +35,18 @@ def _flatten(detail):
     return [str(detail)]
 
 
+def _first_message(detail) -> str:
+    """The first message anywhere in a nested error structure (lists of items give dicts keyed by index)."""
+    if isinstance(detail, str):
+        return detail
+    values = detail.values() if isinstance(detail, dict) else detail if isinstance(detail, list) else []
+    for value in values:
+        found = _first_message(value)
+        if found:
+            return found
+    return ""
+
+
 def error_response(code: str, message: str, details: dict | None = None, status_code: int = 400, headers=None):
     return Response({"code": code, "message": message, "details": details or {}}, status=status_code, headers=headers)
 
@@ -53,7 +65,7 @@ def exception_handler(exc, context):
         details = _flatten(exc.detail)
         if not isinstance(details, dict):
             details = {"non_field_errors": details}
-        first = next((v[0] for v in details.values() if v and isinstance(v[0], str)), "")
+        first = _first_message(details)
         message = f"提交的内容有误：{first}" if first else "提交的内容有误"
         response.data = {"code": "invalid", "message": message, "details": details}
         response.status_code = status.HTTP_400_BAD_REQUEST
