@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10  # a message that failed this often (a bug, not an outage) is left for a person
 PENDING_BATCH = 500
 TEXT_EXCERPT = 200
+QUEUE_TIMEOUT = 2  # seconds a save may spend handing the message to the broker
 
 
 # --------------------------------------------------------------------------- writing
@@ -63,9 +64,13 @@ def queue_delivery(message_id: int) -> bool:
     `deliver_outbox` picks it up when the broker is back."""
     from .tasks import deliver_outbox_message
 
+    app = deliver_outbox_message.app
     try:
-        # retry=False: a web request must not wait for a broker that is down.
-        deliver_outbox_message.apply_async(args=[message_id], retry=False)
+        # A web request must not wait for a broker that is down: one connection attempt, no
+        # publish retries (Celery's defaults retry for about 6 s before giving up).
+        with app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=QUEUE_TIMEOUT)
+            deliver_outbox_message.apply_async(args=[message_id], retry=False, connection=conn)
     except Exception:
         log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id, exc_info=True)
         return False
