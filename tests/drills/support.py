@@ -35,10 +35,10 @@ def child_env(*, database_url: str, redis_url: str, mail_dir: Path | None = None
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONUNBUFFERED": "1",
     }
+    env.update(extra)
     if mail_dir is not None:
         env["EMAIL_BACKEND"] = env.get("DRILL_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
         env["EMAIL_FILE_PATH"] = str(mail_dir)
-    env.update(extra)
     return env
 
 
