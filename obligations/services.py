@@ -681,8 +681,16 @@ def evidence_add(
     stored_name = None
     try:
         if kind == Evidence.Kind.FILE:
-            evidence.file.save("upload", File(file), save=False)
-            stored_name = evidence.file.name
+            # Saved under a name we know first: a write that fails half-way (disk full, I/O
+            # error) leaves a partial file, deleted here (the name is random: nobody else's).
+            storage = evidence.file.storage
+            name = evidence.file.field.generate_filename(evidence, "upload")
+            try:
+                stored_name = storage.save(name, File(file), max_length=evidence.file.field.max_length)
+            except BaseException:
+                storage.delete(name)
+                raise
+            evidence.file.name = stored_name
             # The digest is of what was stored, not of what we were told.
             if evidence.file.size != evidence.size:
                 raise ServiceError("文件保存不完整，请重试", code="storage_error", details={})
