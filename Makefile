@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup services browser e2e bench lint clean schemathesis backup restore audit
+.PHONY: run test setup services browser e2e bench lint clean schemathesis backup restore audit drills
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -79,3 +79,8 @@ report-bench: setup
 schemathesis: setup services
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		bash scripts/schemathesis.sh
+
+# Fault drills only (also part of `make test`): private Redis/PostgreSQL, real workers (tests/drills/README.md).
+drills: setup services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m pytest tests/drills $(PYTEST_ARGS)
