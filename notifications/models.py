@@ -332,9 +332,7 @@ class OutboxMessage(models.Model):
         SUBMITTED = "obligation.submitted", "提交核验"
 
     event = models.CharField("事件", max_length=32, choices=Event.choices)
-    obligation = models.ForeignKey(
-        "obligations.Obligation", on_delete=models.CASCADE, related_name="outbox_messages"
-    )
+    obligation = models.ForeignKey("obligations.Obligation", on_delete=models.CASCADE, related_name="outbox_messages")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -136,3 +136,58 @@ def test_a_failing_message_is_counted_and_retried(cast, shared_obligation, monke
     monkeypatch.undo()
     assert outbox.deliver_pending() == 1
     assert Notification.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliverers_at_once_write_the_notifications_once(cast, shared_obligation, monkeypatch):
+    """A holds the claim (inside compose); B's claim UPDATE waits on A's row lock (seen in
+    pg_stat_activity), then finds the row delivered and writes nothing."""
+    import threading
+
+    from django.db import connection, connections
+
+    add_progress(shared_obligation, cast["carol"])
+    message = OutboxMessage.objects.get()
+    in_compose, release = threading.Event(), threading.Event()
+    real_compose = outbox.compose
+    results: dict[str, int] = {}
+
+    def slow_compose(msg):
+        if threading.current_thread().name == "A":
+            in_compose.set()
+            release.wait(60)
+        return real_compose(msg)
+
+    monkeypatch.setattr(outbox, "compose", slow_compose)
+
+    def run(name):
+        try:
+            results[name] = outbox.deliver(message.id)
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=run, args=("A",), name="A")
+    a.start()
+    assert in_compose.wait(60)
+    b = threading.Thread(target=run, args=("B",), name="B")
+    b.start()
+
+    def b_waits_on_the_lock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE %s",
+                ['UPDATE "notifications_outboxmessage"%'],
+            )
+            return cursor.fetchone()[0] == 1
+
+    from .support import wait_for
+
+    wait_for(b_waits_on_the_lock, 60, "the second deliverer to wait on the row lock")
+    release.set()
+    a.join(60)
+    b.join(60)
+
+    assert results == {"A": 2, "B": 0}
+    assert Notification.objects.count() == 2
+    assert len(mail.outbox) == 2
