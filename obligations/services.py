@@ -679,17 +679,13 @@ def evidence_add(
         raise invalid("kind", "材料类型应为 file（文件）、link（链接）或 document（发文字号）")
 
     stored_name = None
+    storage = evidence.file.storage
     try:
         if kind == Evidence.Kind.FILE:
-            # Saved under a name we know first: a write that fails half-way (disk full, I/O
-            # error) leaves a partial file, deleted here (the name is random: nobody else's).
-            storage = evidence.file.storage
-            name = evidence.file.field.generate_filename(evidence, "upload")
-            try:
-                stored_name = storage.save(name, File(file), max_length=evidence.file.field.max_length)
-            except BaseException:
-                storage.delete(name)
-                raise
+            # Name chosen before writing (a uuid, see evidence_upload_path) so that a write that
+            # fails half-way (disk full) can still be cleaned up.
+            stored_name = evidence.file.field.generate_filename(evidence, "upload")
+            stored_name = storage.save(stored_name, File(file))
             evidence.file.name = stored_name
             # The digest is of what was stored, not of what we were told.
             if evidence.file.size != evidence.size:
@@ -712,8 +708,8 @@ def evidence_add(
                 },
             )
     except BaseException:
-        if stored_name:
-            evidence.file.storage.delete(stored_name)
+        if stored_name and storage.exists(stored_name):
+            storage.delete(stored_name)
         raise
     return evidence
 

@@ -145,3 +145,10 @@ def test_nested_lists_and_decisions(cast):
     done = alice.post(f"/api/obligations/{o.pk}/milestones/{m.json()['id']}/done/")
     assert done.status_code == 200 and done.json()["done_at"]
     assert len(alice.get(f"/api/obligations/{o.pk}/milestones/").json()) == 1
+    moved = alice.put(
+        f"/api/obligations/{o.pk}/milestones/{m.json()['id']}/due-date/",
+        {"due_date": "2030-01-01", "reason": "等待专家论证"},
+        format="json",
+    )
+    assert moved.status_code == 200 and moved.json()["due_date"] == "2030-01-01"
+    assert lena.get(f"/api/obligations/{o.pk}/due-date-changes/").json()[0]["milestone"] == m.json()["id"]

@@ -224,3 +224,25 @@ def test_api_refuses_hostile_upload_with_one_error_shape_and_leaves_nothing(cast
 
 def test_evidence_files_are_not_under_a_static_url(settings):
     assert settings.MEDIA_URL in (None, "")
+
+
+def test_a_write_that_fails_half_way_leaves_no_partial_file(cast, settings, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    o = make_obligation("JN-DSJ")
+    real_save = FileSystemStorage._save
+
+    def half_write(self, name, content):
+        path = self.path(name)
+        import os
+
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(PDF[:5])
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", half_write)
+    with pytest.raises(OSError):
+        add_file(o, cast["alice"], "方案.pdf", PDF)
+    monkeypatch.setattr(FileSystemStorage, "_save", real_save)
+    assert not Evidence.objects.exists() and stored_files(settings) == []

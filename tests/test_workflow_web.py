@@ -43,6 +43,9 @@ def test_my_tasks_lists_own_obligations_by_urgency_with_lights(cast):
     assert "light-red" in html and "light-yellow" in html
     assert "逾期 9 天" in html and "剩余 1 天" in html
     assert late.citation in html and soon.citation in html
+    assert "协办</span>" not in html
+    make_obligation("JN-FGW", cooperating=["JN-DSJ"], text="应当协办事项")
+    assert "协办</span>" in login(cast["alice"]).get("/tasks/").content.decode()
 
 
 @time_machine.travel(dt.datetime(2025, 3, 10, 2, 0, tzinfo=dt.UTC), tick=False)

@@ -151,6 +151,11 @@ class MilestoneInputSerializer(serializers.Serializer):
     due_date = serializers.DateField()
 
 
+class MilestoneDueDateInputSerializer(serializers.Serializer):
+    due_date = serializers.DateField()
+    reason = serializers.CharField(max_length=500)
+
+
 class ExtensionRequestSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.display_name", read_only=True)
     decided_by = serializers.CharField(source="decided_by.display_name", read_only=True, allow_null=True)

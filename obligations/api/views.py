@@ -294,6 +294,18 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         milestone = services.milestone_complete(milestone=milestone, actor=request.user)
         return Response(s.MilestoneSerializer(milestone).data)
 
+    @extend_schema(
+        request=s.MilestoneDueDateInputSerializer,
+        responses={200: s.MilestoneSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["put"], url_path=r"milestones/(?P<mid>[0-9]+)/due-date")
+    def milestone_due_date(self, request, pk=None, mid=None):
+        obligation = self.get_object()
+        milestone = get_object_or_404(Milestone, pk=mid, obligation=obligation)
+        data = self._input(s.MilestoneDueDateInputSerializer)
+        milestone = services.milestone_set_due_date(milestone=milestone, actor=request.user, **data)
+        return Response(s.MilestoneSerializer(milestone).data)
+
     @extend_schema(methods=["GET"], responses={200: s.ExtensionRequestSerializer(many=True), 404: ERROR})
     @extend_schema(
         methods=["POST"],
