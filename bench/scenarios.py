@@ -191,7 +191,7 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         ("trend", DASHBOARD_TREND_SQL),
         ("queue", DASHBOARD_QUEUE_SQL),
     ]:
-        url = f"/api/dashboard/{key}/" + (f"?regulation={regulation.id}" if key == "grid" else "")
+        url = f"/api/dashboard/{key}/" + (f"?regulation={regulation.code}" if key == "grid" else "")
         plan.append(
             (
                 f"dashboard_{key}",

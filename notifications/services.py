@@ -3,14 +3,13 @@
 from django.db import transaction
 from django.utils import timezone
 
+from obligations.services import ServiceError
+
 from .models import Notification, NotificationPreference
 
 
-class NotificationError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class NotificationError(ServiceError):
+    """Rendered by the API's one error handler as {"code", "message", "details"}."""
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:
@@ -28,7 +27,7 @@ def notifications_mark_all_read(*, user) -> int:
 def notification_acknowledge(*, notification: Notification) -> Notification:
     """已知悉: only a message that asks for it can be acknowledged, once; acknowledging also reads it."""
     if not notification.requires_ack:
-        raise NotificationError("not_acknowledgeable", "该消息无需确认")
+        raise NotificationError("该消息无需确认", code="not_acknowledgeable")
     locked = Notification.objects.select_for_update().get(pk=notification.pk)
     if locked.acknowledged_at is None:
         now = timezone.now()

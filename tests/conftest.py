@@ -10,6 +10,13 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEED_TEXT = FIXTURES / "jinan-digital-economy-promotion-2024.txt"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # PBKDF2 at production strength costs about a second per user on this machine; tests create
+    # many users. Subprocess tests (workers, manage.py) keep the real hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def departments(db):
     from obligations.registry import load_departments

@@ -292,12 +292,12 @@ def test_a_user_who_turned_email_off_gets_the_message_in_the_app_only(cast, clie
     listing = client.get("/api/notifications/").json()
     assert listing["count"] == 1 and listing["results"][0]["read_at"] is None
     assert client.get("/api/notifications/unread-count/").json() == {"unread": 1}
-    page = client.get("/tasks/")
+    page = client.get("/notifications/")
     assert 'class="badge"' in page.content.decode()
     notification_id = listing["results"][0]["id"]
     assert client.post(f"/api/notifications/{notification_id}/read/").json()["read_at"]
     assert client.get("/api/notifications/?unread=true").json()["count"] == 0
-    assert 'class="badge"' not in client.get("/tasks/").content.decode()
+    assert 'class="badge"' not in client.get("/notifications/").content.decode()
 
 
 def test_nobody_sees_another_persons_notifications(cast, client):

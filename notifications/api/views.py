@@ -1,14 +1,14 @@
 import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications import calendar, selectors, services
 from notifications.models import Notification
 from obligations.models import today
-from obligations.services import ServiceError
 
 from .serializers import (
     AcknowledgementSerializer,
@@ -16,15 +16,6 @@ from .serializers import (
     PreferenceSerializer,
     WorkingDaysSerializer,
 )
-
-
-class ApiError(ServiceError):
-    """An API refusal in the project's one error shape ({"code", "message", "details"}), rendered by
-    obligations.api.exceptions.exception_handler like every other service error."""
-
-    def __init__(self, code: str, message: str, status_code: int = 400, details: dict | None = None):
-        super().__init__(message, details=details, code=code)
-        self.status = status_code
 
 
 class NotificationFilterSet(django_filters.FilterSet):
@@ -66,10 +57,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @extend_schema(request=None, responses=NotificationSerializer)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        try:
-            notification = services.notification_acknowledge(notification=self.get_object())
-        except services.NotificationError as exc:
-            raise ApiError(exc.code, exc.message) from exc
+        notification = services.notification_acknowledge(notification=self.get_object())
         return Response(NotificationSerializer(notification).data)
 
     @extend_schema(responses={200: OpenApiResponse(description="{'unread': n}")})
@@ -90,7 +78,7 @@ class AcknowledgementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def list(self, request, *args, **kwargs):
         if not selectors.can_see_acknowledgements(request.user):
-            raise ApiError("forbidden", "仅牵头部门、审计及管理员可查看确认情况", status.HTTP_403_FORBIDDEN)
+            raise PermissionDenied("仅牵头部门、审计及管理员可查看确认情况")
         return super().list(request, *args, **kwargs)
 
 
@@ -101,7 +89,7 @@ class WorkingDaysView(APIView):
     def get(self, request):
         params = WorkingDaysSerializer(data=request.query_params)
         if not params.is_valid():
-            raise ApiError("invalid", "参数无效", details=params.errors)
+            raise ValidationError(params.errors)
         start = params.validated_data.get("start") or today()
         result = calendar.add_working_days(start, params.validated_data["n"])
         return Response(
@@ -127,6 +115,6 @@ class PreferenceView(APIView):
     def put(self, request):
         serializer = PreferenceSerializer(data=request.data)
         if not serializer.is_valid():
-            raise ApiError("invalid", "参数无效", details=serializer.errors)
+            raise ValidationError(serializer.errors)
         pref = services.preference_update(user=request.user, **serializer.validated_data)
         return Response(PreferenceSerializer(pref).data)
