@@ -10,6 +10,10 @@ process per mode and reports the child's peak RSS (resource.getrusage), time and
 - "as-of": a past date, rebuilt from the audit trail (the heavier query).
 The seed is not measured. Audit entries are bulk-inserted without the hash chain (the chain's
 cost is per write, not per report). Run with --reuse to skip seeding an existing bench database.
+
+The parent never imports Django and seeds in a child of its own: Linux carries ru_maxrss across
+fork and exec, so a big parent would inflate every measuring child's figure. VmHWM from
+/proc/self/status is printed next to it as a cross-check.
 """
 
 import argparse
@@ -222,6 +226,14 @@ def export(mode: str, fmt: str) -> dict:
     job = services.export_job_run(job_id=job.id)
     elapsed = time.monotonic() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/self/status").read_text().splitlines()
+            if line.startswith("VmHWM")
+        ),
+        None,
+    )
     path = services.export_job_path(job)
     result = {
         "mode": mode,
@@ -231,6 +243,7 @@ def export(mode: str, fmt: str) -> dict:
         "seconds": round(elapsed, 1),
         "rss_after_setup_mb": round(base / 1024, 1),
         "peak_rss_mb": round(peak / 1024, 1),
+        "vm_hwm_mb": round(hwm / 1024, 1) if hwm else None,
         "file_mb": round(path.stat().st_size / 1024 / 1024, 1) if path else None,
     }
     if path:
@@ -247,8 +260,13 @@ def main() -> None:
     parser.add_argument("--format", default="xlsx", choices=["xlsx", "csv", "pdf"])
     parser.add_argument("--modes", default="current,as-of")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--seed-only", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.seed_only:
+        setup_django()
+        seed(args.seed_only)
+        return
     if args.child:
         setup_django()
         print(json.dumps(export(args.child, args.format), ensure_ascii=False), flush=True)
@@ -261,8 +279,7 @@ def main() -> None:
     fresh = create_database(base, args.db_name, fresh=not args.reuse)
     if fresh:
         print(f"seeding {args.n} obligations into {args.db_name}", flush=True)
-        setup_django()
-        seed(args.n)
+        subprocess.run([sys.executable, __file__, "--seed-only", str(args.n)], check=True, env=os.environ.copy())
     for mode in args.modes.split(","):
         out = subprocess.run(
             [sys.executable, __file__, "--child", mode, "--format", args.format],

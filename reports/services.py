@@ -1,6 +1,7 @@
 """Writes of the reports app: who may export what, the export itself (recorded in the audit
 trail), and the export jobs that build large reports outside the request."""
 
+import datetime as dt
 import logging
 import os
 import tempfile
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Department
@@ -20,6 +22,7 @@ from . import csv as csv_report
 from .models import ExportJob
 
 logger = logging.getLogger(__name__)
+STALE_AFTER = dt.timedelta(hours=2)
 
 # format -> (writer, content type, file extension)
 FORMATS = {
@@ -146,9 +149,13 @@ def reports_root() -> Path:
 
 def export_job_run(*, job_id) -> ExportJob | None:
     """Build a job's file. Claimed without a lock: only the worker that moves it from pending runs it."""
-    claimed = ExportJob.objects.filter(id=job_id, status=ExportJob.Status.PENDING).update(
-        status=ExportJob.Status.RUNNING, started_at=timezone.now()
+    now = timezone.now()
+    # A job left "running" by a worker that died (the message is redelivered: acks_late) is
+    # taken again once it is older than any real run.
+    claimable = Q(status=ExportJob.Status.PENDING) | Q(
+        status=ExportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER
     )
+    claimed = ExportJob.objects.filter(claimable, id=job_id).update(status=ExportJob.Status.RUNNING, started_at=now)
     if not claimed:
         return None  # gone, or another worker got there first
     job = ExportJob.objects.select_related("requested_by__department").get(id=job_id)
