@@ -85,10 +85,16 @@ def on_audit_entry(sender, instance, created: bool, raw: bool = False, **kwargs)
     if instance.action == "progress.added":
         from obligations.models import Obligation
 
-        responsible = (
-            Obligation.objects.filter(pk=instance.obligation_id).values_list("department__code", flat=True).first()
-        )
-        if after.get("department") and after.get("department") != responsible:
+        code = after.get("department")
+        # Only a body cooperating on the obligation (not the responsible body, nor anyone else).
+        if (
+            code
+            and Obligation.cooperating.through.objects.filter(
+                obligation_id=instance.obligation_id, department__code=code
+            )
+            .exclude(obligation__department__code=code)
+            .exists()
+        ):
             outbox_write(
                 event=OutboxMessage.Event.PROGRESS,
                 obligation_id=instance.obligation_id,
