@@ -57,6 +57,13 @@ def test_progress_by_the_responsible_body_notifies_nobody(cast, shared_obligatio
     assert not OutboxMessage.objects.exists()
 
 
+def test_progress_by_an_admin_of_another_body_is_not_cooperation(cast, departments):
+    obligation = make_obligation(cast["dave"].department, dt.date(2026, 12, 31))
+    obligation.cooperating.add(departments["JN-FGW"])
+    add_progress(obligation, cast["adam"])  # adam: admin, of 大数据局, which does not cooperate here
+    assert not OutboxMessage.objects.exists()
+
+
 def test_delivery_notifies_the_responsible_staff_once_in_app_and_by_email(cast, shared_obligation):
     add_progress(shared_obligation, cast["carol"])
     message = OutboxMessage.objects.get()
