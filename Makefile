@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup services browser e2e bench bench-reminders report-bench lint clean schemathesis backup restore audit
+.PHONY: run test setup services browser e2e bench bench-reminders report-bench bench-dashboard drills lint clean schemathesis backup restore audit
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -82,4 +82,9 @@ report-bench: setup
 
 # Dashboard benchmark (issue 5): loads N obligations into a SEPARATE database whose name contains "bench".
 bench-dashboard: setup
-	$(PY) bench/dashboard_bench.py --database-url $${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/tracker_bench} $(BENCH_ARGS)
+	$(PY) bench/dashboard_bench.py --database-url $${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/tracker_dashboard_bench} $(BENCH_ARGS)
+
+# Fault drills only (also part of `make test`): private Redis/PostgreSQL, real workers (tests/drills/README.md).
+drills: setup services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m pytest tests/drills $(PYTEST_ARGS)

@@ -178,6 +178,8 @@ class Notification(models.Model):
         EXTENSION = "extension", "延期待审批"
         ESCALATION = "escalation", "逾期升级"
         DIGEST = "digest", "每日汇总"
+        PROGRESS = "progress", "协办进展"
+        SUBMITTED = "submitted", "提交核验"
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
@@ -317,3 +319,37 @@ class Delivery(models.Model):
 def backoff_delay(attempts: int, base_seconds: int) -> dt.timedelta:
     """Exponential backoff: base, 2×base, 4×base … capped at one day."""
     return dt.timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 86400))
+
+
+class OutboxMessage(models.Model):
+    """The transactional outbox: an event that must become notifications, written in the same
+    transaction as the change it reports (notifications.outbox). Delivered at most once: a
+    deliverer claims the row with a conditional UPDATE on `delivered_at` in the transaction that
+    writes the notifications."""
+
+    class Event(models.TextChoices):
+        PROGRESS = "progress.cooperating", "协办单位报送进展"
+        SUBMITTED = "obligation.submitted", "提交核验"
+
+    event = models.CharField("事件", max_length=32, choices=Event.choices)
+    obligation = models.ForeignKey("obligations.Obligation", on_delete=models.CASCADE, related_name="outbox_messages")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    payload = models.JSONField("数据", default=dict, blank=True)
+    created_at = models.DateTimeField("写入时间", default=timezone.now)
+    delivered_at = models.DateTimeField("投递时间", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("失败次数", default=0)
+    last_error = models.TextField("最近错误", blank=True)
+
+    class Meta:
+        verbose_name = "待投递事件"
+        verbose_name_plural = "待投递事件"
+        ordering = ["id"]
+        indexes = [
+            # deliver_outbox() scans what is still undelivered.
+            models.Index(fields=["id"], condition=models.Q(delivered_at__isnull=True), name="outbox_pending")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} #{self.obligation_id}"

@@ -1,11 +1,31 @@
+from pathlib import Path
+
 from celery import shared_task
 
 from . import services
+from .models import ExportJob
 
 
-@shared_task(acks_late=True)
-def run_export_job(job_id: str) -> str | None:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_export_job(self, job_id: str) -> str | None:
     """Build one export job's file. Takes the id and re-fetches; a job already claimed is skipped,
-    which makes a redelivered message harmless."""
+    which makes a duplicated message harmless.
+
+    A message the broker hands out again because the worker running it died (SIGKILL, OOM, a
+    lost machine: acks_late + reject_on_worker_lost, or the visibility timeout) is marked
+    redelivered: the job it left "running" is put back to pending and its partial file removed,
+    so the export starts again instead of staying "生成中" for ever."""
+    if (self.request.delivery_info or {}).get("redelivered"):
+        export_job_reset_interrupted(job_id)
     job = services.export_job_run(job_id=job_id)
     return job.status if job else None
+
+
+def export_job_reset_interrupted(job_id: str) -> bool:
+    reset = ExportJob.objects.filter(id=job_id, status=ExportJob.Status.RUNNING).update(
+        status=ExportJob.Status.PENDING, rows_done=0, started_at=None
+    )
+    if reset:
+        for part in Path(services.reports_root()).glob(f".{job_id}.*.part"):
+            part.unlink(missing_ok=True)
+    return bool(reset)

@@ -370,3 +370,12 @@ if REDIS_URL:
     # An unacknowledged message (its worker died) goes back to the queue after this long.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+# --- fault drills / notification outbox ------------------------------------------------------
+# A web request that queues a task after its commit must not hang on an unreachable broker
+# (a dropped route waits for the OS connect timeout, minutes): give up connecting after this
+# many seconds; the outbox row is committed and the beat delivers it later.
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2),
+    }
