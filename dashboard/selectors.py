@@ -52,8 +52,8 @@ MAX_LIST_LIMIT = 500
 def add_working_days(start: dt.date, days: int) -> dt.date:
     """The date `days` working days after `start`.
 
-    The dashboard's only working-day arithmetic, and it is the project's: when the statutory
-    holiday calendar is plugged into obligations.services.add_working_days, the lights follow.
+    The dashboard's only working-day arithmetic, and it is the project's: the statutory holiday
+    calendar lives behind obligations.services.add_working_days, so the lights follow it.
     """
     return services.add_working_days(start, days)
 

@@ -101,19 +101,16 @@ def _require(user: User, action: Action, obligation: Obligation) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Working days. The reminders work will plug the official calendar in here; for now weekends only.
+# Working days: one rule for the whole project, kept by notifications.calendar.
 
 
 def add_working_days(start: dt.date, n: int) -> dt.date:
-    """The date `n` working days after `start` (Saturdays and Sundays skipped)."""
-    day = start
-    step = 1 if n >= 0 else -1
-    remaining = abs(n)
-    while remaining:
-        day += dt.timedelta(days=step)
-        if day.weekday() < 5:
-            remaining -= 1
-    return day
+    """The date `n` working days after `start`: the one working-day rule of the project, which
+    knows China's statutory holidays and adjusted working days (notifications.calendar: the
+    admin's official schedule, then chinesecalendar, then weekends only)."""
+    from notifications.calendar import add_working_days as calendar_add_working_days
+
+    return calendar_add_working_days(start, n)
 
 
 # --------------------------------------------------------------------------------------------

@@ -345,7 +345,7 @@ LOGGING = {
 # --- Department staff workflow (obligations/services.py) ---
 # One error shape for every API error: {"code", "message", "details"}.
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_handler"
-# A body may object to an assignment within this many working days (weekends skipped for now).
+# A body may object to an assignment within this many working days (statutory holidays skipped).
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
 # Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).
 DASHBOARD_YELLOW_WORKING_DAYS = env_int("DASHBOARD_YELLOW_WORKING_DAYS", 3)
