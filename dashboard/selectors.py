@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -33,8 +32,9 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Department
+from notifications.models import Reminder
 from obligations import services
-from obligations.models import Article, AuditEntry, Chapter, Obligation, ProgressEntry, Regulation, today
+from obligations.models import Article, Chapter, Obligation, ProgressEntry, Regulation, today
 
 Status = Obligation.Status
 CLOSED = [str(s) for s in Obligation.CLOSED_STATUSES]
@@ -435,19 +435,25 @@ def _row_basics(obligation: Obligation, scope: DashboardScope) -> dict:
 
 
 def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> dict:
-    """Overdue obligations, most days overdue first, each with its latest progress entry.
+    """Overdue obligations, most days overdue first, each with its latest progress entry and
+    the last reminder sent about it.
 
-    Two queries: the count, and one page of rows with the latest progress fetched by a
-    correlated subquery on the (obligation, -created_at) index.
+    Two queries: the count, and one page of rows with the latest progress and reminder fetched
+    by correlated subqueries on the (obligation, -created_at) and reminder obligation indexes.
     """
     overdue = scope.obligations.filter(_overdue(scope))
     latest = ProgressEntry.objects.filter(obligation=OuterRef("pk")).order_by("-created_at", "-id")
+    # Reminders and escalations about this obligation, to anyone, that went out.
+    reminded = Reminder.objects.filter(
+        obligation=OuterRef("pk"), status=Reminder.Status.SENT, sent_at__isnull=False
+    ).order_by("-sent_at")
     rows = (
         overdue.select_related("department", "clause__article")
         .annotate(
             light=light_expression(scope),
             last_progress_text=Subquery(latest.values("text")[:1]),
             last_progress_at=Subquery(latest.values("created_at")[:1]),
+            last_reminder_at=Subquery(reminded.values("sent_at")[:1]),
         )
         .order_by("due_date", "department__sort_order", "id")[offset : offset + limit]
     )
@@ -458,9 +464,7 @@ def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT,
             days_overdue=(scope.on - obligation.due_date).days,
             last_progress_text=obligation.last_progress_text,
             last_progress_at=obligation.last_progress_at,
-            # HOOK(reminders): the reminders work fills in when this body was last reminded
-            # (annotate a Subquery on its reminder log here); None until then.
-            last_reminder_at=None,
+            last_reminder_at=obligation.last_reminder_at,
         )
         results.append(row)
     return {"count": overdue.count(), "limit": limit, "offset": offset, "results": results}
@@ -513,59 +517,21 @@ def trend_start(scope: DashboardScope) -> dt.date:
     return earliest or scope.on
 
 
-# The state of each obligation at the end of its due date, rebuilt from the audit trail in one
-# pass (DISTINCT ON over the status entries, hash-joined to the obligations) rather than by a
-# correlated subquery per obligation, which cost seconds at 200,000 obligations. The ORM cannot
-# join a DISTINCT ON subquery, so this one query is SQL; the obligations it covers are the
-# dashboard scope's own queryset, compiled by Django and embedded as the first CTE.
-DUE_BY_WEEK_SQL = """
-WITH scoped AS ({scope}),
-status_then AS (
-    SELECT DISTINCT ON (e.obligation_id) e.obligation_id, e.after ->> 'status' AS status
-    FROM {audit} e JOIN scoped o ON o.id = e.obligation_id
-    WHERE e.action = 'obligation.status' AND o.due_date < %s
-      AND (e.at AT TIME ZONE %s)::date <= o.due_date
-    ORDER BY e.obligation_id, e.at DESC, e.id DESC
-)
-SELECT date_trunc('week', o.due_date::timestamp)::date AS week,
-       count(*) AS due,
-       count(*) FILTER (
-           WHERE o.due_date < %s AND NOT coalesce(
-               s.status IN ('submitted', 'verified'),
-               (o.submitted_at AT TIME ZONE %s)::date <= o.due_date
-                   OR (o.verified_at AT TIME ZONE %s)::date <= o.due_date,
-               false)
-       ) AS newly_overdue
-FROM scoped o LEFT JOIN status_then s ON s.obligation_id = o.id
-GROUP BY 1
-"""  # 'submitted', 'verified': Obligation.CLOSED_STATUSES
-
-
-def _due_by_week(scope: DashboardScope) -> dict[dt.date | None, dict]:
-    """Obligations by the week of their due date (None: no date), and how many of them became
-    overdue: past their date and, at the end of that day, neither submitted nor verified.
-
-    The state on the due date is the last "obligation.status" entry on or before that day; an
-    obligation with no status history by then falls back to its submitted_at / verified_at
-    (rows that predate the audit trail).
-    """
-    scoped = scope.obligations.values("id", "due_date", "submitted_at", "verified_at")
-    if scoped.query.is_empty():
-        return {}
-    scope_sql, scope_params = scoped.query.sql_with_params()
-    sql = DUE_BY_WEEK_SQL.format(scope=scope_sql, audit=AuditEntry._meta.db_table)
-    tz = settings.TIME_ZONE
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*scope_params, scope.on, tz, scope.on, tz, tz])
-        return {week: {"due": due, "newly_overdue": newly} for week, due, newly in cursor.fetchall()}
+def _count_by_week(queryset: QuerySet, field: str) -> dict[dt.date | None, int]:
+    """One GROUP BY: how many rows fall in each week (Monday) of `field`; None for no date."""
+    rows = queryset.annotate(week=TruncWeek(field)).values("week").annotate(n=Count("id")).order_by()
+    return {_as_date(row["week"]): row["n"] for row in rows}
 
 
 def dashboard_trend(*, scope: DashboardScope) -> dict:
     """Weekly completions, newly overdue obligations and a burn-down, since the regulation took effect.
 
-    Two GROUP BY week queries (plus one for the start date when no regulation is chosen):
+    Three GROUP BY week queries (plus one for the start date when no regulation is chosen):
     - completed: verified obligations by the week of verified_at;
-    - due / newly overdue: obligations by the week of their due date (see `_due_by_week`);
+    - due: obligations by the week of their due date;
+    - newly overdue: obligations by the week of the due date they missed — the date kept on the
+      row once the miss was ended by a write, or the current date of one still overdue
+      (`ObligationQuerySet.with_missed_due_date`);
     - burn-down: open (not yet verified) obligations at the end of each week against the plan,
       i.e. the obligations whose due date has not yet come (a perfect body closes each on its date).
     """
@@ -573,34 +539,31 @@ def dashboard_trend(*, scope: DashboardScope) -> dict:
     end_day = min(scope.filters.date_to, scope.on) if scope.filters.date_to else scope.on
     end = _monday(max(end_day, start))
 
-    completed_by_week = {
-        _as_date(row["week"]): row["n"]
-        for row in scope.obligations.filter(status=Status.VERIFIED, verified_at__isnull=False)
-        .annotate(week=TruncWeek("verified_at"))
-        .values("week")
-        .annotate(n=Count("id"))
-        .order_by()
-    }
+    completed_by_week = _count_by_week(
+        scope.obligations.filter(status=Status.VERIFIED, verified_at__isnull=False), "verified_at"
+    )
+    due_by_week = _count_by_week(scope.obligations, "due_date")
+    missed_by_week = _count_by_week(
+        scope.obligations.with_missed_due_date(scope.on).filter(missed__isnull=False), "missed"
+    )
 
-    due_by_week = _due_by_week(scope)
-
-    total = sum(row["due"] for row in due_by_week.values())
+    total = sum(due_by_week.values())
     verified_cum = sum(n for week, n in completed_by_week.items() if week < start)
-    due_cum = sum(row["due"] for week, row in due_by_week.items() if week is not None and week < start)
+    due_cum = sum(n for week, n in due_by_week.items() if week is not None and week < start)
     weeks = []
     week = start
     while week <= end:
         completed = completed_by_week.get(week, 0)
-        due_row = due_by_week.get(week) or {"due": 0, "newly_overdue": 0}
+        due = due_by_week.get(week, 0)
         verified_cum += completed
-        due_cum += due_row["due"]
+        due_cum += due
         weeks.append(
             {
                 "week": week,
                 "week_end": week + dt.timedelta(days=6),
                 "completed": completed,
-                "due": due_row["due"],
-                "newly_overdue": due_row["newly_overdue"],
+                "due": due,
+                "newly_overdue": missed_by_week.get(week, 0),
                 "open": total - verified_cum,
                 "planned_open": total - due_cum,
             }

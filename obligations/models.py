@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Department
@@ -166,6 +167,23 @@ class ObligationQuerySet(models.QuerySet):
         on = on or today()
         return self.filter(due_date__lt=on).exclude(status__in=Obligation.CLOSED_STATUSES)
 
+    def with_missed_due_date(self, on: dt.date | None = None):
+        """Annotate `missed`: the due date each obligation missed, or NULL if it has missed none.
+
+        An obligation that fell overdue keeps the date it missed in missed_due_date once a write
+        ends that state (it was handed in late, or its date was moved after it had passed); one
+        that is overdue right now has missed its current due_date. A plain column expression, so
+        "fell overdue per week" is one GROUP BY with no pass over the history.
+        """
+        on = on or today()
+        overdue_now = models.Q(due_date__lt=on) & ~models.Q(status__in=Obligation.CLOSED_STATUSES)
+        return self.annotate(
+            missed=Coalesce(
+                "missed_due_date",
+                models.Case(models.When(overdue_now, then="due_date"), output_field=models.DateField()),
+            )
+        )
+
 
 class Obligation(models.Model):
     """A duty of one responsible body. A clause binding 13 governments makes 13 obligations,
@@ -199,6 +217,10 @@ class Obligation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     last_activity_at = models.DateTimeField("最近动态", null=True, blank=True)
+    # The due date this obligation missed, kept once a write ends or moves that miss (handed in
+    # late, due date moved after it passed). While it is still open and past due, readers take
+    # due_date itself: see ObligationQuerySet.with_missed_due_date().
+    missed_due_date = models.DateField("逾期的期限", null=True, blank=True)
     superseded_at = models.DateTimeField("废止时间", null=True, blank=True)
     superseded_reason = models.CharField("废止原因", max_length=200, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)

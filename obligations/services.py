@@ -165,9 +165,18 @@ def _parse_version(expected_version: Any) -> int:
         raise invalid("version", "版本号格式不正确") from None
 
 
+def _keep_missed_due_date(obligation: Obligation, fields: dict) -> None:
+    """A write that changes the state or the date of an overdue obligation records the date it
+    missed, so that the miss outlives the write (late hand-in, date moved after it passed)."""
+    if ("status" in fields or "due_date" in fields) and obligation.missed_due_date is None:
+        if obligation.is_overdue(today()):
+            fields["missed_due_date"] = obligation.due_date
+
+
 def _update_row(obligation: Obligation, expected_version: Any, **fields) -> None:
     """UPDATE … WHERE version = expected; refresh `obligation` on success, StaleVersion otherwise."""
     expected = _parse_version(expected_version)
+    _keep_missed_due_date(obligation, fields)
     changed = Obligation.objects.filter(pk=obligation.pk, version=expected).update(
         version=F("version") + 1, updated_at=timezone.now(), **fields
     )

@@ -23,8 +23,10 @@ import time_machine
 from django.test import override_settings
 
 from dashboard import selectors
-from obligations import audit
+from notifications.models import Reminder
+from obligations import audit, services
 from obligations.models import Article, Chapter, Clause, Obligation, ProgressEntry, Regulation
+from tests.workflow_factories import add_link_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -241,14 +243,33 @@ def test_grid_cell_shows_the_least_advanced_state_and_the_worst_light(known, cas
 # --- Lists ---------------------------------------------------------------------------------------
 
 
+def remind(obligation, recipient, stage: str, sent_at: dt.datetime | None):
+    return Reminder.objects.create(
+        target_type=Reminder.TargetType.OBLIGATION,
+        target_id=obligation.id,
+        obligation=obligation,
+        stage=stage,
+        due_date=obligation.due_date,
+        recipient=recipient,
+        status=Reminder.Status.SENT if sent_at else Reminder.Status.CLAIMED,
+        scheduled_for=(sent_at or NOW).date(),
+        sent_at=sent_at,
+    )
+
+
 def test_overdue_list_is_sorted_by_days_overdue_with_the_latest_progress(known, cast, frozen):
+    dsj1 = known["o"]["dsj1"]
+    remind(dsj1, cast["alice"], "overdue_1", at("2025-03-02", "09:00"))
+    remind(dsj1, cast["bob"], "overdue_8", at("2025-03-09", "09:00"))
+    remind(dsj1, cast["alice"], "overdue_15", None)  # claimed, not sent: not a reminder yet
+    remind(known["o"]["fgw1"], cast["carol"], "due_today", at("2025-03-10", "09:00"))
     overdue = selectors.dashboard_overdue(scope=scope_for(cast["lena"]))
     assert overdue["count"] == 2
     first, second = overdue["results"]
     assert (first["department_code"], first["days_overdue"], first["light"]) == ("JN-DSJ", 11, "red")
     assert first["last_progress_text"] == "方案征求意见中"
     assert first["last_progress_at"] == at("2025-03-02")
-    assert first["last_reminder_at"] is None  # hook for the reminders work
+    assert first["last_reminder_at"] == at("2025-03-09", "09:00")
     assert (second["department_code"], second["days_overdue"], second["last_progress_text"]) == ("JN-LIXIA", 1, None)
 
 
@@ -284,14 +305,52 @@ def test_trend_counts_completions_and_newly_overdue_per_week(known, cast, frozen
         return (w["completed"], w["due"], w["newly_overdue"], w["open"], w["planned_open"])
 
     # Week of 02-24: DSJ art.3 and LIXIA art.3 verified; DSJ art.1 (due 03-01, nothing done)
-    # is newly overdue, DSJ art.3 (due 02-28, verified 02-28, no status history) is not.
+    # is newly overdue, DSJ art.3 (due 02-28, verified 02-28) is not.
     assert row("2025-02-24") == (2, 2, 1, 8, 8)
-    # Week of 03-03: FGW art.1b and art.2 verified; FGW art.2 (due 03-05) was already submitted
-    # on its date according to the audit trail, so it is not newly overdue.
+    # Week of 03-03: FGW art.1b and art.2 verified; FGW art.2 (due 03-05) was handed in on
+    # 03-04 and has no missed date, so it is not newly overdue.
     assert row("2025-03-03") == (2, 1, 0, 6, 7)
-    # Week of 03-10: FGW art.1 submitted on time; LIXIA art.1 was returned on 03-10, so on its
-    # date (03-11) it was in progress again: newly overdue, although submitted_at is set.
+    # Week of 03-10: FGW art.1 submitted on time; LIXIA art.1 was returned on 03-10 and is still
+    # in progress past its date (03-11): newly overdue, although submitted_at is set.
     assert row("2025-03-10") == (0, 2, 1, 6, 5)
+
+
+def _newly_overdue(user, week: str) -> int:
+    weeks = {w["week"]: w for w in selectors.dashboard_trend(scope=scope_for(user))["weeks"]}
+    return weeks[d(week)]["newly_overdue"]
+
+
+def test_a_late_hand_in_stays_newly_overdue_in_the_week_of_the_missed_date(known, cast, frozen):
+    dsj1 = known["o"]["dsj1"]  # due Saturday 03-01, never started: overdue since
+    assert _newly_overdue(cast["lena"], "2025-02-24") == 1
+    add_link_evidence(dsj1, cast["alice"])
+    dsj1 = services.obligation_transition(obligation=dsj1, actor=cast["alice"], action="start", expected_version=1)
+    dsj1 = services.obligation_transition(
+        obligation=dsj1, actor=cast["alice"], action="submit", expected_version=dsj1.version
+    )
+    dsj1.refresh_from_db()
+    assert (dsj1.status, dsj1.missed_due_date) == (S.SUBMITTED, d("2025-03-01"))
+    services.obligation_transition(obligation=dsj1, actor=cast["lena"], action="verify", expected_version=dsj1.version)
+    # Handed in and verified late: no longer overdue, still counted in the week it fell overdue.
+    assert selectors.dashboard_summary(scope=scope_for(cast["lena"]))["overdue"] == 1  # LIXIA art.1 only
+    assert _newly_overdue(cast["lena"], "2025-02-24") == 1
+
+
+def test_moving_the_date_of_an_overdue_obligation_keeps_the_date_it_missed(known, cast, frozen):
+    dsj1 = known["o"]["dsj1"]
+    services.obligation_set_due_date(
+        obligation=dsj1, actor=cast["lena"], due_date=d("2025-03-31"), reason="调整计划", expected_version=1
+    )
+    dsj1.refresh_from_db()
+    assert (dsj1.due_date, dsj1.missed_due_date) == (d("2025-03-31"), d("2025-03-01"))
+    assert _newly_overdue(cast["lena"], "2025-02-24") == 1
+    # A date moved before it passed is no miss: DSJ art.2 (due 03-17) moved to 03-24.
+    dsj2 = known["o"]["dsj2"]
+    services.obligation_set_due_date(
+        obligation=dsj2, actor=cast["lena"], due_date=d("2025-03-24"), reason="调整计划", expected_version=1
+    )
+    dsj2.refresh_from_db()
+    assert dsj2.missed_due_date is None
 
 
 def test_trend_starts_at_the_chosen_regulations_effective_date(known, cast, frozen):

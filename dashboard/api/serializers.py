@@ -108,7 +108,7 @@ class OverdueRowSerializer(ObligationRowSerializer):
     days_overdue = serializers.IntegerField()
     last_progress_text = serializers.CharField(allow_null=True)
     last_progress_at = serializers.DateTimeField(allow_null=True)
-    last_reminder_at = serializers.DateTimeField(allow_null=True, help_text="最近催办时间（催办功能接入后提供）")
+    last_reminder_at = serializers.DateTimeField(allow_null=True, help_text="最近一次就该义务发出催办提醒的时间；未催办过为空")
 
 
 class OverdueSerializer(serializers.Serializer):
