@@ -80,9 +80,9 @@ bench-reminders: setup
 report-bench: setup
 	$(PY) bench/report_bench.py --n $${N:-200000} $(BENCH_ARGS)
 
-# Dashboard benchmark (issue 5): loads N obligations into a SEPARATE database whose name contains "bench".
-bench-dashboard: setup
-	$(PY) bench/dashboard_bench.py --database-url $${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/tracker_dashboard_bench} $(BENCH_ARGS)
+# The lead's dashboard only: every /api/dashboard/ endpoint and the page, on the `make bench` data set.
+bench-dashboard: setup services
+	$(PY) -m bench.run --scale $(SCALE) --skip-load --only dashboard $(BENCH_ARGS)
 
 # Fault drills only (also part of `make test`): private Redis/PostgreSQL, real workers (tests/drills/README.md).
 drills: setup services

@@ -2,7 +2,8 @@
 
 Default scale (1.0): 16 cities x (city government, 12 districts, 27 departments), 30 regulations
 with the seed regulation's clause pattern, 200,000 obligations, 2,000,000 progress entries,
-300,000 evidence records (metadata; files are not written), 100 users. `--scale 0.01` makes the
+300,000 evidence records (metadata; files are not written), 100 users, and the ledger of the
+reminders sent for every obligation that fell overdue. `--scale 0.01` makes the
 same shape at 1/100.
 
 Run against a database of its own, never the one you work in:
@@ -144,18 +145,35 @@ def generate(scale: float, seed: int = 7) -> dict:
         activity = now - dt.timedelta(days=rng.randint(0, 300))
         submitted = activity if status in ("submitted", "verified") else None
         verified = activity + dt.timedelta(days=rng.randint(0, 10)) if status == "verified" else None
-        rows.append((clause.id, body.id, status, due, 1, submitted, verified, activity, now, now))
+        # Handed in after its date: the date it missed stays on the row (services._keep_missed_due_date).
+        missed = due if submitted is not None and due < today and submitted.date() > due else None
+        rows.append((clause.id, body.id, status, due, 1, submitted, verified, activity, missed, now, now))
     with connection.cursor() as cursor:
         with (
             cursor.connection.cursor() as raw,
             raw.copy(
                 "COPY obligations_obligation (clause_id, department_id, status, due_date, version, submitted_at, "
-                "verified_at, last_activity_at, created_at, updated_at, superseded_reason) FROM STDIN"
+                "verified_at, last_activity_at, missed_due_date, created_at, updated_at, superseded_reason) FROM STDIN"
             ) as copy,
         ):
             for row in rows:
                 copy.write_row((*row, ""))
     log(f"{len(rows)} obligations")
+
+    # The ledger of the reminders already sent: every obligation that fell overdue had its
+    # first-day-overdue reminder at 09:00 the day after its date (the dashboard's overdue list
+    # shows the last one).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO notifications_reminder (target_type, target_id, stage, due_date, recipient_id, "
+            "obligation_id, status, claim_token, claimed_at, scheduled_for, sent_at) "
+            "SELECT 'obligation', o.id, 'overdue:1', o.due_date, %s, o.id, 'sent', gen_random_uuid(), t.at, "
+            "o.due_date + 1, t.at FROM obligations_obligation o "
+            "CROSS JOIN LATERAL (SELECT ((o.due_date + 1) + time '09:00') AT TIME ZONE 'Asia/Shanghai' AS at) t "
+            "WHERE o.due_date < %s AND (o.missed_due_date IS NOT NULL OR o.status NOT IN ('submitted', 'verified'))",
+            [user_ids[0], today],
+        )
+        log(f"{cursor.rowcount} reminders sent")
 
     with connection.cursor() as cursor:
         cursor.execute(

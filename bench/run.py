@@ -7,6 +7,7 @@ BENCH_OUT (default bench/results.json).
 
     make bench                 # full scale: 200,000 obligations (generation takes minutes)
     make bench SCALE=0.01      # the same shape at 1/100
+    make bench BENCH_ARGS="--skip-load --only dashboard"   # the lead's dashboard only
 """
 
 import argparse
@@ -29,7 +30,9 @@ class Result:
     p95_ms: float | None = None
     queries: int | None = None
     baseline_p50_ms: float | None = None
+    baseline_p95_ms: float | None = None
     ratio: float | None = None
+    ratio_p95: float | None = None
     peak_mb: float | None = None
     errors: int = 0
     note: str = ""
@@ -81,13 +84,16 @@ def measure(name: str, fn, baseline_sql: str | None, params, runs: int) -> Resul
 
         base = timed(baseline, runs)
         result.baseline_p50_ms = round(statistics.median(base), 2)
+        result.baseline_p95_ms = round(percentile(base, 95), 2)
         result.ratio = round(result.p50_ms / max(result.baseline_p50_ms, 0.01), 1)
+        result.ratio_p95 = round(result.p95_ms / max(result.baseline_p95_ms, 0.01), 1)
     return result
 
 
 def print_table(scale: float, results: list[Result]) -> None:
     header = (
-        f"{'scenario':<34}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'base ms':>9}{'ratio':>7}{'peak MB':>9}{'errors':>8}"
+        f"{'scenario':<26}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'SQL p50':>9}{'SQL p95':>9}"
+        f"{'ratio':>7}{'ratio95':>8}{'peak MB':>9}{'errors':>8}"
     )
     print(f"\nbenchmark at scale {scale} ({int(200_000 * scale):,} obligations)")
     print(header)
@@ -98,8 +104,8 @@ def print_table(scale: float, results: list[Result]) -> None:
             return f"{'-' if value is None else format(value, spec):>{width}}"
 
         print(
-            f"{r.name:<34}{fmt(r.p50_ms, 9)}{fmt(r.p95_ms, 9)}{fmt(r.queries, 9)}{fmt(r.baseline_p50_ms, 9)}"
-            f"{fmt(r.ratio, 7)}{fmt(r.peak_mb, 9)}{fmt(r.errors, 8)}"
+            f"{r.name:<26}{fmt(r.p50_ms, 9)}{fmt(r.p95_ms, 9)}{fmt(r.queries, 9)}{fmt(r.baseline_p50_ms, 9)}"
+            f"{fmt(r.baseline_p95_ms, 9)}{fmt(r.ratio, 7)}{fmt(r.ratio_p95, 8)}{fmt(r.peak_mb, 9)}{fmt(r.errors, 8)}"
         )
         if r.note:
             print(f"    {r.note}")
@@ -129,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE", "1")))
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--only", help="comma-separated scenario names")
+    parser.add_argument("--only", help="comma-separated scenario names or prefixes (e.g. dashboard)")
     parser.add_argument("--skip-load", action="store_true", help="skip the 50-client load test")
     args = parser.parse_args()
 

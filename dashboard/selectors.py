@@ -1,8 +1,8 @@
 """Every number on the lead's dashboard, computed by the database.
 
-Each selector is a fixed number of aggregate queries (COUNT ... FILTER, GROUP BY, a correlated
-subquery for the latest progress, one DISTINCT ON pass over the audit trail for the trend),
-whatever the number of obligations: Python only reshapes the aggregated rows (one per body,
+Each selector is a fixed number of aggregate queries (COUNT ... FILTER, GROUP BY, correlated
+subqueries for the latest progress and reminder, GROUP BY week for the trend), whatever the
+number of obligations: Python only reshapes the aggregated rows (one per body,
 chapter, grid cell or week) and looks up their names, never the obligations themselves.
 
 "Today" is `obligations.models.today()` (Asia/Shanghai) and is passed to the database as a
