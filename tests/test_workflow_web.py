@@ -106,6 +106,23 @@ def test_staff_start_log_upload_and_submit_through_forms(cast):
     assert "方案.pdf" in page and "待核验" in page
 
 
+def test_page_tells_a_returned_submission_and_a_missed_date_apart(cast):
+    o = make_obligation("JN-DSJ", status=S.IN_PROGRESS, due_date=dt.date(2025, 3, 5))
+    add_link_evidence(o, cast["alice"])
+    alice, lena = login(cast["alice"]), login(cast["lena"])
+    url = f"/obligations/{o.pk}/act/transition/"
+    with time_machine.travel(dt.datetime(2025, 3, 7, 2, 0, tzinfo=dt.UTC), tick=False):
+        assert alice.post(url, {"transition-action": "submit", "transition-version": 1}).status_code == 302
+        page = alice.get(f"/obligations/{o.pk}/").content.decode()
+        assert "提交核验</dt><dd>2025-03-07 10:00" in page
+        assert "未在期限 2025-03-05 前完成" in page  # handed in two days late: the miss stays on record
+        r = lena.post(url, {"transition-action": "return", "transition-version": 2, "transition-reason": "材料不全"})
+        assert r.status_code == 302
+        page = alice.get(f"/obligations/{o.pk}/").content.decode()
+    assert "上次提交</dt><dd>2025-03-07 10:00（已退回）" in page
+    assert "提交核验</dt>" not in page
+
+
 def test_form_errors_are_shown_in_chinese_next_to_the_field(cast):
     o = make_obligation("JN-DSJ")
     alice = login(cast["alice"])
