@@ -78,6 +78,8 @@ def test_obligation_page_shows_only_the_actions_the_user_may_take(cast):
     assert "<mark>市大数据部门应当建立公共数据目录管理制度</mark>" in alice
     carol = login(cast["carol"]).get(f"/obligations/{o.pk}/").content.decode()
     assert actions_on_page(carol) == {"progress", "evidence"}
+    # The cooperating body sees who does what even where it has nothing to act on.
+    assert re.search(r"<h2>分工</h2>\s*<p[^>]*>牵头：市大数据局；协办：市发改委。", carol)
     lena = login(cast["lena"]).get(f"/obligations/{o.pk}/").content.decode()
     assert actions_on_page(lena) == {"due_date", "reassign", "cooperating", "reporting"}
     audrey = login(cast["audrey"]).get(f"/obligations/{o.pk}/").content.decode()
