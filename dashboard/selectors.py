@@ -17,6 +17,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     IntegerField,
     Max,
@@ -176,12 +177,13 @@ def rate(numerator: int, denominator: int) -> float | None:
     return None if not denominator else round(numerator / denominator, 4)
 
 
+def _light(overdue: int, due_soon: int) -> str:
+    """The worst light among counted obligations: red if any is overdue, yellow if any is due soon."""
+    return "red" if overdue else "yellow" if due_soon else "green"
+
+
 def _light_of_counts(row: dict) -> str:
-    if row["overdue"]:
-        return "red"
-    if row["due_soon"]:
-        return "yellow"
-    return "green"
+    return _light(row["overdue"], row["due_soon"])
 
 
 # --- Headline figures ---------------------------------------------------------------------------
@@ -352,15 +354,37 @@ def dashboard_chapters(*, scope: DashboardScope) -> list[dict]:
     return result
 
 
+def grid_regulation(scope: DashboardScope) -> Regulation | None:
+    """The regulation the grid shows: the one chosen in the filters, else the most recently
+    effective regulation with obligations in scope. One regulation at a time: its articles are
+    the rows, and several regulations side by side would be thousands of rows nobody reads."""
+    if scope.filters.regulation is not None:
+        return scope.filters.regulation
+    in_scope = Exists(scope.obligations.filter(clause__regulation=OuterRef("pk")))
+    return (
+        Regulation.objects.filter(in_scope)
+        .order_by(F("effective_date").desc(nulls_last=True), "-id")
+        .only("id", "code", "title")
+        .first()
+    )
+
+
 def dashboard_grid(*, scope: DashboardScope) -> dict:
-    """A grid of articles x bodies.
+    """A grid of articles x bodies for one regulation (`grid_regulation`).
 
     A cell holds the least advanced state among that body's obligations under that article
-    (a body can have several clauses in one article) and the worst light. Three queries: the
-    cells grouped by (article id, department id), then the articles' and the bodies' names.
+    (a body can have several clauses in one article) and the worst light. Four queries: the
+    regulation, the cells grouped by (article id, department id), the articles' and the bodies'
+    names.
     """
+    regulation = grid_regulation(scope)
+    if regulation is None:
+        return {"regulation": None, "bodies": [], "articles": []}
+    # Tuples, not dicts, and the state names looked up once per rank: a regulation's grid at
+    # province scale is thousands of cells, and per-row Python is most of this request.
     rows = list(
-        scope.obligations.values("department_id", article_id=F("clause__article_id"))
+        scope.obligations.filter(clause__regulation=regulation)
+        .values_list("clause__article_id", "department_id")
         .annotate(
             total=Count("id"),
             overdue=Count("id", filter=_overdue(scope)),
@@ -369,28 +393,30 @@ def dashboard_grid(*, scope: DashboardScope) -> dict:
         )
         .order_by()
     )
-    bodies = _department_info(r["department_id"] for r in rows)
+    bodies = _department_info(department_id for _, department_id, *_ in rows)
     articles = {
         a["id"]: a
-        for a in Article.objects.filter(id__in={r["article_id"] for r in rows}).values(
+        for a in Article.objects.filter(id__in={article_id for article_id, *_ in rows}).values(
             "id", "regulation_id", "number", "label", chapter_number=F("chapter__number")
         )
     }
     columns = sorted(bodies.values(), key=lambda b: (b["sort_order"], b["code"]))
     position = {b["id"]: i for i, b in enumerate(columns)}
+    states = [(str(state), STATUS_LABELS[state]) for state in STATUS_ORDER]
     grid_rows: dict[int, list] = {article_id: [None] * len(columns) for article_id in articles}
-    for row in rows:
-        state = STATUS_ORDER[row["least"]]
-        grid_rows[row["article_id"]][position[row["department_id"]]] = {
-            "code": bodies[row["department_id"]]["code"],
-            "state": str(state),
-            "state_label": STATUS_LABELS[state],
-            "light": _light_of_counts(row),
-            "total": row["total"],
-            "overdue": row["overdue"],
+    for article_id, department_id, total, overdue, due_soon, least in rows:
+        state, label = states[least]
+        grid_rows[article_id][position[department_id]] = {
+            "code": bodies[department_id]["code"],
+            "state": state,
+            "state_label": label,
+            "light": _light(overdue, due_soon),
+            "total": total,
+            "overdue": overdue,
         }
     ordered = sorted(articles.values(), key=lambda a: (a["regulation_id"], a["number"]))
     return {
+        "regulation": {"code": regulation.code, "title": regulation.title},
         "bodies": [{"code": b["code"], "name": b["short_name"]} for b in columns],
         "articles": [
             {"number": a["number"], "label": a["label"], "chapter": a["chapter_number"], "cells": grid_rows[a["id"]]}

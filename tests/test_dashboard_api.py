@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Department
+from dashboard.api import serializers
 from obligations.models import Clause, Obligation, ProgressEntry
 from tests.test_dashboard import NOW, S, at, build_known, make_regulation
 
@@ -79,6 +80,9 @@ def test_grid_endpoint_keeps_empty_cells_as_null(client, known, cast, frozen):
     assert len(article1["cells"]) == len(codes)
     assert article1["cells"][codes.index("JN-FGW")]["state"] == "submitted"
     assert article1["cells"][codes.index("JN-FGW")]["total"] == 2
+    # The view skips DRF serialisation for speed: the body must still be exactly the documented shape.
+    assert serializers.GridSerializer(grid).data == grid
+    assert grid["regulation"] == {"code": "reg-test", "title": "测试条例 reg-test"}
 
 
 def test_trend_and_queue_and_chapters_endpoints(client, known, cast, frozen):

@@ -84,7 +84,15 @@ class GridArticleSerializer(serializers.Serializer):
     )
 
 
+class GridRegulationSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+
+
 class GridSerializer(serializers.Serializer):
+    regulation = GridRegulationSerializer(
+        allow_null=True, help_text="网格所示法规：筛选所选，否则为范围内最近施行的法规；无义务时为空"
+    )
     bodies = GridBodySerializer(many=True)
     articles = GridArticleSerializer(many=True)
 
@@ -108,7 +116,9 @@ class OverdueRowSerializer(ObligationRowSerializer):
     days_overdue = serializers.IntegerField()
     last_progress_text = serializers.CharField(allow_null=True)
     last_progress_at = serializers.DateTimeField(allow_null=True)
-    last_reminder_at = serializers.DateTimeField(allow_null=True, help_text="最近一次就该义务发出催办提醒的时间；未催办过为空")
+    last_reminder_at = serializers.DateTimeField(
+        allow_null=True, help_text="最近一次就该义务发出催办提醒的时间；未催办过为空"
+    )
 
 
 class OverdueSerializer(serializers.Serializer):
