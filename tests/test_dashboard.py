@@ -320,7 +320,7 @@ def _newly_overdue(user, week: str) -> int:
     return weeks[d(week)]["newly_overdue"]
 
 
-def test_a_late_hand_in_stays_newly_overdue_in_the_week_of_the_missed_date(known, cast, frozen):
+def test_a_late_hand_in_stays_newly_overdue_in_the_week_of_the_missed_date(client, known, cast, frozen):
     dsj1 = known["o"]["dsj1"]  # due Saturday 03-01, never started: overdue since
     assert _newly_overdue(cast["lena"], "2025-02-24") == 1
     add_link_evidence(dsj1, cast["alice"])
@@ -330,6 +330,8 @@ def test_a_late_hand_in_stays_newly_overdue_in_the_week_of_the_missed_date(known
     )
     dsj1.refresh_from_db()
     assert (dsj1.status, dsj1.missed_due_date) == (S.SUBMITTED, d("2025-03-01"))
+    client.force_login(cast["alice"])
+    assert client.get(f"/api/obligations/{dsj1.id}/").json()["missed_due_date"] == "2025-03-01"
     services.obligation_transition(obligation=dsj1, actor=cast["lena"], action="verify", expected_version=dsj1.version)
     # Handed in and verified late: no longer overdue, still counted in the week it fell overdue.
     assert selectors.dashboard_summary(scope=scope_for(cast["lena"]))["overdue"] == 1  # LIXIA art.1 only

@@ -52,6 +52,7 @@ class ObligationSerializer(serializers.ModelSerializer):
             "is_overdue",
             "days_left",
             "traffic_light",
+            "missed_due_date",
             "version",
             "submitted_at",
             "verified_at",
