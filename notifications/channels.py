@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 
 from django.core.mail import get_connection
+from django.core.mail.utils import DNS_NAME
 
 from .emails import build_message
 
@@ -49,7 +50,13 @@ class EmailChannel:
             subject=notification.subject,
             text=notification.body,
             html=notification.body_html,
-            headers={"X-Tracker-Delivery": str(delivery.key)},
+            headers={
+                "X-Tracker-Delivery": str(delivery.key),
+                # One Message-ID per delivery, not per attempt: a resend after a crash between
+                # sending and recording (see notifications/README.md) is the same message to
+                # mail servers and clients, which drop or merge repeated Message-IDs.
+                "Message-ID": f"<{delivery.key}@{DNS_NAME}>",
+            },
         )
         message.connection = self.connection
         try:

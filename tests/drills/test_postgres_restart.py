@@ -8,7 +8,7 @@ email backend; when a third of the emails are out the test restarts the cluster 
 What must hold: the Reminder ledger has every due reminder exactly once, each with exactly one
 notification and a sent delivery; nobody misses an email. An email whose batch was sent but not
 recorded when the database went away is sent again by the next sweep with the same
-X-Tracker-Delivery key (at most one batch: the receiver can drop the repeat)."""
+X-Tracker-Delivery key and Message-ID (at most one batch: mail systems merge the repeat)."""
 
 import collections
 import json
@@ -123,6 +123,12 @@ def test_a_sweep_cut_by_a_database_restart_is_completed_by_the_next_without_dupl
     assert set(by_key) == {d[2] for d in after["deliveries"]}  # everyone got their email (no gap)
     repeated = [key for key, n in by_key.items() if n > 1]
     assert all(by_key[key] == 2 for key in repeated)
+    # A repeat is the same message to the recipient's mail system: one Message-ID per delivery.
+    message_ids = collections.defaultdict(set)
+    for m in mails:
+        message_ids[m["X-Tracker-Delivery"]].add(m["Message-ID"])
+    assert all(len(ids) == 1 for ids in message_ids.values())
+    assert len({next(iter(ids)) for ids in message_ids.values()}) == len(message_ids)
     assert len(repeated) <= BATCH  # only the batch in flight when the database went away
 
     third = manage("send_reminders", "--now", NOW, env=env)
