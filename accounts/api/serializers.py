@@ -5,9 +5,9 @@ from ..models import ApiToken
 
 
 class TokenCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(label="用户名")
+    username = serializers.CharField(label="用户名", max_length=150)
     password = serializers.CharField(
-        label="密码", style={"input_type": "password"}, trim_whitespace=False, write_only=True
+        label="密码", style={"input_type": "password"}, trim_whitespace=False, write_only=True, max_length=128
     )
     name = serializers.CharField(label="令牌名称", required=False, allow_blank=True, max_length=100)
 
