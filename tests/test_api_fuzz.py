@@ -188,7 +188,9 @@ schema = schemathesis.pytest.from_fixture("api_schema").exclude(
 )
 
 
-@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 @schema.parametrize()
 def test_no_server_errors(case, token_headers, logged_errors):
     logged_errors.records.clear()

@@ -1,6 +1,8 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
 
+from obligations.validators import guard_fields
+
 from ..models import ApiToken
 
 
@@ -10,6 +12,12 @@ class TokenCreateSerializer(serializers.Serializer):
         label="密码", style={"input_type": "password"}, trim_whitespace=False, write_only=True, max_length=128
     )
     name = serializers.CharField(label="令牌名称", required=False, allow_blank=True, max_length=100)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # The name is text people read later; the credentials are left as they are.
+        guard_fields({"name": fields["name"]}, text=serializers.CharField, date=())
+        return fields
 
     def validate(self, attrs):
         user = authenticate(request=self.context["request"], username=attrs["username"], password=attrs["password"])

@@ -29,6 +29,11 @@ IF_MATCH = OpenApiParameter(
 )
 
 
+# An obligation's own lists (progress, evidence, history …) are whole lists: neither the
+# obligation list's filters, search and ordering nor its pages apply to them (nor are documented).
+NESTED_LIST = {"filter_backends": [], "pagination_class": None}
+
+
 def _version(request, data) -> object:
     """The version the caller saw: the If-Match header wins over the body's `version` field."""
     header = request.headers.get("If-Match")
@@ -200,7 +205,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.ReportingSerializer(requirement).data)
 
     @extend_schema(responses={200: s.AuditEntrySerializer(many=True), 404: ERROR})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], **NESTED_LIST)
     def history(self, request, pk=None):
         obligation = self.get_object()
         self._check(obligation, Action.HISTORY)
@@ -208,7 +213,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.AuditEntrySerializer(entries, many=True).data)
 
     @extend_schema(responses={200: s.DueDateChangeSerializer(many=True), 404: ERROR})
-    @action(detail=True, methods=["get"], url_path="due-date-changes")
+    @action(detail=True, methods=["get"], url_path="due-date-changes", **NESTED_LIST)
     def due_date_changes(self, request, pk=None):
         obligation = self.get_object()
         changes = obligation.due_date_changes.select_related("changed_by")
@@ -222,7 +227,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.ProgressInputSerializer,
         responses={201: s.ProgressEntrySerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **NESTED_LIST)
     def progress(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
@@ -255,7 +260,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request={"multipart/form-data": s.EvidenceInputSerializer, "application/json": s.EvidenceInputSerializer},
         responses={201: s.EvidenceSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **NESTED_LIST)
     def evidence(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
@@ -289,7 +294,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.MilestoneInputSerializer,
         responses={201: s.MilestoneSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **NESTED_LIST)
     def milestones(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
@@ -324,7 +329,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.ExtensionInputSerializer,
         responses={201: s.ExtensionRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
     )
-    @action(detail=True, methods=["get", "post"], url_path="extension-requests")
+    @action(detail=True, methods=["get", "post"], url_path="extension-requests", **NESTED_LIST)
     def extension_requests(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
@@ -359,7 +364,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.ObjectionInputSerializer,
         responses={201: s.ObjectionSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **NESTED_LIST)
     def objections(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
