@@ -115,7 +115,7 @@ class ExtensionDecideForm(VersionedForm):
 
 
 class ObjectionForm(InputForm):
-    reason = forms.CharField(label="异议理由", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label="异议理由", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     suggested_department = forms.ModelChoiceField(
         label="建议责任单位", required=False, queryset=Department.objects.none(), to_field_name="code", empty_label="—"
     )

@@ -12,7 +12,7 @@ Text:
   are taken away is refused as empty; zero-width joiners inside a text stay (emoji, some scripts);
 - the length limit of each field is enforced with an error, never by cutting the text.
 
-Dates: only 1900-01-01 to 2199-12-31. Wide enough for any deadline or report, narrow enough that
+Dates: ISO 8601 (2025-03-01) only, from 1900-01-01 to 2199-12-31. Wide enough for any deadline or report, narrow enough that
 no date arithmetic downstream (working days, weeks of the dashboard, reminders) leaves Python's
 calendar (year 1 to 9999). An impossible date (2025-02-30), a month 13 or a non-ISO text never
 gets this far: the date fields refuse it.
@@ -73,6 +73,7 @@ def safe_text(value) -> None:
         raise ValidationError("内容不能只有空白或不可见字符", code="invisible_text")
 
 
+ISO_DATE_FORMATS = ["%Y-%m-%d"]  # what browsers' date pickers send and the API documents
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2199, 12, 31)
 
@@ -97,3 +98,4 @@ def guard_fields(fields, *, text: type | tuple, date: type | tuple) -> None:
                 each.validators = [v for v in each.validators if not isinstance(v, SUPERSEDED)] + [safe_text]
             elif isinstance(each, date) and sane_date not in each.validators:
                 each.validators = [*each.validators, sane_date]
+                each.input_formats = ISO_DATE_FORMATS

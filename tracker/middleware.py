@@ -17,10 +17,12 @@ import functools
 import re
 
 from django.conf import settings
+from django.http import UnreadablePostError
 from django.shortcuts import render
 from rest_framework.settings import api_settings
 
 from obligations.api.exceptions import error_json
+from obligations.api.parsers import INCOMPLETE_MESSAGE
 
 API_PREFIX = "/api/"
 
@@ -106,3 +108,12 @@ class RequestGuardMiddleware:
         if limit is not None and _content_length(request) > limit:
             return too_large(request, limit)
         return unknown_parameters(request) or self.get_response(request)
+
+    def process_exception(self, request, exception):
+        """A body that could not be read (the client went away half-way) is the client's doing:
+        400, not a 500 with a traceback. The API's views answer it themselves (exceptions.py)."""
+        if not isinstance(exception, UnreadablePostError):
+            return None
+        if request.path_info.startswith(API_PREFIX):
+            return error_json("incomplete_body", INCOMPLETE_MESSAGE)
+        return render(request, "400.html", status=400)

@@ -4,7 +4,7 @@ Set as REST_FRAMEWORK["EXCEPTION_HANDLER"]; every helper's API reuses it.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
@@ -13,6 +13,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from obligations.services import ServiceError
 from obligations.validators import PRECISE_CODES
+
+from .parsers import INCOMPLETE_MESSAGE
 
 MESSAGES = {
     "not_authenticated": "请先登录或提供有效的令牌",
@@ -31,7 +33,8 @@ MESSAGES = {
 BODY_ERRORS = [
     (RequestDataTooBig, "request_too_large", "请求内容过大", 413),
     (MultiPartParserError, "parse_error", "上传内容不完整或格式有误，未保存任何内容", 400),
-    (UnreadablePostError, "parse_error", "请求内容未能完整接收（连接中断或长度不符），未保存任何内容", 400),
+    (UnreadablePostError, "incomplete_body", INCOMPLETE_MESSAGE, 400),
+    ((TooManyFieldsSent, TooManyFilesSent), "too_many_fields", "提交的字段或文件过多", 400),
     (SuspiciousOperation, "bad_request", "请求无法处理", 400),
 ]
 

@@ -226,7 +226,7 @@ class ObjectionSerializer(serializers.ModelSerializer):
 
 
 class ObjectionInputSerializer(InputSerializer):
-    reason = serializers.CharField(max_length=1000)
+    reason = serializers.CharField(max_length=500)
     suggested_department = serializers.CharField(required=False, allow_blank=True, max_length=32)
 
 

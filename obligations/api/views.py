@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import permissions, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,6 +22,7 @@ from obligations.models import AuditEntry, Evidence, ExtensionRequest, Milestone
 
 from . import serializers as s
 from .exceptions import error_response
+from .parsers import CompleteMultiPartParser
 
 ERROR = OpenApiResponse(description='{"code", "message", "details"}')
 IF_MATCH = OpenApiParameter(
@@ -87,7 +88,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ObligationFilterSet
     search_fields = ["clause__text"]
     ordering_fields = ["due_date", "status", "id", "updated_at", "last_activity_at"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, CompleteMultiPartParser, FormParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
