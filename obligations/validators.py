@@ -12,12 +12,12 @@ Text:
   are taken away is refused as empty; zero-width joiners inside a text stay (emoji, some scripts);
 - the length limit of each field is enforced with an error, never by cutting the text.
 
-Dates: ISO 8601 (2025-03-01) only, from 1900-01-01 to 2199-12-31. Wide enough for any deadline or report, narrow enough that
-no date arithmetic downstream (working days, weeks of the dashboard, reminders) leaves Python's
-calendar (year 1 to 9999). An impossible date (2025-02-30), a month 13 or a non-ISO text never
-gets this far: the date fields refuse it.
+Dates: ISO 8601 (2025-03-01) only, from 1900-01-01 to 2199-12-31. Wide enough for any deadline
+or report, narrow enough that no date arithmetic downstream (working days, the dashboard's weeks,
+reminders) leaves Python's calendar (year 1 to 9999). An impossible date (2025-02-30) or a month
+13 never gets this far: the date fields refuse it.
 
-Each refusal of a text has its own code, which the API returns as the error's `code`
+Each refusal has its own code, which the API returns as the error's `code`
 (obligations.api.exceptions) when it is the request's only problem; the forms show every
 message in Chinese next to its field.
 """

@@ -201,3 +201,5 @@ def test_no_server_errors(case, token_headers, logged_errors):
             f"Reproduce with: {case.as_curl_command(headers=token_headers)}"
         )
     case.validate_response(response, checks=[not_a_server_error], headers=token_headers)
+    # Every call carries a valid token: a 401 means the run lost it and is only testing refusals.
+    assert response.status_code != 401, f"the role's token was refused: {case.as_curl_command(headers=token_headers)}"
