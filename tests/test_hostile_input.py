@@ -346,6 +346,28 @@ def test_ordering_on_an_unknown_field_is_refused_naming_it(cast, path, ordering)
     assert api(cast["lena"]).get("/api/obligations/", {"ordering": "-due_date,id"}).status_code == 200
 
 
+# --- Numbers and credentials that were 500s (found by tests/test_api_fuzz.py) -------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/dashboard/overdue/?offset=99999999999999999999999", "/api/dashboard/queue/?offset=9223372036854775808"],
+)
+def test_offsets_beyond_the_databases_integers_are_an_empty_page(cast, path):
+    response = api(cast["lena"]).get(path)
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+@pytest.mark.parametrize("url", ["/api/auth/token/", "/api/auth/tokens/new/"])
+@pytest.mark.parametrize("username", ["a\x00lice", "长" * 6000])
+def test_logins_with_impossible_usernames_are_400_and_leave_no_trace(cast, settings, url, username):
+    before = everything(settings)
+    response = api().post(url, {"username": username, "password": "pw-Secret-123"}, format="json")
+    assert_error(response, 400)
+    assert everything(settings) == before
+    assert apps.get_model("axes", "AccessAttempt").objects.count() == 0
+
+
 # --- Dates -------------------------------------------------------------------------------------
 
 BAD_DATES = ["2025-02-30", "2025-13-01", "10000-01-01", "9999-12-31", "0001-01-01", "2025/03/01", "20250301", "明天"]
@@ -548,6 +570,23 @@ def test_a_web_upload_whose_connection_breaks_is_a_chinese_400(cast, settings):
     assert everything(settings) == before
 
 
+def test_bodies_django_refuses_while_parsing_are_json_errors_not_its_html_page(cast, settings, small_limits):
+    o = make_obligation("JN-DSJ")
+    client = api(cast["alice"])
+    url = f"/api/obligations/{o.pk}/progress/"
+    before = everything(settings)
+    many_fields = "&".join(f"f{i}=1" for i in range(1200)) + "&text=x"
+    response = client.generic("POST", url, many_fields, "application/x-www-form-urlencoded")
+    assert_error(response, 400, "too_many_fields")
+    # Under the multipart limit (a file may be large) but with a form field over the field limit.
+    big_field = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="text"\r\n\r\n{"长" * 5000}\r\n--{BOUNDARY}--\r\n'
+    )
+    response = post_raw(client, url, big_field.encode())
+    assert_error(response, 413, "request_too_large")
+    assert everything(settings) == before
+
+
 def test_a_json_body_that_is_not_json_is_a_json_error(cast, settings):
     o = make_obligation("JN-DSJ")
     before = everything(settings)
@@ -692,3 +731,31 @@ def test_a_plain_token_of_one_user_does_not_reach_another_users_notifications(ca
     assert json.loads(client.get(f"/api/notifications/{two_bodies['other']['notification'].pk}/").content)["code"] == (
         "not_found"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_over_a_real_socket_an_upload_shorter_than_announced_is_a_json_400(cast, settings, live_server):
+    """The client announces the whole body, sends part of it and stops sending: the server reads
+    to the end of what came and answers with the JSON error; no row, no file."""
+    import socket
+    from urllib.parse import urlsplit
+
+    o = make_obligation("JN-DSJ")
+    _, key = api_token_create(user=cast["alice"], name="socket")
+    body = multipart()
+    before = everything(settings)
+    url = urlsplit(live_server.url)
+    head = (
+        f"POST /api/obligations/{o.pk}/evidence/ HTTP/1.1\r\nHost: {url.hostname}\r\n"
+        f"Authorization: Token {key}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((url.hostname, url.port), timeout=30) as connection:
+        connection.sendall(head + body[: len(body) // 2])
+        connection.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: connection.recv(65536), b""))
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert b" 400 " in status_line, answer[:300]
+    assert b"application/json" in rest.split(b"\r\n\r\n", 1)[0]
+    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["code"] == "incomplete_body"
+    assert everything(settings) == before
