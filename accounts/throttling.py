@@ -24,6 +24,10 @@ class LoginLockoutThrottle(BaseThrottle):
         if not settings.AXES_ENABLED or request.method != "POST":
             return True
         username = request.data.get("username") if hasattr(request.data, "get") else None
+        if not isinstance(username, str) or "\x00" in username:
+            # Not a username at all: the view's serializer refuses it (400) before any password is
+            # checked, and the database could not even look it up (PostgreSQL text has no NUL).
+            return True
         # Axes works on the Django request (the client address is in its META).
         return not AxesProxyHandler.is_locked(request._request, {"username": username})
 

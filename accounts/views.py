@@ -5,22 +5,26 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from .forms import ApiTokenForm
 from .models import ApiToken
 from .services import api_token_create, api_token_revoke, user_logout_everywhere, user_session_keys
+
+
+def _security_page(request, form=None, status=200, **extra):
+    context = {
+        "tokens": ApiToken.objects.filter(user=request.user),
+        "session_count": len(user_session_keys(user=request.user)),
+        "token_form": form or ApiTokenForm(auto_id="id_token_%s"),
+        **extra,
+    }
+    return render(request, "accounts/security.html", context, status=status)
 
 
 @never_cache
 @login_required
 def account_security(request):
     """The user's own API tokens (never their keys) and the "log out everywhere" button."""
-    return render(
-        request,
-        "accounts/security.html",
-        {
-            "tokens": ApiToken.objects.filter(user=request.user),
-            "session_count": len(user_session_keys(user=request.user)),
-        },
-    )
+    return _security_page(request)
 
 
 @never_cache
@@ -28,18 +32,11 @@ def account_security(request):
 @login_required
 def api_token_new(request):
     """Create a token and show its key on this one response; it is not stored and never shown again."""
-    name = request.POST.get("name", "").strip()
-    token, key = api_token_create(user=request.user, name=name)
-    return render(
-        request,
-        "accounts/security.html",
-        {
-            "tokens": ApiToken.objects.filter(user=request.user),
-            "session_count": len(user_session_keys(user=request.user)),
-            "new_token": token,
-            "new_key": key,
-        },
-    )
+    form = ApiTokenForm(request.POST, auto_id="id_token_%s")
+    if not form.is_valid():
+        return _security_page(request, form, status=400)
+    token, key = api_token_create(user=request.user, name=form.cleaned_data["name"])
+    return _security_page(request, new_token=token, new_key=key)
 
 
 @require_POST

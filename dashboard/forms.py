@@ -3,12 +3,13 @@
 from django import forms
 
 from accounts.models import Department
+from obligations.forms import InputForm
 from obligations.models import Regulation
 
 from .selectors import DashboardFilters
 
 
-class DashboardFilterForm(forms.Form):
+class DashboardFilterForm(InputForm):
     regulation = forms.ModelChoiceField(
         label="法规",
         queryset=Regulation.objects.order_by("title"),

@@ -45,6 +45,7 @@ STATUS_LABELS = dict(Status.choices)
 DUE_SOON_DAYS = 30
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = 500
+MAX_OFFSET = 2**31 - 1  # past any row; a larger one overflows PostgreSQL's OFFSET (bigint)
 
 
 # --- Working days -------------------------------------------------------------------------------
@@ -430,7 +431,7 @@ def dashboard_grid(*, scope: DashboardScope) -> dict:
 
 def clamp_offset(value) -> int:
     try:
-        return max(0, int(value))
+        return max(0, min(int(value), MAX_OFFSET))
     except (TypeError, ValueError):
         return 0
 

@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Q
 
+from .forms import InputForm
 from .models import Obligation, today
 
 
@@ -17,6 +18,7 @@ class ObligationFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Obligation
+        form = InputForm  # the rules for typed text and dates (obligations.validators)
         fields = ["department", "status", "article", "chapter", "due_before", "due_after", "overdue"]
 
     def filter_overdue(self, queryset, name, value):

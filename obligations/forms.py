@@ -1,17 +1,28 @@
-"""Web forms: shapes and Chinese labels only. Rules are checked by the services."""
+"""Web forms: shapes and Chinese labels only. Rules are checked by the services; the rules for
+typed text and dates (obligations.validators) are on every field of every InputForm."""
 
 from django import forms
 
 from accounts.models import Department
 
 from .models import Chapter, Evidence, Obligation, ReportingRequirement
+from .validators import guard_fields
+
+
+class InputForm(forms.Form):
+    """A form whose text fields refuse control and bidi characters and invisible-only text, and
+    whose date fields refuse dates outside 1900–2199."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        guard_fields(self.fields, text=forms.CharField, date=forms.DateField)
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class TaskFilterForm(forms.Form):
+class TaskFilterForm(InputForm):
     status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部")] + Obligation.Status.choices)
     overdue = forms.ChoiceField(label="逾期", required=False, choices=[("", "全部"), ("1", "仅逾期"), ("0", "未逾期")])
     due_within = forms.IntegerField(label="几天内到期", required=False, min_value=0, max_value=3650)
@@ -29,7 +40,7 @@ class TaskFilterForm(forms.Form):
         self.fields["department"].queryset = Department.objects.filter(active=True)
 
 
-class VersionedForm(forms.Form):
+class VersionedForm(InputForm):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
@@ -49,7 +60,7 @@ class TransitionForm(VersionedForm):
     )
 
 
-class ProgressForm(forms.Form):
+class ProgressForm(InputForm):
     text = forms.CharField(label="工作进展", max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     percent = forms.IntegerField(label="完成比例（%）", required=False, min_value=0, max_value=100)
     milestone = forms.TypedChoiceField(label="完成节点", required=False, coerce=int, empty_value=None, choices=[])
@@ -73,7 +84,7 @@ class ProgressForm(forms.Form):
             ]
 
 
-class EvidenceForm(forms.Form):
+class EvidenceForm(InputForm):
     kind = forms.ChoiceField(label="材料类型", choices=Evidence.Kind.choices)
     description = forms.CharField(label="材料说明", max_length=500)
     file = forms.FileField(label="文件", required=False, allow_empty_file=True)
@@ -81,7 +92,7 @@ class EvidenceForm(forms.Form):
     document_number = forms.CharField(label="发文字号（如 济工信发〔2025〕12号）", required=False, max_length=100)
 
 
-class MilestoneForm(forms.Form):
+class MilestoneForm(InputForm):
     title = forms.CharField(label="节点名称", max_length=200)
     due_date = forms.DateField(label="节点期限", widget=DateInput)
 
@@ -91,7 +102,7 @@ class DueDateForm(VersionedForm):
     reason = forms.CharField(label="调整原因", max_length=500)
 
 
-class ExtensionForm(forms.Form):
+class ExtensionForm(InputForm):
     requested_date = forms.DateField(label="申请延至", widget=DateInput)
     reason = forms.CharField(label="延期理由", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -103,8 +114,8 @@ class ExtensionDecideForm(VersionedForm):
     note = forms.CharField(label="审批意见（驳回时必填）", required=False, max_length=500)
 
 
-class ObjectionForm(forms.Form):
-    reason = forms.CharField(label="异议理由", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+class ObjectionForm(InputForm):
+    reason = forms.CharField(label="异议理由", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     suggested_department = forms.ModelChoiceField(
         label="建议责任单位", required=False, queryset=Department.objects.none(), to_field_name="code", empty_label="—"
     )
@@ -153,7 +164,7 @@ class CooperatingForm(VersionedForm):
         self.fields["departments"].queryset = Department.objects.filter(active=True)
 
 
-class ReportingForm(forms.Form):
+class ReportingForm(InputForm):
     frequency = forms.ChoiceField(label="报送频次", choices=ReportingRequirement.Frequency.choices)
     starts_on = forms.DateField(label="起始日期", required=False, widget=DateInput)
     due_day = forms.IntegerField(label="期后报送天数", min_value=0, max_value=31, initial=5)

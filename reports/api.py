@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from obligations.api.serializers import InputSerializer
 from obligations.models import Obligation
 
 from . import services
@@ -24,7 +25,7 @@ ERROR = inline_serializer(
 )
 
 
-class ReportRequestSerializer(serializers.Serializer):
+class ReportRequestSerializer(InputSerializer):
     format = serializers.ChoiceField(
         choices=ExportJob.Format.choices, help_text="xlsx / pdf / csv / bundle（佐证材料包）"
     )

@@ -1,13 +1,14 @@
 from django import forms
 
 from accounts.models import Department
+from obligations.forms import InputForm
 from obligations.models import Chapter, Obligation
 
 from .asof import ReportFilters
 from .models import ExportJob
 
 
-class ReportForm(forms.Form):
+class ReportForm(InputForm):
     """The filters of a report. Staff see only their own body in the body list."""
 
     format = forms.ChoiceField(label="格式", choices=ExportJob.Format.choices)

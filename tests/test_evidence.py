@@ -21,6 +21,7 @@ from tests.workflow_factories import (
     XLSX,
     fast_passwords,
     make_obligation,
+    stored_files,
     upload,
 )
 
@@ -32,11 +33,6 @@ def _settings(settings, tmp_path):
     fast_passwords(settings)
     settings.MEDIA_ROOT = tmp_path / "evidence"
     return settings
-
-
-def stored_files(settings):
-    root = settings.MEDIA_ROOT
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def add_file(obligation, user, name, content):

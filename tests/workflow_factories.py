@@ -4,6 +4,7 @@ import datetime as dt
 import io
 import itertools
 import zipfile
+from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -85,6 +86,12 @@ OFD = zip_bytes("OFD.xml", "Doc_0/Document.xml")
 
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def stored_files(settings) -> list:
+    """Every file under MEDIA_ROOT (the evidence store)."""
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def fast_passwords(settings):

@@ -1,15 +1,23 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
 
+from obligations.validators import guard_fields
+
 from ..models import ApiToken
 
 
 class TokenCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(label="用户名")
+    username = serializers.CharField(label="用户名", max_length=150)
     password = serializers.CharField(
-        label="密码", style={"input_type": "password"}, trim_whitespace=False, write_only=True
+        label="密码", style={"input_type": "password"}, trim_whitespace=False, write_only=True, max_length=128
     )
     name = serializers.CharField(label="令牌名称", required=False, allow_blank=True, max_length=100)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # The name is text people read later; the credentials are left as they are.
+        guard_fields({"name": fields["name"]}, text=serializers.CharField, date=())
+        return fields
 
     def validate(self, attrs):
         user = authenticate(request=self.context["request"], username=attrs["username"], password=attrs["password"])

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from notifications.models import Notification, WebhookEndpoint
+from obligations.api.serializers import InputSerializer
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -46,7 +47,7 @@ class AcknowledgementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WorkingDaysSerializer(serializers.Serializer):
+class WorkingDaysSerializer(InputSerializer):
     start = serializers.DateField(required=False)
     n = serializers.IntegerField(min_value=-3650, max_value=3650)
 

@@ -4,12 +4,17 @@ Set as REST_FRAMEWORK["EXCEPTION_HANDLER"]; every helper's API reuses it.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from obligations.services import ServiceError
+from obligations.validators import PRECISE_CODES
+
+from .parsers import INCOMPLETE_MESSAGE
 
 MESSAGES = {
     "not_authenticated": "请先登录或提供有效的令牌",
@@ -22,6 +27,16 @@ MESSAGES = {
     "throttled": "请求过于频繁，请稍后再试",
     "parse_error": "请求内容无法解析",
 }
+
+# Errors of reading the request body that Django raises and DRF leaves alone (Django would answer
+# with its HTML 400 page or a 500): code, message, status.
+BODY_ERRORS = [
+    (RequestDataTooBig, "request_too_large", "请求内容过大", 413),
+    (MultiPartParserError, "parse_error", "上传内容不完整或格式有误，未保存任何内容", 400),
+    (UnreadablePostError, "incomplete_body", INCOMPLETE_MESSAGE, 400),
+    ((TooManyFieldsSent, TooManyFilesSent), "too_many_fields", "提交的字段或文件过多", 400),
+    (SuspiciousOperation, "bad_request", "请求无法处理", 400),
+]
 
 
 def _flatten(detail):
@@ -47,13 +62,42 @@ def _first_message(detail) -> str:
     return ""
 
 
+def _leaf_codes(codes) -> set[str]:
+    if isinstance(codes, dict):
+        codes = list(codes.values())
+    if isinstance(codes, list):
+        return set().union(*(_leaf_codes(code) for code in codes))
+    return {str(codes)}
+
+
+def _validation_code(exc: exceptions.ValidationError) -> str:
+    """The precise code of a rule of obligations.validators (a control character, a bidi override,
+    a date out of range …) when that is the request's only problem, "invalid" otherwise."""
+    codes = _leaf_codes(exc.get_codes())
+    if len(codes) == 1 and codes <= PRECISE_CODES:
+        return codes.pop()
+    return "invalid"
+
+
 def error_response(code: str, message: str, details: dict | None = None, status_code: int = 400, headers=None):
     return Response({"code": code, "message": message, "details": details or {}}, status=status_code, headers=headers)
+
+
+def error_json(code: str, message: str, details: dict | None = None, status: int = 400) -> JsonResponse:
+    """The same shape outside DRF (middleware)."""
+    return JsonResponse(
+        {"code": code, "message": message, "details": details or {}},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return error_response(exc.code, exc.message, exc.details, exc.status)
+    for kind, code, message, status_code in BODY_ERRORS:
+        if isinstance(exc, kind):
+            return error_response(code, message, status_code=status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -67,7 +111,7 @@ def exception_handler(exc, context):
             details = {"non_field_errors": details}
         first = _first_message(details)
         message = f"提交的内容有误：{first}" if first else "提交的内容有误"
-        response.data = {"code": "invalid", "message": message, "details": details}
+        response.data = {"code": _validation_code(exc), "message": message, "details": details}
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
     code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"

@@ -1,4 +1,5 @@
-"""Output serializers describe rows; input serializers only check shapes. Rules live in services."""
+"""Output serializers describe rows; input serializers only check shapes (and the rules for typed
+text and dates, obligations.validators). Rules live in services."""
 
 from rest_framework import serializers
 
@@ -13,6 +14,17 @@ from obligations.models import (
     ProgressEntry,
     ReportingRequirement,
 )
+from obligations.validators import guard_fields
+
+
+class InputSerializer(serializers.Serializer):
+    """A request whose text fields refuse control and bidi characters and invisible-only text, and
+    whose date fields refuse dates outside 1900–2199 (obligations.validators)."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        guard_fields(fields, text=serializers.CharField, date=serializers.DateField)
+        return fields
 
 
 class DepartmentRefField(serializers.SlugRelatedField):
@@ -91,7 +103,7 @@ class ProgressEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProgressInputSerializer(serializers.Serializer):
+class ProgressInputSerializer(InputSerializer):
     text = serializers.CharField(max_length=5000)
     percent = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
     milestone = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -132,7 +144,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return f"/api/obligations/{obj.obligation_id}/evidence/{obj.pk}/download/"
 
 
-class EvidenceInputSerializer(serializers.Serializer):
+class EvidenceInputSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=Evidence.Kind.choices)
     description = serializers.CharField(max_length=500)
     file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
@@ -147,12 +159,12 @@ class MilestoneSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MilestoneInputSerializer(serializers.Serializer):
+class MilestoneInputSerializer(InputSerializer):
     title = serializers.CharField(max_length=200)
     due_date = serializers.DateField()
 
 
-class MilestoneDueDateInputSerializer(serializers.Serializer):
+class MilestoneDueDateInputSerializer(InputSerializer):
     due_date = serializers.DateField()
     reason = serializers.CharField(max_length=500)
 
@@ -177,12 +189,12 @@ class ExtensionRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ExtensionInputSerializer(serializers.Serializer):
+class ExtensionInputSerializer(InputSerializer):
     requested_date = serializers.DateField()
     reason = serializers.CharField(max_length=500)
 
 
-class VersionedInputSerializer(serializers.Serializer):
+class VersionedInputSerializer(InputSerializer):
     version = serializers.IntegerField(required=False, min_value=1, help_text="期望版本号；也可用 If-Match 头")
 
 
@@ -214,8 +226,8 @@ class ObjectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ObjectionInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000)
+class ObjectionInputSerializer(InputSerializer):
+    reason = serializers.CharField(max_length=500)
     suggested_department = serializers.CharField(required=False, allow_blank=True, max_length=32)
 
 
@@ -251,7 +263,7 @@ class ReportingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReportingInputSerializer(serializers.Serializer):
+class ReportingInputSerializer(InputSerializer):
     frequency = serializers.ChoiceField(choices=ReportingRequirement.Frequency.choices)
     starts_on = serializers.DateField(required=False)
     due_day = serializers.IntegerField(required=False, min_value=0, max_value=31, default=5)

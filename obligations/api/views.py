@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import permissions, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,11 +22,17 @@ from obligations.models import AuditEntry, Evidence, ExtensionRequest, Milestone
 
 from . import serializers as s
 from .exceptions import error_response
+from .parsers import CompleteMultiPartParser
 
 ERROR = OpenApiResponse(description='{"code", "message", "details"}')
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False, description='期望版本号，如 "3"'
 )
+
+
+# An obligation's own lists (progress, evidence, history …) are whole lists: neither the
+# obligation list's filters, search and ordering nor its pages apply to them (nor are documented).
+NESTED_LIST = {"filter_backends": [], "pagination_class": None}
 
 
 def _version(request, data) -> object:
@@ -82,7 +88,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ObligationFilterSet
     search_fields = ["clause__text"]
     ordering_fields = ["due_date", "status", "id", "updated_at", "last_activity_at"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, CompleteMultiPartParser, FormParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -200,7 +206,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.ReportingSerializer(requirement).data)
 
     @extend_schema(responses={200: s.AuditEntrySerializer(many=True), 404: ERROR})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], **NESTED_LIST)
     def history(self, request, pk=None):
         obligation = self.get_object()
         self._check(obligation, Action.HISTORY)
@@ -208,7 +214,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.AuditEntrySerializer(entries, many=True).data)
 
     @extend_schema(responses={200: s.DueDateChangeSerializer(many=True), 404: ERROR})
-    @action(detail=True, methods=["get"], url_path="due-date-changes")
+    @action(detail=True, methods=["get"], url_path="due-date-changes", **NESTED_LIST)
     def due_date_changes(self, request, pk=None):
         obligation = self.get_object()
         changes = obligation.due_date_changes.select_related("changed_by")
@@ -222,7 +228,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.ProgressInputSerializer,
         responses={201: s.ProgressEntrySerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **NESTED_LIST)
     def progress(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
@@ -255,7 +261,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request={"multipart/form-data": s.EvidenceInputSerializer, "application/json": s.EvidenceInputSerializer},
         responses={201: s.EvidenceSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **NESTED_LIST)
     def evidence(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
@@ -289,7 +295,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.MilestoneInputSerializer,
         responses={201: s.MilestoneSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **NESTED_LIST)
     def milestones(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
@@ -324,7 +330,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.ExtensionInputSerializer,
         responses={201: s.ExtensionRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
     )
-    @action(detail=True, methods=["get", "post"], url_path="extension-requests")
+    @action(detail=True, methods=["get", "post"], url_path="extension-requests", **NESTED_LIST)
     def extension_requests(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":
@@ -359,7 +365,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.ObjectionInputSerializer,
         responses={201: s.ObjectionSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **NESTED_LIST)
     def objections(self, request, pk=None):
         obligation = self.get_object()
         if request.method == "GET":

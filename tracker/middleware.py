@@ -1,0 +1,119 @@
+"""Requests refused before any view runs.
+
+- A body larger than any legitimate request, judged by its Content-Length before a byte of it is
+  read: a form or JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE, a multipart upload over
+  EVIDENCE_MAX_BYTES plus that. Django checks only a form's fields against the first limit (files
+  are spooled to disk whatever their size) and DRF's JSON parser does not check at all.
+  413, as the API's JSON error or a Chinese page.
+- An API call with a query parameter that the OpenAPI schema does not document for that
+  operation: 400 `unknown_parameter`, naming it. A misspelt filter (`?stauts=verified`) would
+  otherwise be ignored and answer with everything. The schema is the one /api/schema/ serves
+  (drf-spectacular, generated once per process), so what is documented and what is accepted
+  cannot drift apart, and a new endpoint is covered as it is added. DRF's `format` parameter
+  (content negotiation) is accepted everywhere.
+"""
+
+import functools
+import re
+
+from django.conf import settings
+from django.http import UnreadablePostError
+from django.shortcuts import render
+from rest_framework.settings import api_settings
+
+from obligations.api.exceptions import error_json
+from obligations.api.parsers import INCOMPLETE_MESSAGE
+
+API_PREFIX = "/api/"
+
+
+def _content_length(request) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def body_limit(request) -> int | None:
+    """The largest body a request of this content type can legitimately have (None: no limit)."""
+    fields = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if fields is None:
+        return None
+    if request.content_type.startswith("multipart/"):
+        return settings.EVIDENCE_MAX_BYTES + fields
+    return fields
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.0f} MB"
+
+
+def too_large(request, limit: int):
+    message = f"请求内容过大（上限 {_megabytes(limit)}），请缩小文件或分多次提交"
+    details = {"limit_bytes": limit, "content_length": _content_length(request)}
+    if request.path_info.startswith(API_PREFIX):
+        return error_json("request_too_large", message, details, status=413)
+    return render(request, "request_too_large.html", {"message": message}, status=413)
+
+
+@functools.cache
+def _operations() -> list[tuple[str, re.Pattern, frozenset[str]]]:
+    """(method, path pattern, documented query parameters) per operation; literal paths first."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = []
+    for template, methods in schema["paths"].items():
+        pattern = re.compile("[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", template)) + r"\Z")
+        literal = len(re.sub(r"\{[^}]+\}", "", template))
+        for method, operation in methods.items():
+            names = frozenset(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
+            operations.append((literal, method.upper(), pattern, names))
+    operations.sort(key=lambda item: -item[0])
+    return [(method, pattern, names) for _, method, pattern, names in operations]
+
+
+def documented_query_parameters(method: str, path: str) -> frozenset[str] | None:
+    """The query parameters the schema documents for this call; None for an undocumented call
+    (DRF answers those itself: 404, 405)."""
+    for documented_method, pattern, names in _operations():
+        if documented_method == method and pattern.match(path):
+            return names | {api_settings.URL_FORMAT_OVERRIDE}
+    return None
+
+
+def unknown_parameters(request):
+    if not request.path_info.startswith(API_PREFIX) or not request.GET:
+        return None
+    allowed = documented_query_parameters(request.method, request.path_info)
+    if allowed is None:
+        return None
+    unknown = sorted(set(request.GET) - allowed)
+    if not unknown:
+        return None
+    offered = "、".join(sorted(allowed - {api_settings.URL_FORMAT_OVERRIDE})) or "无"
+    return error_json(
+        "unknown_parameter",
+        f"不支持的查询参数：{'、'.join(unknown)}（本接口可用：{offered}）",
+        {"unknown_parameters": unknown, "allowed_parameters": sorted(allowed)},
+    )
+
+
+class RequestGuardMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = body_limit(request)
+        if limit is not None and _content_length(request) > limit:
+            return too_large(request, limit)
+        return unknown_parameters(request) or self.get_response(request)
+
+    def process_exception(self, request, exception):
+        """A body that could not be read (the client went away half-way) is the client's doing:
+        400, not a 500 with a traceback. The API's views answer it themselves (exceptions.py)."""
+        if not isinstance(exception, UnreadablePostError):
+            return None
+        if request.path_info.startswith(API_PREFIX):
+            return error_json("incomplete_body", INCOMPLETE_MESSAGE)
+        return render(request, "400.html", status=400)
