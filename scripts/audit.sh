@@ -37,6 +37,9 @@ status=0
 if [ -n "$probe_error" ]; then
   echo "pip-audit: CANNOT REACH THE ADVISORY SERVICE ($SERVICE): $probe_error"
   echo "pip-audit: nothing was audited. This is not a pass: run 'make audit' where the network reaches it (docs/deployment.md, section 7)."
+  # What can still be said offline from the advisory service: are the runtime pins the newest
+  # patch release of their series (where security fixes ship)? Information only; still exit 2.
+  "$VENV/bin/python" scripts/pin_freshness.py requirements.txt
   status=2
 elif ! "$VENV/bin/pip-audit" --strict --requirement "$REQUIREMENTS" --vulnerability-service "$SERVICE" --progress-spinner off; then
   echo "pip-audit: VULNERABILITIES FOUND (or a package could not be checked): see above."
