@@ -86,7 +86,7 @@ def webhook_payload(notification, delivery) -> dict:
 
 def post_webhook(url: str, payload: dict, *, timeout: float) -> None:
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 (the URL is set by the admin, http(s) only: URLField)
+    request = urllib.request.Request(  # noqa: S310 (admin-set URL, http(s) only: WebhookEndpoint.url)
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
     try:

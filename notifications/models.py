@@ -14,6 +14,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -128,7 +129,12 @@ class WebhookEndpoint(models.Model):
     """A group robot (政务微信/钉钉 style): messages are POSTed to it as JSON."""
 
     name = models.CharField("名称", max_length=100)
-    url = models.URLField("地址", max_length=500)
+    url = models.URLField(
+        "地址",
+        max_length=500,
+        # urllib would follow ftp:// and file:// too; a robot is always HTTP(S).
+        validators=[URLValidator(schemes=["http", "https"], message="请输入以 http:// 或 https:// 开头的地址")],
+    )
     department = models.ForeignKey(
         "accounts.Department",
         verbose_name="所属机构",

@@ -368,7 +368,9 @@ class DueDateChange(models.Model):
     milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     old_date = models.DateField("原期限", null=True, blank=True)
     new_date = models.DateField("新期限", null=True, blank=True)
-    reason = models.CharField("原因", max_length=500)
+    # Room for an approved extension's composed reason: the request's reason (500) and the
+    # lead's note (500) are kept whole, never cut.
+    reason = models.CharField("原因", max_length=1100)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     changed_at = models.DateTimeField("变更时间", default=timezone.now)
 

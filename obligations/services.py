@@ -362,7 +362,7 @@ def extension_decide(
             obligation=obligation,
             actor=actor,
             due_date=request.requested_date,
-            reason=reason[:500],
+            reason=reason,
             expected_version=expected_version,
         )
     request.status = ExtensionRequest.Status.APPROVED if approve else ExtensionRequest.Status.REJECTED
@@ -876,7 +876,7 @@ def objection_decide(
             obligation=obligation,
             actor=actor,
             department=department,
-            reason=f"异议成立：{note}"[:500],
+            reason=f"异议成立：{note}",
             expected_version=expected_version,
         )
         objection.status = Objection.Status.REASSIGNED

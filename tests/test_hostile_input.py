@@ -17,13 +17,14 @@ import json
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import api_token_create
-from notifications.models import Notification
+from notifications.models import Notification, WebhookEndpoint
 from obligations import services
 from obligations.models import Obligation
 from reports.models import ExportJob
@@ -344,6 +345,32 @@ def test_ordering_on_an_unknown_field_is_refused_naming_it(cast, path, ordering)
     body = assert_error(api(cast["lena"]).get(path, {"ordering": ordering}), 400, "invalid")
     assert ordering.split(",")[-1] in body["details"]["ordering"][0]
     assert api(cast["lena"]).get("/api/obligations/", {"ordering": "-due_date,id"}).status_code == 200
+
+
+@pytest.mark.parametrize("sort", ["bogus", "-password", ""])
+def test_dashboard_body_sort_on_an_unknown_column_is_refused_naming_it(cast, sort):
+    body = assert_error(api(cast["lena"]).get("/api/dashboard/bodies/", {"sort": sort}), 400, "invalid")
+    assert (sort or "（空）") in body["details"]["sort"][0]
+    assert api(cast["lena"]).get("/api/dashboard/bodies/", {"sort": "-on_time_rate"}).status_code == 200
+
+
+def test_an_approved_extension_keeps_both_reasons_whole(cast):
+    o = make_obligation("JN-DSJ", status=Obligation.Status.IN_PROGRESS, due_date=dt.date.today() + dt.timedelta(days=5))
+    asked = "因" * 500
+    request = services.extension_request(
+        obligation=o, actor=cast["alice"], requested_date=dt.date.today() + dt.timedelta(days=40), reason=asked
+    )
+    services.extension_decide(request=request, actor=cast["lena"], approve=True, note="同" * 500, expected_version=1)
+    change = o.due_date_changes.get()
+    assert change.reason == f"同意延期申请：{asked}（{'同' * 500}）"
+
+
+@pytest.mark.parametrize("url", ["ftp://robot.example.gov.cn/hook", "file:///etc/passwd"])
+def test_webhook_endpoints_are_http_or_https_only(url):
+    with pytest.raises(ValidationError) as refused:
+        WebhookEndpoint(name="机器人", url=url).full_clean()
+    assert "http:// 或 https://" in str(refused.value.message_dict["url"])
+    WebhookEndpoint(name="机器人", url="https://robot.example.gov.cn/hook").full_clean()
 
 
 # --- Numbers and credentials that were 500s (found by tests/test_api_fuzz.py) -------------------

@@ -66,7 +66,12 @@ class BodiesView(DashboardAPIView):
         tags=["dashboard"],
     )
     def get(self, request):
-        data = selectors.dashboard_bodies(scope=self.scope(request), sort=request.query_params.get("sort"))
+        sort = request.query_params.get("sort")
+        if sort is not None and selectors.normalise_body_sort(sort) != sort:
+            # The page falls back to the default order; the API refuses, so a typo never passes.
+            choices = "、".join(p + k for k in selectors.BODY_SORTS for p in ("", "-"))
+            raise ValidationError({"sort": [f"不支持的排序列：{sort or '（空）'}（可选：{choices}）"]})
+        data = selectors.dashboard_bodies(scope=self.scope(request), sort=sort)
         return Response(serializers.BodyRowSerializer(data, many=True).data)
 
 
