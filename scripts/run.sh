@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
+# Links in emails and notifications point at the server this command starts, unless told otherwise.
+export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
 mkdir -p var
 
 $PY manage.py migrate --noinput
