@@ -1,6 +1,9 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+# Names typed in the admin follow the same rule as everything else people type.
+from obligations.validators import safe_text
+
 
 class Department(models.Model):
     """A body the regulation names: a government, a city department, a court.
@@ -21,13 +24,13 @@ class Department(models.Model):
         ZONE = "zone", "功能区管委会"
 
     code = models.CharField("机构代码", max_length=32, unique=True)
-    name = models.CharField("机构全称", max_length=100, unique=True)
-    short_name = models.CharField("简称", max_length=50)
+    name = models.CharField("机构全称", max_length=100, unique=True, validators=[safe_text])
+    short_name = models.CharField("简称", max_length=50, validators=[safe_text])
     level = models.CharField("层级", max_length=16, choices=Level.choices)
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
     phrases = models.JSONField("法规中的称谓", default=list, blank=True)
     other_names = models.JSONField("其他名称", default=list, blank=True)
-    note = models.CharField("备注", max_length=200, blank=True)
+    note = models.CharField("备注", max_length=200, blank=True, validators=[safe_text])
     active = models.BooleanField("启用", default=True)
     sort_order = models.PositiveIntegerField("排序", default=0)
 
@@ -49,7 +52,7 @@ class User(AbstractUser):
         AUDITOR = "auditor", "审计人员"
         ADMIN = "admin", "系统管理员"
 
-    full_name = models.CharField("姓名", max_length=50, blank=True)
+    full_name = models.CharField("姓名", max_length=50, blank=True, validators=[safe_text])
     department = models.ForeignKey(
         Department, verbose_name="所属机构", on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
@@ -92,7 +95,7 @@ class ApiToken(models.Model):
     """
 
     user = models.ForeignKey(User, verbose_name="用户", on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField("名称", max_length=100, blank=True)
+    name = models.CharField("名称", max_length=100, blank=True, validators=[safe_text])
     prefix = models.CharField("前缀", max_length=16)
     digest = models.CharField("摘要", max_length=64, unique=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)

@@ -18,6 +18,8 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
+from obligations.validators import safe_text
+
 
 def default_before_days() -> list[int]:
     return [7, 1]
@@ -90,7 +92,7 @@ class OfficialCalendar(models.Model):
     package does; where neither knows the year, only weekends are days off."""
 
     year = models.PositiveSmallIntegerField("年份", unique=True)
-    source = models.CharField("依据文件", max_length=200, blank=True)
+    source = models.CharField("依据文件", max_length=200, blank=True, validators=[safe_text])
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
     class Meta:
@@ -110,7 +112,7 @@ class OfficialCalendarDay(models.Model):
     calendar = models.ForeignKey(OfficialCalendar, on_delete=models.CASCADE, related_name="days")
     date = models.DateField("日期", unique=True)
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
-    name = models.CharField("节日", max_length=50, blank=True)
+    name = models.CharField("节日", max_length=50, blank=True, validators=[safe_text])
 
     class Meta:
         verbose_name = "节假日/调休日"
@@ -128,7 +130,7 @@ class OfficialCalendarDay(models.Model):
 class WebhookEndpoint(models.Model):
     """A group robot (政务微信/钉钉 style): messages are POSTed to it as JSON."""
 
-    name = models.CharField("名称", max_length=100)
+    name = models.CharField("名称", max_length=100, validators=[safe_text])
     url = models.URLField(
         "地址",
         max_length=500,

@@ -17,12 +17,13 @@ import json
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, Department
 from accounts.services import api_token_create
 from notifications.models import Notification, WebhookEndpoint
 from obligations import services
@@ -371,6 +372,27 @@ def test_webhook_endpoints_are_http_or_https_only(url):
         WebhookEndpoint(name="机器人", url=url).full_clean()
     assert "http:// 或 https://" in str(refused.value.message_dict["url"])
     WebhookEndpoint(name="机器人", url="https://robot.example.gov.cn/hook").full_clean()
+
+
+def test_names_typed_in_the_admin_follow_the_text_rule(cast, settings):
+    root = get_user_model().objects.create_superuser(username="root", password="x-Secret-12345")
+    client = web(root)
+    body = Department.objects.get(code="JN-DSJ")
+    url = f"/admin/accounts/department/{body.pk}/change/"
+    form = {f: getattr(body, f) for f in ("code", "name", "level", "kind", "note", "sort_order")}
+    form |= {"short_name": "大数据\u202e局", "phrases": "[]", "other_names": "[]", "active": "on"}
+    before = everything(settings)
+    response = client.post(url, form)
+    assert response.status_code == 200 and "不能包含改变文字方向的控制字符（U+202E）" in response.content.decode()
+    assert everything(settings) == before
+    body.refresh_from_db()
+    assert body.short_name == "市大数据局"
+    assert client.post(url, form | {"short_name": "大数据局"}).status_code == 302  # the same form, typed plainly
+    body.refresh_from_db()
+    assert body.short_name == "大数据局"
+    with pytest.raises(ValidationError):
+        cast["alice"].full_name = "张\x00三"
+        cast["alice"].full_clean()
 
 
 # --- Numbers and credentials that were 500s (found by tests/test_api_fuzz.py) -------------------
