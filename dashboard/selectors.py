@@ -221,6 +221,8 @@ def dashboard_summary(*, scope: DashboardScope) -> dict:
 
 # Sortable columns of the body table: GET ?sort=<key> or ?sort=-<key>.
 BODY_SORTS = ["name", "assigned", "in_progress", "submitted", "verified", "overdue", "on_time_rate", "idle"]
+# Every accepted value of ?sort=: a column, ascending or (prefixed with -) descending.
+BODY_SORT_CHOICES = [prefix + key for key in BODY_SORTS for prefix in ("", "-")]
 DEFAULT_BODY_SORT = "-overdue"
 
 

@@ -27,7 +27,7 @@ OFFSET_PARAMETER = OpenApiParameter("offset", OpenApiTypes.INT, description="跳
 SORT_PARAMETER = OpenApiParameter(
     "sort",
     OpenApiTypes.STR,
-    enum=[p + k for k in selectors.BODY_SORTS for p in ("", "-")],
+    enum=selectors.BODY_SORT_CHOICES,
     description="排序列，前缀 - 为降序",
 )
 
@@ -69,7 +69,7 @@ class BodiesView(DashboardAPIView):
         sort = request.query_params.get("sort")
         if sort is not None and selectors.normalise_body_sort(sort) != sort:
             # The page falls back to the default order; the API refuses, so a typo never passes.
-            choices = "、".join(p + k for k in selectors.BODY_SORTS for p in ("", "-"))
+            choices = "、".join(selectors.BODY_SORT_CHOICES)
             raise ValidationError({"sort": [f"不支持的排序列：{sort or '（空）'}（可选：{choices}）"]})
         data = selectors.dashboard_bodies(scope=self.scope(request), sort=sort)
         return Response(serializers.BodyRowSerializer(data, many=True).data)
