@@ -43,7 +43,7 @@ def build(n_obligations: int, n_due: int) -> None:
 
     from accounts.models import Department, User
     from obligations.models import Article, Clause, Obligation, Regulation
-    from obligations.parser import int_to_chinese_numeral
+    from obligations.parser import article_label
     from obligations.registry import load_departments
 
     call_command("flush", "--noinput", verbosity=0)
@@ -63,10 +63,7 @@ def build(n_obligations: int, n_due: int) -> None:
     reg = Regulation.objects.create(code="bench", title="基准测试条例", source_text="-", source_sha256="0" * 64)
     text = "市有关部门应当按照职责推进数字经济发展相关工作。"
     articles = Article.objects.bulk_create(
-        [
-            Article(regulation=reg, number=i + 1, label=f"第{int_to_chinese_numeral(i + 1)}条", text=text)
-            for i in range(n_clauses)
-        ],
+        [Article(regulation=reg, number=i + 1, label=article_label(i + 1), text=text) for i in range(n_clauses)],
         batch_size=5000,
     )
     clauses = Clause.objects.bulk_create(

@@ -46,9 +46,14 @@ WHERE o.id = %s
 TZ = "Asia/Shanghai"
 OPEN = "o.status NOT IN ('submitted', 'verified')"  # Obligation.CLOSED_STATUSES
 ACTIVE = "FROM obligations_obligation o WHERE o.superseded_at IS NULL"
-ON_TIME = (
-    f"o.status = 'verified' AND o.due_date IS NOT NULL AND (o.verified_at AT TIME ZONE '{TZ}')::date <= o.due_date"
+# obligations.figures: handed in (submitted, or verified) on or before the due date / after it.
+HANDED = (
+    "(CASE WHEN o.status = 'verified' THEN coalesce(o.submitted_at, o.verified_at)"
+    f" WHEN o.status = 'submitted' THEN o.submitted_at END AT TIME ZONE '{TZ}')::date"
 )
+ON_TIME = f"o.due_date IS NOT NULL AND {HANDED} <= o.due_date"
+LATE = f"o.due_date IS NOT NULL AND {HANDED} > o.due_date"
+OVERDUE = f"o.due_date < %(today)s AND {OPEN}"
 
 DASHBOARD_SQL = {
     "summary": f"""
@@ -58,8 +63,8 @@ DASHBOARD_SQL = {
             count(*) FILTER (WHERE o.due_date < %(today)s AND {OPEN}),
             count(*) FILTER (WHERE o.due_date BETWEEN %(today)s AND %(yellow)s AND {OPEN}),
             count(*) FILTER (WHERE o.due_date BETWEEN %(today)s AND %(d30)s AND {OPEN}),
-            count(*) FILTER (WHERE o.status = 'verified' AND o.due_date IS NOT NULL),
-            count(*) FILTER (WHERE {ON_TIME})
+            count(*) FILTER (WHERE {ON_TIME}),
+            count(*) FILTER (WHERE {LATE})
         {ACTIVE}""",
     "bodies": f"""
         SELECT d.code, d.short_name, d.level, count(*),
@@ -68,7 +73,7 @@ DASHBOARD_SQL = {
             count(*) FILTER (WHERE o.due_date < %(today)s AND {OPEN}),
             count(*) FILTER (WHERE o.due_date BETWEEN %(today)s AND %(yellow)s AND {OPEN}),
             count(*) FILTER (WHERE {ON_TIME})::float
-              / nullif(count(*) FILTER (WHERE o.status = 'verified' AND o.due_date IS NOT NULL), 0),
+              / nullif(count(*) FILTER (WHERE {ON_TIME} OR {LATE} OR {OVERDUE}), 0),
             %(today)s - max(o.last_activity_at AT TIME ZONE '{TZ}')::date
         FROM obligations_obligation o JOIN accounts_department d ON d.id = o.department_id
         WHERE o.superseded_at IS NULL
@@ -177,7 +182,7 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
 
     from accounts.models import User
     from dashboard import selectors
-    from obligations.models import Obligation, Regulation, today
+    from obligations.models import LightWindow, Obligation, Regulation, today
 
     runs = args.runs
     lead = User.objects.filter(role="lead").order_by("id").first()
@@ -235,7 +240,7 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
     ]
     dashboard_params = {
         **params,
-        "yellow": selectors.add_working_days(params["today"], selectors.yellow_working_days()),
+        "yellow": LightWindow.for_day(params["today"]).yellow_until,
         "d30": params["today"] + dt.timedelta(days=selectors.DUE_SOON_DAYS),
         "start": Regulation.objects.aggregate(first=Min("effective_date"))["first"],
     }

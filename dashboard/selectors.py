@@ -5,17 +5,17 @@ subqueries for the latest progress and reminder, GROUP BY week for the trend), w
 number of obligations: Python only reshapes the aggregated rows (one per body,
 chapter, grid cell or week) and looks up their names, never the obligations themselves.
 
-"Today" is `obligations.models.today()` (Asia/Shanghai) and is passed to the database as a
+"Today" is `core.clock.today()` (Asia/Shanghai) and is passed to the database as a
 parameter, never taken from CURRENT_DATE, so frozen time in tests and the server's clock agree.
+The rules (overdue, the light) and the figures (counts, the on-time rate) are not written here:
+they are `obligations.models` and `obligations.figures`, which the compliance reports read too.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import (
     Case,
-    CharField,
     Count,
     Exists,
     F,
@@ -33,13 +33,23 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Department
-from core.clock import today
 from notifications.models import Reminder
-from obligations import services
-from obligations.models import Article, Chapter, Obligation, ProgressEntry, Regulation
+from obligations import figures
+from obligations.figures import ON_TIME_RULE, rate
+from obligations.models import (
+    Article,
+    Chapter,
+    LightWindow,
+    Obligation,
+    ProgressEntry,
+    Regulation,
+    due_soon_q,
+    light_case,
+    open_q,
+    overdue_q,
+)
 
 Status = Obligation.Status
-CLOSED = [str(s) for s in Obligation.CLOSED_STATUSES]
 # Least advanced first: a grid cell shows the least advanced state among its obligations.
 STATUS_ORDER = [Status.NOT_STARTED, Status.IN_PROGRESS, Status.SUBMITTED, Status.VERIFIED]
 STATUS_LABELS = dict(Status.choices)
@@ -47,18 +57,6 @@ DUE_SOON_DAYS = 30
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = 500
 MAX_OFFSET = 2**31 - 1  # past any row; a larger one overflows PostgreSQL's OFFSET (bigint)
-
-
-# --- Working days -------------------------------------------------------------------------------
-
-
-def add_working_days(start: dt.date, days: int) -> dt.date:
-    """The date `days` working days after `start`.
-
-    The dashboard's only working-day arithmetic, and it is the project's: the statutory holiday
-    calendar lives behind obligations.services.add_working_days, so the lights follow it.
-    """
-    return services.add_working_days(start, days)
 
 
 # --- Scope: who looks, with which filters -------------------------------------------------------
@@ -75,17 +73,20 @@ class DashboardFilters:
 
 @dataclass(frozen=True)
 class DashboardScope:
-    """The obligations a dashboard request is about, and the dates its lights are measured on."""
+    """The obligations a dashboard request is about, and the window its lights are measured in."""
 
     obligations: QuerySet
-    on: dt.date
-    yellow_until: dt.date
+    window: LightWindow
     filters: DashboardFilters
     own_body_only: bool
 
+    @property
+    def on(self) -> dt.date:
+        return self.window.on
 
-def yellow_working_days() -> int:
-    return int(getattr(settings, "DASHBOARD_YELLOW_WORKING_DAYS", 3))
+    @property
+    def yellow_until(self) -> dt.date:
+        return self.window.yellow_until
 
 
 def dashboard_scope(*, user, filters: DashboardFilters | None = None, on: dt.date | None = None) -> DashboardScope:
@@ -97,7 +98,6 @@ def dashboard_scope(*, user, filters: DashboardFilters | None = None, on: dt.dat
     GROUP BY below; restricted to their own body it is exactly `department = own body`.
     """
     filters = filters or DashboardFilters()
-    on = on or today()
     if user.is_authenticated and user.sees_everything:
         qs = Obligation.objects.visible_to(user)
     elif user.is_authenticated and user.department_id is not None:
@@ -117,8 +117,7 @@ def dashboard_scope(*, user, filters: DashboardFilters | None = None, on: dt.dat
         qs = qs.filter(due_date__lte=filters.date_to)
     return DashboardScope(
         obligations=qs.order_by(),
-        on=on,
-        yellow_until=add_working_days(on, yellow_working_days()),
+        window=LightWindow.for_day(on),
         filters=filters,
         own_body_only=not (user.is_authenticated and user.sees_everything),
     )
@@ -127,27 +126,17 @@ def dashboard_scope(*, user, filters: DashboardFilters | None = None, on: dt.dat
 # --- Shared expressions -------------------------------------------------------------------------
 
 
-def _open() -> Q:
-    return ~Q(status__in=CLOSED)
-
-
 def _overdue(scope: DashboardScope) -> Q:
-    # Same rule as Obligation.is_overdue(): past the due date and not handed in.
-    return Q(due_date__lt=scope.on) & _open()
+    return overdue_q(scope.on)
 
 
 def _due_soon(scope: DashboardScope) -> Q:
-    return Q(due_date__gte=scope.on, due_date__lte=scope.yellow_until) & _open()
+    return due_soon_q(scope.window)
 
 
 def light_expression(scope: DashboardScope) -> Case:
-    """督查督办 亮灯 in SQL: red overdue, yellow due within N working days, green otherwise."""
-    return Case(
-        When(_overdue(scope), then=Value("red")),
-        When(_due_soon(scope), then=Value("yellow")),
-        default=Value("green"),
-        output_field=CharField(),
-    )
+    """督查督办 亮灯 in SQL (obligations.models.light_case): the same light as every other page."""
+    return light_case(scope.window)
 
 
 def _status_rank() -> Case:
@@ -159,24 +148,25 @@ def _status_rank() -> Case:
 
 
 def _counts(scope: DashboardScope) -> dict:
-    """The counters every table shares; one COUNT ... FILTER each, one pass over the rows."""
-    verified_with_due = Q(status=Status.VERIFIED, due_date__isnull=False)
+    """The counters every table shares (obligations.figures.counts): one pass over the rows."""
+    return figures.counts(scope.window)
+
+
+def _figures(row: dict) -> dict:
+    """The figures of one aggregated row, named as the dashboard's API names them."""
     return {
-        "assigned": Count("id"),
-        "not_started": Count("id", filter=Q(status=Status.NOT_STARTED)),
-        "in_progress": Count("id", filter=Q(status=Status.IN_PROGRESS)),
-        "submitted": Count("id", filter=Q(status=Status.SUBMITTED)),
-        "verified": Count("id", filter=Q(status=Status.VERIFIED)),
-        "overdue": Count("id", filter=_overdue(scope)),
-        "due_soon": Count("id", filter=_due_soon(scope)),
-        "verified_with_due": Count("id", filter=verified_with_due),
-        # verified_at__date is the Asia/Shanghai calendar day of verification.
-        "verified_on_time": Count("id", filter=verified_with_due & Q(verified_at__date__lte=F("due_date"))),
+        "assigned": row["total"],
+        "not_started": row[Status.NOT_STARTED],
+        "in_progress": row[Status.IN_PROGRESS],
+        "submitted": row[Status.SUBMITTED],
+        "verified": row[Status.VERIFIED],
+        "overdue": row["overdue"],
+        "due_soon": row["due_soon"],
+        "on_time": row["on_time"],
+        "late": row["late"],
+        "on_time_rate": figures.on_time_rate(row["on_time"], row["late"], row["overdue"]),
+        "completion_rate": rate(row[Status.VERIFIED], row["total"]),
     }
-
-
-def rate(numerator: int, denominator: int) -> float | None:
-    return None if not denominator else round(numerator / denominator, 4)
 
 
 def _light(overdue: int, due_soon: int) -> str:
@@ -196,25 +186,19 @@ def dashboard_summary(*, scope: DashboardScope) -> dict:
     row = scope.obligations.aggregate(
         **_counts(scope),
         due_within_30_days=Count(
-            "id", filter=Q(due_date__gte=scope.on, due_date__lte=scope.on + dt.timedelta(days=DUE_SOON_DAYS)) & _open()
+            "id",
+            filter=Q(due_date__gte=scope.on, due_date__lte=scope.on + dt.timedelta(days=DUE_SOON_DAYS)) & open_q(),
         ),
     )
+    counted = _figures(row)
     return {
         "on": scope.on,
         "yellow_until": scope.yellow_until,
-        "total": row["assigned"],
-        "not_started": row["not_started"],
-        "in_progress": row["in_progress"],
-        "submitted": row["submitted"],
-        "verified": row["verified"],
-        "overdue": row["overdue"],
-        "due_soon": row["due_soon"],
+        "total": counted.pop("assigned"),
+        **counted,
         "due_within_30_days": row["due_within_30_days"],
-        "completion_rate": rate(row["verified"], row["assigned"]),
-        "verified_with_due": row["verified_with_due"],
-        "verified_on_time": row["verified_on_time"],
-        "on_time_rate": rate(row["verified_on_time"], row["verified_with_due"]),
-        "awaiting_verification": row["submitted"],
+        "on_time_rule": ON_TIME_RULE,
+        "awaiting_verification": row[Status.SUBMITTED],
     }
 
 
@@ -291,17 +275,7 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
                 "level": body["level"],
                 "level_label": level_labels.get(body["level"], body["level"]),
                 "sort_order": body["sort_order"],
-                "assigned": row["assigned"],
-                "not_started": row["not_started"],
-                "in_progress": row["in_progress"],
-                "submitted": row["submitted"],
-                "verified": row["verified"],
-                "overdue": row["overdue"],
-                "due_soon": row["due_soon"],
-                "verified_with_due": row["verified_with_due"],
-                "verified_on_time": row["verified_on_time"],
-                "on_time_rate": rate(row["verified_on_time"], row["verified_with_due"]),
-                "completion_rate": rate(row["verified"], row["assigned"]),
+                **_figures(row),
                 "last_activity_at": last,
                 "days_since_activity": None if last is None else (scope.on - _local_date(last)).days,
                 "light": _light_of_counts(row),
@@ -344,14 +318,7 @@ def dashboard_chapters(*, scope: DashboardScope) -> list[dict]:
                 "number": chapter["number"] if row["chapter_id"] else None,
                 "label": chapter["label"],
                 "title": chapter["title"],
-                "assigned": row["assigned"],
-                "not_started": row["not_started"],
-                "in_progress": row["in_progress"],
-                "submitted": row["submitted"],
-                "verified": row["verified"],
-                "overdue": row["overdue"],
-                "due_soon": row["due_soon"],
-                "completion_rate": rate(row["verified"], row["assigned"]),
+                **_figures(row),
                 "light": _light_of_counts(row),
             }
         )

@@ -3,6 +3,8 @@ from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from obligations.models import yellow_working_days
+
 from . import selectors
 from .forms import DashboardFilterForm
 from .selectors import DashboardFilters
@@ -112,6 +114,6 @@ def dashboard(request):
             "trend": trend,
             "queue": queue,
             "charts": charts,
-            "yellow_days": selectors.yellow_working_days(),
+            "yellow_days": yellow_working_days(),
         },
     )

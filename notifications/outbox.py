@@ -32,6 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from obligations.audit import AuditAction
 
 from .models import (
     Delivery,
@@ -83,7 +84,7 @@ def on_audit_entry(sender, instance, created: bool, raw: bool = False, **kwargs)
     if not created or raw or instance.obligation_id is None:
         return
     after = instance.after or {}
-    if instance.action == "progress.added":
+    if instance.action == AuditAction.PROGRESS_ADDED:
         from obligations.models import Obligation
 
         code = after.get("department")
@@ -108,7 +109,7 @@ def on_audit_entry(sender, instance, created: bool, raw: bool = False, **kwargs)
                     "text": (after.get("text") or "")[:TEXT_EXCERPT],
                 },
             )
-    elif instance.action == "obligation.status" and after.get("status") == "submitted":
+    elif instance.action == AuditAction.OBLIGATION_STATUS and after.get("status") == "submitted":
         outbox_write(
             event=OutboxMessage.Event.SUBMITTED,
             obligation_id=instance.obligation_id,

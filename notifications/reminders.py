@@ -34,8 +34,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.calendar import WorkCalendar
-from obligations.models import ExtensionRequest, Milestone, Obligation
-from obligations.parser import int_to_chinese_numeral
+from obligations.models import ExtensionRequest, Milestone, Obligation, days_overdue, is_overdue
+from obligations.parser import citation
 
 from .channels import ChannelError, EmailChannel, WebhookChannel
 from .emails import render_email
@@ -139,10 +139,6 @@ class Plan:
     digest: dict | None
 
 
-def _citation(row: dict) -> str:
-    return f"{row['clause__article__label']}第{int_to_chinese_numeral(row['clause__paragraph_number'])}款"
-
-
 OBLIGATION_FIELDS = (
     "id",
     "due_date",
@@ -159,14 +155,14 @@ OBLIGATION_FIELDS = (
 def _obligation_rows(queryset) -> dict[int, dict]:
     rows = {}
     for row in queryset.values(*OBLIGATION_FIELDS):
-        row["citation"] = _citation(row)
+        row["citation"] = citation(row["clause__article__label"], row["clause__paragraph_number"])
         rows[row["id"]] = row
     return rows
 
 
 def plan(today: dt.date, cfg: ReminderSettings, cal: WorkCalendar) -> Plan:
     horizon = today + dt.timedelta(days=max(cfg.before_days or [0]) + HOLIDAY_MARGIN_DAYS)
-    open_obligations = Obligation.objects.active().exclude(status__in=Obligation.CLOSED_STATUSES)
+    open_obligations = Obligation.objects.active().open()
     obligations = _obligation_rows(open_obligations.filter(due_date__isnull=False, due_date__lte=horizon))
 
     milestones: dict[int, dict] = {}
@@ -212,7 +208,7 @@ def plan(today: dt.date, cfg: ReminderSettings, cal: WorkCalendar) -> Plan:
         due = row["due_date"]
         if due is None or row["status"] in Obligation.CLOSED_STATUSES:
             continue
-        if due < today:
+        if is_overdue(row["status"], due, today):
             overdue_by_department[row["department_id"]].append(row["id"])
         if due > horizon:
             continue
@@ -264,11 +260,9 @@ def _digest_content(today: dt.date, cal: WorkCalendar) -> dict:
     previous = cal.add_working_days(today, -1)
     since = timezone.make_aware(dt.datetime.combine(previous, dt.time.min))
     active = Obligation.objects.active()
-    fell = active.exclude(status__in=Obligation.CLOSED_STATUSES).filter(due_date__gte=previous, due_date__lt=today)
+    fell = active.overdue(today).filter(due_date__gte=previous)
     submitted = active.filter(status=Obligation.Status.SUBMITTED, submitted_at__gte=since)
-    week = active.exclude(status__in=Obligation.CLOSED_STATUSES).filter(
-        due_date__gte=today, due_date__lte=today + dt.timedelta(days=6)
-    )
+    week = active.open().filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=6))
 
     def listing(queryset, order):
         rows = list(_obligation_rows(queryset.order_by(*order)[: DIGEST_LIST_LIMIT + 1]).values())
@@ -416,7 +410,7 @@ def _obligation_context(row: dict, today: dt.date) -> dict:
         "due_date": row["due_date"],
         "due_text": _date_text(row["due_date"]),
         "days_phrase": _days_phrase(row["due_date"], today) if row["due_date"] else "未设定期限",
-        "days_overdue": (today - row["due_date"]).days if row["due_date"] and row["due_date"] < today else 0,
+        "days_overdue": days_overdue(row["status"], row["due_date"], today),
         "url": f"{settings.SITE_URL}/obligations/{row['id']}/",
     }
 

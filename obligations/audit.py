@@ -13,10 +13,47 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .models import AuditEntry
+
+
+class AuditAction(models.TextChoices):
+    """Every action name the trail records, with the words the history shows for it.
+
+    A str enum: members compare equal to the stored strings, so the services write them, the
+    outbox and the as-of reports filter on them, and templates label them (`|action_label`).
+    The stored strings are part of the chain's digests and of the reports' history: never rename.
+    """
+
+    OBLIGATION_CREATED = "obligation.created", "创建义务"
+    OBLIGATION_STATUS = "obligation.status", "状态变更"
+    OBLIGATION_DUE_DATE = "obligation.due_date", "完成期限变更"
+    OBLIGATION_REASSIGNED = "obligation.reassigned", "调整责任单位"
+    OBLIGATION_COOPERATING = "obligation.cooperating", "调整协办单位"
+    OBLIGATION_SUPERSEDED = "obligation.superseded", "义务废止"
+    OBLIGATION_RESTORED = "obligation.restored", "义务恢复"
+    PROGRESS_ADDED = "progress.added", "填报进展"
+    EVIDENCE_ADDED = "evidence.added", "提交佐证材料"
+    MILESTONE_ADDED = "milestone.added", "添加节点"
+    MILESTONE_DONE = "milestone.done", "节点完成"
+    MILESTONE_DUE_DATE = "milestone.due_date", "节点期限变更"
+    EXTENSION_REQUESTED = "extension.requested", "申请延期"
+    EXTENSION_DECIDED = "extension.decided", "审批延期"
+    OBJECTION_RAISED = "objection.raised", "提出异议"
+    OBJECTION_DECIDED = "objection.decided", "处理异议"
+    REPORTING_REQUIRED = "reporting.required", "要求定期报送"
+    REPORT_EXPORTED = "report.exported", "导出报告"
+
+
+def action_label(action: str) -> str:
+    """The words for a stored action name; an unknown (older) name reads as itself."""
+    try:
+        return AuditAction(action).label
+    except ValueError:
+        return action
+
 
 # Serialises writers of the chain on PostgreSQL: two concurrent writers would otherwise both
 # read the same head and fork the chain. SQLite serialises writes by itself.
@@ -155,7 +192,7 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
 
 
-def record(action: str, *, obligation=None, actor=None, before: dict | None = None, after: dict | None = None):
+def record(action: AuditAction, *, obligation=None, actor=None, before: dict | None = None, after: dict | None = None):
     """Append one entry to the chain, inside the caller's transaction."""
     with transaction.atomic():
         _lock_chain()
@@ -164,7 +201,7 @@ def record(action: str, *, obligation=None, actor=None, before: dict | None = No
         entry = AuditEntry(
             obligation=obligation,
             actor=actor if actor is not None and actor.is_authenticated else None,
-            action=action,
+            action=AuditAction(action).value,
             at=timezone.now(),
             before=_jsonable(before or {}),
             after=_jsonable(after or {}),

@@ -1,12 +1,11 @@
 """Filters for the obligation list (API and the 我的任务 page use the same rules)."""
 
 import django_filters
-from django.db.models import Q
 
 from core.clock import today
 from core.forms import InputForm
 
-from .models import Obligation
+from .models import Obligation, overdue_q
 
 
 class ObligationFilterSet(django_filters.FilterSet):
@@ -26,5 +25,5 @@ class ObligationFilterSet(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
-        late = Q(due_date__lt=today()) & ~Q(status__in=Obligation.CLOSED_STATUSES)
+        late = overdue_q(today())
         return queryset.filter(late) if value else queryset.exclude(late)

@@ -16,8 +16,17 @@ from django.utils import timezone
 from accounts.models import Department
 
 from . import audit
+from .audit import AuditAction
 from .models import Article, Chapter, Clause, Obligation, Paragraph, Regulation, StandingResponsibility
-from .parser import ExtractedClause, ParsedRegulation, extract_clauses, extract_remits, parse_regulation
+from .parser import (
+    ExtractedClause,
+    ParsedRegulation,
+    article_label,
+    citation,
+    extract_clauses,
+    extract_remits,
+    parse_regulation,
+)
 from .registry import build_registry
 
 EFFECTIVE_DATE_RE = re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日起施行")
@@ -83,9 +92,7 @@ def _has_history(obligation: Obligation) -> bool:
 
 
 def _cite(article: int, paragraph: int, ordinal: int) -> str:
-    from .parser import int_to_chinese_numeral
-
-    return f"第{int_to_chinese_numeral(article)}条第{int_to_chinese_numeral(paragraph)}款（第{ordinal}处）"
+    return f"{citation(article_label(article), paragraph)}（第{ordinal}处）"
 
 
 @transaction.atomic
@@ -248,13 +255,13 @@ def _sync_obligations(clause: Clause, responsible: list, cooperating: list, now,
         if obligation is None:
             obligation = Obligation.objects.create(clause=clause, department=dept)
             obligation.cooperating.set(cooperating)
-            audit.record("obligation.created", obligation=obligation, after={"department": dept.code})
+            audit.record(AuditAction.OBLIGATION_CREATED, obligation=obligation, after={"department": dept.code})
             report.obligations_created += 1
         elif obligation.superseded_at is not None:
             obligation.superseded_at = None
             obligation.superseded_reason = ""
             obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
-            audit.record("obligation.restored", obligation=obligation)
+            audit.record(AuditAction.OBLIGATION_RESTORED, obligation=obligation)
     for obligation in current.values():
         if obligation.superseded_at is not None:
             continue
@@ -264,7 +271,9 @@ def _sync_obligations(clause: Clause, responsible: list, cooperating: list, now,
         still_in_text = clause.superseded_at is None and responsible
         obligation.superseded_reason = "法规修订后该条款不再适用于本单位" if still_in_text else "法规修订后该条款已删除"
         obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
-        audit.record("obligation.superseded", obligation=obligation, after={"reason": obligation.superseded_reason})
+        audit.record(
+            AuditAction.OBLIGATION_SUPERSEDED, obligation=obligation, after={"reason": obligation.superseded_reason}
+        )
         if touched:
             report.superseded.append(f"{obligation.citation} · {obligation.department.short_name}")
 

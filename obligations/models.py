@@ -1,10 +1,18 @@
 """The regulation as imported, the obligations it creates, and the work done on them.
 
-Rules about one row live on the model (`Obligation.is_overdue`, `Obligation.traffic_light`);
-rules that change rows live in `obligations/services.py`.
+The rules every page, API, reminder and report reads are written here once ("One truth"):
+- overdue: `overdue_q()` (SQL) and `is_overdue()` (one value in hand), used by
+  `ObligationQuerySet.overdue()` and `Obligation.is_overdue()`;
+- the light (督查督办 亮灯): `LightWindow` (today and the last due date that is still yellow,
+  counted in working days from core.calendar, computed once per request), `light_case()` (SQL,
+  `ObligationQuerySet.with_light()`) and `light_of()` (`Obligation.traffic_light()`);
+- the citation: `obligations.parser.citation()`.
+The figures built on them (counts, the on-time rate) are in `obligations/figures.py`; rules that
+change rows live in `obligations/services.py`.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
@@ -12,7 +20,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Department
+from core.calendar import WorkCalendar
 from core.clock import today
+from obligations.parser import citation
 
 
 class Regulation(models.Model):
@@ -80,7 +90,7 @@ class Paragraph(models.Model):
         constraints = [models.UniqueConstraint(fields=["article", "number"], name="uniq_paragraph_number")]
 
     def __str__(self) -> str:
-        return f"{self.article.label}第{self.number}款"
+        return citation(self.article.label, self.number)
 
 
 class Clause(models.Model):
@@ -119,9 +129,7 @@ class Clause(models.Model):
     @property
     def citation(self) -> str:
         """第X条第Y款, as a civil servant cites it."""
-        from obligations.parser import int_to_chinese_numeral
-
-        return f"{self.article.label}第{int_to_chinese_numeral(self.paragraph_number)}款"
+        return citation(self.article.label, self.paragraph_number)
 
 
 class StandingResponsibility(models.Model):
@@ -144,6 +152,94 @@ class StandingResponsibility(models.Model):
         return f"{self.department.short_name}: {self.text[:30]}"
 
 
+# --- The rules: overdue and the light ------------------------------------------------------------
+# Each rule is written twice side by side, once as SQL (for lists, counts and reports) and once
+# for the one row in hand (a page, a serializer, a service), and nowhere else; the parameters
+# name the columns so the reports can apply the same rule to the state they rebuild from history
+# (r_status, r_due). tests/test_rules.py checks that the two forms agree.
+
+
+def open_q(*, status: str = "status") -> models.Q:
+    """Not handed in (not submitted, not verified)."""
+    return ~models.Q(**{f"{status}__in": Obligation.CLOSED_STATUSES})
+
+
+def overdue_q(on: dt.date, *, status: str = "status", due: str = "due_date") -> models.Q:
+    """Overdue on `on`: its due date is before that day and it has not been handed in."""
+    return models.Q(**{f"{due}__lt": on}) & open_q(status=status)
+
+
+def is_overdue(status: str, due: dt.date | None, on: dt.date) -> bool:
+    """`overdue_q()` for one row in hand."""
+    return due is not None and due < on and status not in Obligation.CLOSED_STATUSES
+
+
+def days_overdue(status: str, due: dt.date | None, on: dt.date) -> int:
+    return (on - due).days if is_overdue(status, due, on) else 0
+
+
+def yellow_working_days() -> int:
+    return settings.YELLOW_WORKING_DAYS
+
+
+class Light(models.TextChoices):
+    """督查督办 亮灯."""
+
+    RED = "red", "红灯（逾期）"
+    YELLOW = "yellow", "黄灯（临期）"
+    GREEN = "green", "绿灯"
+
+
+@dataclass(frozen=True)
+class LightWindow:
+    """The day lights are measured on and the last due date that still lights yellow.
+
+    Computed once per request (or sweep, or report) from the working-day calendar: a due date
+    within `settings.YELLOW_WORKING_DAYS` working days of `on` is yellow, so a Thursday's window
+    reaches over the weekend and a holiday eve's over the holiday.
+    """
+
+    on: dt.date
+    yellow_until: dt.date
+
+    @classmethod
+    def for_day(cls, on: dt.date | None = None, *, calendar: WorkCalendar | None = None) -> "LightWindow":
+        on = on or today()
+        calendar = calendar or WorkCalendar()
+        return cls(on, calendar.add_working_days(on, yellow_working_days()))
+
+    def describe(self) -> str:
+        """The rule in words, as the reports print it."""
+        return (
+            f"红灯＝逾期未提交；黄灯＝{yellow_working_days()} 个工作日内到期（至 {self.yellow_until:%Y年%m月%d日}）"
+            "且未提交；绿灯＝其他（含已提交核验、已核验）"
+        )
+
+
+def due_soon_q(window: LightWindow, *, status: str = "status", due: str = "due_date") -> models.Q:
+    """Yellow: due from `on` to the end of the yellow window, and not handed in."""
+    return models.Q(**{f"{due}__gte": window.on, f"{due}__lte": window.yellow_until}) & open_q(status=status)
+
+
+def light_case(window: LightWindow, *, status: str = "status", due: str = "due_date") -> models.Case:
+    """The light in SQL: red overdue, yellow due soon, green otherwise (handed in, undated, later)."""
+    return models.Case(
+        models.When(overdue_q(window.on, status=status, due=due), then=models.Value(Light.RED.value)),
+        models.When(due_soon_q(window, status=status, due=due), then=models.Value(Light.YELLOW.value)),
+        default=models.Value(Light.GREEN.value),
+        output_field=models.CharField(),
+    )
+
+
+def light_of(status: str, due: dt.date | None, window: LightWindow) -> str:
+    """`light_case()` for one row in hand."""
+    if is_overdue(status, due, window.on):
+        return Light.RED.value
+    if due is not None and window.on <= due <= window.yellow_until and status not in Obligation.CLOSED_STATUSES:
+        return Light.YELLOW.value
+    return Light.GREEN.value
+
+
 class ObligationQuerySet(models.QuerySet):
     def active(self):
         return self.filter(superseded_at__isnull=True)
@@ -160,9 +256,15 @@ class ObligationQuerySet(models.QuerySet):
             models.Q(department_id=user.department_id) | models.Q(cooperating__id=user.department_id)
         ).distinct()
 
+    def open(self):
+        return self.filter(open_q())
+
     def overdue(self, on: dt.date | None = None):
-        on = on or today()
-        return self.filter(due_date__lt=on).exclude(status__in=Obligation.CLOSED_STATUSES)
+        return self.filter(overdue_q(on or today()))
+
+    def with_light(self, window: LightWindow | None = None):
+        """Annotate `light` (red / yellow / green) as of the window's day."""
+        return self.annotate(light=light_case(window or LightWindow.for_day()))
 
     def with_missed_due_date(self, on: dt.date | None = None):
         """Annotate `missed`: the due date each obligation missed, or NULL if it has missed none.
@@ -173,11 +275,10 @@ class ObligationQuerySet(models.QuerySet):
         "fell overdue per week" is one GROUP BY with no pass over the history.
         """
         on = on or today()
-        overdue_now = models.Q(due_date__lt=on) & ~models.Q(status__in=Obligation.CLOSED_STATUSES)
         return self.annotate(
             missed=Coalesce(
                 "missed_due_date",
-                models.Case(models.When(overdue_now, then="due_date"), output_field=models.DateField()),
+                models.Case(models.When(overdue_q(on), then="due_date"), output_field=models.DateField()),
             )
         )
 
@@ -249,32 +350,18 @@ class Obligation(models.Model):
         return self.clause.citation
 
     def is_overdue(self, on: dt.date | None = None) -> bool:
-        on = on or today()
-        return self.due_date is not None and self.due_date < on and self.status not in self.CLOSED_STATUSES
+        return is_overdue(self.status, self.due_date, on or today())
 
     def days_overdue(self, on: dt.date | None = None) -> int:
-        on = on or today()
-        return (on - self.due_date).days if self.is_overdue(on) else 0
+        return days_overdue(self.status, self.due_date, on or today())
 
     def days_left(self, on: dt.date | None = None) -> int | None:
         on = on or today()
         return None if self.due_date is None else (self.due_date - on).days
 
-    def traffic_light(self, on: dt.date | None = None, warn_days: int = 3) -> str:
-        """督查督办 亮灯: red when overdue, yellow when due soon, green otherwise.
-
-        `warn_days` is counted in calendar days here; the dashboard passes working days through
-        the calendar service.
-        """
-        on = on or today()
-        if self.status == self.Status.VERIFIED:
-            return "green"
-        if self.is_overdue(on):
-            return "red"
-        left = self.days_left(on)
-        if left is not None and left <= warn_days and self.status not in self.CLOSED_STATUSES:
-            return "yellow"
-        return "green"
+    def traffic_light(self, window: LightWindow | None = None) -> str:
+        """督查督办 亮灯 of this obligation; `light` when a queryset annotated it (`with_light`)."""
+        return light_of(self.status, self.due_date, window or LightWindow.for_day())
 
 
 class ProgressEntry(models.Model):

@@ -4,7 +4,8 @@ Pure Python (standard library only), so it can be tested and reused without Djan
 Read it top to bottom:
 
 1. Errors and reading a file        — ``RegulationFormatError``, ``read_regulation_file``
-2. Chinese numerals                 — ``chinese_numeral_to_int``, ``int_to_chinese_numeral``
+2. Chinese numerals                 — ``chinese_numeral_to_int``, ``int_to_chinese_numeral``,
+                                      and the citation ``article_label`` / ``citation`` (第X条第Y款)
 3. Cleaning                         — PDF debris: stray spaces, ASCII punctuation, page breaks
 4. Structure                        — ``parse_regulation``: title, preamble, 章, 条, 款, 项
 5. Clauses                          — ``extract_clauses`` (应当 / 不得) and ``extract_remits`` (负责)
@@ -37,7 +38,9 @@ __all__ = [
     "RegulationFormatError",
     "Remit",
     "Resolution",
+    "article_label",
     "chinese_numeral_to_int",
+    "citation",
     "clean_text",
     "extract_clauses",
     "extract_remits",
@@ -171,6 +174,16 @@ def int_to_chinese_numeral(n: int) -> str:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"not a non-negative integer: {n!r}")
     return "零" if n == 0 else _positive_to_chinese(n)
+
+
+def article_label(number: int) -> str:
+    """3 -> 第三条."""
+    return f"第{int_to_chinese_numeral(number)}条"
+
+
+def citation(article: str, paragraph: int) -> str:
+    """("第三条", 2) -> 第三条第二款: the one way a 款 is cited, on every page, message and report."""
+    return f"{article}第{int_to_chinese_numeral(paragraph)}款"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,7 +375,7 @@ class _ArticleBuilder:
             paragraphs.append(ParsedParagraph(index, clean_text(" ".join(draft.pieces)), items))
         return ParsedArticle(
             number=self.number,
-            label=f"第{int_to_chinese_numeral(self.number)}条",
+            label=article_label(self.number),
             chapter_number=self.chapter_number,
             paragraphs=paragraphs,
         )

@@ -2,24 +2,24 @@
 
 import datetime as dt
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
 from core.clock import today
 
-from .models import Obligation, ReportingRequirement
+from .models import LightWindow, Obligation, ReportingRequirement, overdue_q
 from .services import ReportingStatus, reporting_status
 
 
-def obligation_list(*, user, on: dt.date | None = None) -> QuerySet[Obligation]:
+def obligation_list(*, user, window: LightWindow | None = None) -> QuerySet[Obligation]:
     """The obligations a user sees, most urgent first: overdue (longest overdue first), then by due
-    date, undated last."""
-    on = on or today()
-    late = Q(due_date__lt=on) & ~Q(status__in=Obligation.CLOSED_STATUSES)
+    date, undated last; each with its `light` as of the window's day."""
+    window = window or LightWindow.for_day()
     return (
         Obligation.objects.visible_to(user)
         .active()
         .select_related("department", "clause__article__chapter")
-        .annotate(late=Case(When(late, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .with_light(window)
+        .annotate(late=Case(When(overdue_q(window.on), then=Value(1)), default=Value(0), output_field=IntegerField()))
         .order_by("-late", F("due_date").asc(nulls_last=True), "clause__article__number", "id")
     )
 

@@ -32,6 +32,7 @@ from core.clock import today
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, ServiceError, StaleVersion, invalid
 
 from . import audit
+from .audit import AuditAction
 from .models import (
     AuditEntry,
     DueDateChange,
@@ -58,14 +59,14 @@ def _require(user: User, action: Action, obligation: Obligation) -> None:
 def _describe(entry: AuditEntry) -> str:
     before, after = entry.before or {}, entry.after or {}
     labels = dict(Obligation.Status.choices)
-    if entry.action == "obligation.status":
+    if entry.action == AuditAction.OBLIGATION_STATUS:
         old, new = before.get("status"), after.get("status")
         return f"状态：{labels.get(old, old)} → {labels.get(new, new)}"
-    if entry.action == "obligation.due_date":
+    if entry.action == AuditAction.OBLIGATION_DUE_DATE:
         return f"完成期限：{before.get('due_date') or '未设置'} → {after.get('due_date') or '未设置'}"
-    if entry.action == "obligation.reassigned":
+    if entry.action == AuditAction.OBLIGATION_REASSIGNED:
         return f"责任单位：{_dept_name(before.get('department'))} → {_dept_name(after.get('department'))}"
-    if entry.action == "obligation.cooperating":
+    if entry.action == AuditAction.OBLIGATION_COOPERATING:
         names = "、".join(_dept_name(c) for c in after.get("cooperating", [])) or "无"
         return f"协办单位：{names}"
     return entry.action
@@ -77,7 +78,12 @@ def _dept_name(code: str | None) -> str:
     return Department.objects.filter(code=code).values_list("short_name", flat=True).first() or code
 
 
-ROW_ACTIONS = ("obligation.status", "obligation.due_date", "obligation.reassigned", "obligation.cooperating")
+ROW_ACTIONS = (
+    AuditAction.OBLIGATION_STATUS,
+    AuditAction.OBLIGATION_DUE_DATE,
+    AuditAction.OBLIGATION_REASSIGNED,
+    AuditAction.OBLIGATION_COOPERATING,
+)
 
 
 def stale_message(obligation_id: int) -> str:
@@ -213,7 +219,7 @@ def obligation_transition(
     after = {"status": target}
     if reason:
         after["reason"] = reason
-    audit.record("obligation.status", obligation=obligation, actor=actor, before={"status": old}, after=after)
+    audit.record(AuditAction.OBLIGATION_STATUS, obligation=obligation, actor=actor, before={"status": old}, after=after)
     return obligation
 
 
@@ -232,7 +238,7 @@ def _set_due_date(
         obligation=obligation, old_date=old, new_date=due_date, reason=reason, changed_by=actor
     )
     audit.record(
-        "obligation.due_date",
+        AuditAction.OBLIGATION_DUE_DATE,
         obligation=obligation,
         actor=actor,
         before={"due_date": old.isoformat() if old else None},
@@ -275,7 +281,7 @@ def extension_request(*, obligation: Obligation, actor: User, requested_date: dt
     except IntegrityError:
         raise Conflict("已有一项待审批的延期申请，请等待审批结果", code="extension_pending") from None
     audit.record(
-        "extension.requested",
+        AuditAction.EXTENSION_REQUESTED,
         obligation=obligation,
         actor=actor,
         after={"request_id": request.pk, "requested_date": requested_date.isoformat(), "reason": reason},
@@ -309,7 +315,7 @@ def extension_decide(
     request.decision_note = note
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     audit.record(
-        "extension.decided",
+        AuditAction.EXTENSION_DECIDED,
         obligation=obligation,
         actor=actor,
         before={"status": ExtensionRequest.Status.PENDING},
@@ -333,7 +339,7 @@ def milestone_add(*, obligation: Obligation, actor: User, title: str, due_date: 
         raise invalid("title", "节点名称不能超过 200 字")
     milestone = Milestone.objects.create(obligation=obligation, title=title, due_date=due_date, created_by=actor)
     audit.record(
-        "milestone.added",
+        AuditAction.MILESTONE_ADDED,
         obligation=obligation,
         actor=actor,
         after={"milestone_id": milestone.pk, "title": title, "due_date": due_date.isoformat()},
@@ -347,7 +353,7 @@ def _milestone_done(milestone: Milestone, actor: User) -> None:
     milestone.done_at = timezone.now()
     milestone.save(update_fields=["done_at"])
     audit.record(
-        "milestone.done",
+        AuditAction.MILESTONE_DONE,
         obligation=milestone.obligation,
         actor=actor,
         after={"milestone_id": milestone.pk, "title": milestone.title},
@@ -382,7 +388,7 @@ def milestone_set_due_date(*, milestone: Milestone, actor: User, due_date: dt.da
         changed_by=actor,
     )
     audit.record(
-        "milestone.due_date",
+        AuditAction.MILESTONE_DUE_DATE,
         obligation=milestone.obligation,
         actor=actor,
         before={"milestone_id": milestone.pk, "due_date": old.isoformat()},
@@ -442,7 +448,7 @@ def progress_add(
         _milestone_done(milestone, actor)
     _touch(obligation)
     audit.record(
-        "progress.added",
+        AuditAction.PROGRESS_ADDED,
         obligation=obligation,
         actor=actor,
         after={
@@ -642,7 +648,7 @@ def evidence_add(
             evidence.save()
             _touch(obligation)
             audit.record(
-                "evidence.added",
+                AuditAction.EVIDENCE_ADDED,
                 obligation=obligation,
                 actor=actor,
                 after={
@@ -684,7 +690,7 @@ def _reassign(*, obligation: Obligation, actor: User, department: Department, re
     _update_row(obligation, expected_version, department=department)
     obligation.cooperating.remove(department)
     audit.record(
-        "obligation.reassigned",
+        AuditAction.OBLIGATION_REASSIGNED,
         obligation=obligation,
         actor=actor,
         before={"department": old},
@@ -729,7 +735,7 @@ def obligation_add_cooperating(
     _update_row(obligation, expected_version)
     obligation.cooperating.add(*new)
     audit.record(
-        "obligation.cooperating",
+        AuditAction.OBLIGATION_COOPERATING,
         obligation=obligation,
         actor=actor,
         before={"cooperating": before},
@@ -742,7 +748,9 @@ def assigned_on(obligation: Obligation) -> dt.date:
     """The day the obligation was (last) given to its current body: the objection window starts there."""
     entry = (
         AuditEntry.objects.filter(
-            obligation=obligation, action="obligation.reassigned", after__department=obligation.department.code
+            obligation=obligation,
+            action=AuditAction.OBLIGATION_REASSIGNED,
+            after__department=obligation.department.code,
         )
         .order_by("-id")
         .first()
@@ -776,7 +784,7 @@ def objection_raise(*, obligation: Obligation, actor: User, reason: str, suggest
         suggested_department=suggested,
     )
     audit.record(
-        "objection.raised",
+        AuditAction.OBJECTION_RAISED,
         obligation=obligation,
         actor=actor,
         after={
@@ -828,7 +836,7 @@ def objection_decide(
     objection.decision_note = note
     objection.save()
     audit.record(
-        "objection.decided",
+        AuditAction.OBJECTION_DECIDED,
         obligation=obligation,
         actor=actor,
         before={"status": Objection.Status.PENDING},
@@ -913,7 +921,7 @@ def reporting_require(
         },
     )
     audit.record(
-        "reporting.required",
+        AuditAction.REPORTING_REQUIRED,
         obligation=obligation,
         actor=actor,
         after={"frequency": frequency, "starts_on": starts_on.isoformat(), "due_day": int(due_day)},

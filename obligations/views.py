@@ -10,12 +10,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from core.clock import today
 from obligations.permissions import Action, allowed_actions, can
 
 from . import forms, selectors, services
@@ -25,12 +26,13 @@ from .models import (
     AuditEntry,
     Evidence,
     ExtensionRequest,
+    LightWindow,
     Milestone,
     Objection,
     Obligation,
     ProgressEntry,
     Regulation,
-    today,
+    overdue_q,
 )
 
 PAGE_SIZE = 20
@@ -45,18 +47,20 @@ def _visible(request, pk) -> Obligation:
 @login_required
 def tasks(request):
     form = forms.TaskFilterForm(request.GET or None)
-    queryset = selectors.obligation_list(user=request.user)
+    window = LightWindow.for_day()
+    on = window.on
+    queryset = selectors.obligation_list(user=request.user, window=window)
     if form.is_valid():
         data = form.cleaned_data
         if data["status"]:
             queryset = queryset.filter(status=data["status"])
         if data["overdue"] in ("0", "1"):
-            late = Q(due_date__lt=today()) & ~Q(status__in=Obligation.CLOSED_STATUSES)
+            late = overdue_q(on)
             queryset = queryset.filter(late) if data["overdue"] == "1" else queryset.exclude(late)
         if data["due_within"] is not None:
-            queryset = queryset.filter(
-                due_date__lte=today() + dt.timedelta(days=data["due_within"]), due_date__gte=today()
-            ).exclude(status__in=Obligation.CLOSED_STATUSES)
+            queryset = queryset.open().filter(
+                due_date__lte=on + dt.timedelta(days=data["due_within"]), due_date__gte=on
+            )
         if data["chapter"]:
             queryset = queryset.filter(clause__article__chapter=data["chapter"])
         if data["article"]:
@@ -75,7 +79,7 @@ def tasks(request):
     return render(
         request,
         "obligations/tasks.html",
-        {"form": form, "page": page, "query": query.urlencode(), "today": today(), "reports": reports},
+        {"form": form, "page": page, "query": query.urlencode(), "today": on, "reports": reports},
     )
 
 

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import (
@@ -42,15 +43,25 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from accounts.models import Department
-from obligations.audit import ChainHead
-from obligations.models import AuditEntry, Evidence, Obligation, ProgressEntry, Regulation
+from obligations.audit import AuditAction, ChainHead
+from obligations.figures import ON_TIME_RULE, Timeliness, format_rate, handed_in_date, on_time_rate, timeliness_case
+from obligations.models import (
+    AuditEntry,
+    Evidence,
+    Light,
+    LightWindow,
+    Obligation,
+    ProgressEntry,
+    Regulation,
+    light_case,
+)
 
 CHUNK_SIZE = 2000
 STATUS_LABELS = dict(Obligation.Status.choices)
 KIND_LABELS = dict(Evidence.Kind.choices)
 ALGORITHM_LABELS = {"sha256": "SHA-256", "sm3": "SM3"}
 CLOSED = {Obligation.Status.SUBMITTED.value, Obligation.Status.VERIFIED.value}
-ON_TIME_RULE = "按期完成率 = 按期提交核验的义务数 ÷（已提交核验且设有期限的义务数 + 逾期未提交的义务数）"
+__all__ = ["ON_TIME_RULE", "format_rate"]  # the figures' words and format, from obligations.figures
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,11 @@ class ReportContext:
         """The day "overdue" is measured on."""
         return self.filters.as_of if self.historical else timezone.localtime(self.generated_at).date()
 
+    @cached_property
+    def window(self) -> LightWindow:
+        """The lights as of the report's day, from the working-day calendar (once per report)."""
+        return LightWindow.for_day(self.on)
+
     @property
     def cutoff(self) -> dt.datetime | None:
         """Midnight after the as-of day in Asia/Shanghai; None for the current state."""
@@ -148,6 +164,7 @@ class ReportContext:
             ("筛选条件", self.describe_filters()),
             ("审计链头（生成时）", chain),
             ("统计口径", ON_TIME_RULE),
+            ("亮灯规则", self.window.describe()),
         ]
 
     def describe_filters(self) -> str:
@@ -185,8 +202,14 @@ class ObligationRow:
     verified_at: dt.datetime | None
     verified_by: str
     timeliness: str
-    timeliness_kind: str  # on_time / late / overdue / pending / no_due
+    timeliness_kind: str  # obligations.figures.Timeliness: on_time / late / overdue / pending / no_due
     days_late: int | None
+    light: str  # obligations.models.Light as of the report's day
+
+    @property
+    def light_label(self) -> str:
+        return Light(self.light).label
+
     latest_progress: str
     latest_progress_at: dt.datetime | None
     percent: int | None
@@ -238,14 +261,9 @@ class Summary:
         elif row.timeliness_kind == "late":
             self.late += 1
 
-    @staticmethod
-    def rate(on_time: int, late: int, overdue: int) -> float | None:
-        due = on_time + late + overdue
-        return on_time / due if due else None
-
     @property
     def on_time_rate(self) -> float | None:
-        return self.rate(self.on_time, self.late, self.overdue)
+        return on_time_rate(self.on_time, self.late, self.overdue)
 
     def state_rows(self) -> list[tuple[str, int]]:
         return [(label, self.by_state.get(code, 0)) for code, label in Obligation.Status.choices]
@@ -264,13 +282,9 @@ class Summary:
             rows.append(
                 [dept.name if dept else code, c["total"]]
                 + [c.get(s, 0) for s, _ in Obligation.Status.choices]
-                + [c.get("overdue", 0), self.rate(c.get("on_time", 0), c.get("late", 0), c.get("overdue", 0))]
+                + [c.get("overdue", 0), on_time_rate(c.get("on_time", 0), c.get("late", 0), c.get("overdue", 0))]
             )
         return rows
-
-
-def format_rate(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
 # --- the query -------------------------------------------------------------------------------
@@ -308,7 +322,7 @@ def _actor_name(prefix: str):
 
 def _transition(status: str, cutoff: dt.datetime):
     return AuditEntry.objects.filter(
-        obligation=OuterRef("pk"), action="obligation.status", after__status=status, at__lt=cutoff
+        obligation=OuterRef("pk"), action=AuditAction.OBLIGATION_STATUS, after__status=status, at__lt=cutoff
     ).order_by("-at", "-id")
 
 
@@ -340,10 +354,12 @@ def obligations(ctx: ReportContext):
         name = Coalesce(NullIf(F("actor__full_name"), Value("")), F("actor__username"))
         qs = qs.filter(Q(created_at__lt=cutoff), Q(superseded_at__isnull=True) | Q(superseded_at__gte=cutoff))
         qs = qs.annotate(
-            r_status=_value_at("obligation.status", "status", cutoff, F("status"), CharField()),
-            r_due=_value_at("obligation.due_date", "due_date", cutoff, F("due_date"), DateField()),
-            r_dept=_value_at("obligation.reassigned", "department", cutoff, F("department__code"), CharField()),
-            r_coop=_value_at("obligation.cooperating", "cooperating", cutoff, Value(None), TextField()),
+            r_status=_value_at(AuditAction.OBLIGATION_STATUS, "status", cutoff, F("status"), CharField()),
+            r_due=_value_at(AuditAction.OBLIGATION_DUE_DATE, "due_date", cutoff, F("due_date"), DateField()),
+            r_dept=_value_at(
+                AuditAction.OBLIGATION_REASSIGNED, "department", cutoff, F("department__code"), CharField()
+            ),
+            r_coop=_value_at(AuditAction.OBLIGATION_COOPERATING, "cooperating", cutoff, Value(None), TextField()),
             # Recorded transitions first; rows changed before the audit trail existed keep their fields.
             r_sub_at=Coalesce(
                 Subquery(submitted.values("at")[:1]),
@@ -367,7 +383,13 @@ def obligations(ctx: ReportContext):
             ),
         )
     latest = progress.order_by("-created_at", "-id")
+    # The rules and the figures' classification, applied to the state at the cutoff.
+    state = {"status": "r_status", "due": "r_due"}
+    handed = {"submitted": "r_sub_at", "verified": "r_ver_at"}
     qs = qs.annotate(
+        r_light=light_case(ctx.window, **state),
+        r_timeliness=timeliness_case(ctx.on, **state, **handed),
+        r_handed=handed_in_date(status="r_status", **handed),
         r_progress=Subquery(latest.values("text")[:1]),
         r_progress_at=Subquery(latest.values("created_at")[:1]),
         r_percent=Subquery(latest.values("percent")[:1]),
@@ -402,19 +424,21 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
     return timezone.localtime(value).replace(tzinfo=None) if value else None
 
 
-def timeliness(status: str, due: dt.date | None, submitted: dt.datetime | None, on: dt.date):
-    """(label, kind, days late) — on time or how many days late, as of `on`."""
-    if due is None:
-        return "未设期限", "no_due", None
-    if status in CLOSED:
-        if submitted is None:
-            return "已提交（时间未记录）", "pending", None
-        late = (submitted.date() - due).days
-        return ("按期完成", "on_time", 0) if late <= 0 else (f"逾期 {late} 天完成", "late", late)
-    if due < on:
+def timeliness_text(kind: str, status: str, due: dt.date | None, handed: dt.date | None, on: dt.date):
+    """(label, days late) for a row `obligations.figures.timeliness_case` classified as `kind`."""
+    if kind == Timeliness.NO_DUE:
+        return "未设期限", None
+    if kind == Timeliness.ON_TIME:
+        return "按期完成", 0
+    if kind == Timeliness.LATE:
+        late = (handed - due).days
+        return f"逾期 {late} 天完成", late
+    if kind == Timeliness.OVERDUE:
         late = (on - due).days
-        return f"已逾期 {late} 天", "overdue", late
-    return f"未到期（剩余 {(due - on).days} 天）", "pending", None
+        return f"已逾期 {late} 天", late
+    if status in CLOSED:
+        return "已提交（时间未记录）", None
+    return f"未到期（剩余 {(due - on).days} 天）", None
 
 
 @contextmanager
@@ -456,7 +480,8 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
             coop_codes = json.loads(o.r_coop) if isinstance(o.r_coop, str) else list(o.r_coop)
         else:
             coop_codes = [d.code for d in o.cooperating.all()]
-        label, kind, late = timeliness(status, due, submitted_at or verified_at, ctx.on)
+        kind = o.r_timeliness
+        label, late = timeliness_text(kind, status, due, o.r_handed, ctx.on)
         dept = depts.get(o.r_dept)
         article = o.clause.article
         yield ObligationRow(
@@ -477,6 +502,7 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
             timeliness=label,
             timeliness_kind=kind,
             days_late=late,
+            light=o.r_light,
             latest_progress=o.r_progress or "",
             latest_progress_at=_local(o.r_progress_at),
             percent=o.r_percent,

@@ -24,6 +24,7 @@ OBLIGATION_COLUMNS = [
     ("责任单位", 22, "text", lambda r: r.department),
     ("协办单位", 22, "text", lambda r: r.cooperating),
     ("状态", 9, "text", lambda r: r.status_label),
+    ("亮灯", 12, "text", lambda r: r.light_label),
     ("完成期限", 12, "date", lambda r: r.due_date),
     ("提交核验时间", 18, "datetime", lambda r: r.submitted_at),
     ("提交人", 10, "text", lambda r: r.submitted_by),

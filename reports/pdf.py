@@ -109,7 +109,9 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
     # One row per obligation, so that a page break never separates a body from its duty.
     cols = [32 * mm, 64 * mm, 24 * mm, 28 * mm]
     cols.append(width - sum(cols))
-    head = [p(h) for h in ["条款 / 责任单位", "义务内容 / 最新进展", "状态 / 期限", "提交 / 核验", "按期情况 / 佐证"]]
+    head = [
+        p(h) for h in ["条款 / 责任单位", "义务内容 / 最新进展", "状态 / 期限 / 亮灯", "提交 / 核验", "按期情况 / 佐证"]
+    ]
     rows = [head]
     for done, row in enumerate(asof.iter_obligation_rows(ctx), start=1):
         summary.add(row)
@@ -128,7 +130,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
             [
                 p(body),
                 p(duty),
-                p(f"{row.status_label}\n期限：{as_text(row.due_date) or '未设'}"),
+                p(f"{row.status_label}\n期限：{as_text(row.due_date) or '未设'}\n{row.light_label}"),
                 p("\n".join(handed) or "—"),
                 p(f"{row.timeliness}\n佐证 {row.evidence_count} 件"),
             ]

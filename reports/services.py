@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Department
 from core.clock import today
 from obligations import audit
+from obligations.audit import AuditAction
 from obligations.models import Regulation
 
 from . import asof, bundle, pdf, xlsx
@@ -93,7 +94,7 @@ def report_context(*, user, filters: asof.ReportFilters, regulation: Regulation 
 def report_record_export(*, ctx: asof.ReportContext, fmt: str, user, job: ExportJob | None = None) -> None:
     """Every export is itself in the audit trail, with the chain head the report states."""
     audit.record(
-        "report.exported",
+        AuditAction.REPORT_EXPORTED,
         actor=user,
         after={
             "format": fmt,

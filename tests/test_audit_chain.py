@@ -40,10 +40,10 @@ def test_new_hasher_gives_sm3_with_or_without_openssl(monkeypatch):
 @pytest.fixture
 def entries(db, settings):
     settings.AUDIT_DIGEST_ALGORITHM = "sha256"
-    first = audit.record("test.first", after={"n": 1})
+    first = audit.record(audit.AuditAction.REPORT_EXPORTED, after={"n": 1})
     settings.AUDIT_DIGEST_ALGORITHM = "sm3"
-    second = audit.record("test.second", before={"n": 1}, after={"n": 2, "备注": "国密"})
-    third = audit.record("test.third", after={"n": 3})
+    second = audit.record(audit.AuditAction.REPORT_EXPORTED, before={"n": 1}, after={"n": 2, "备注": "国密"})
+    third = audit.record(audit.AuditAction.REPORT_EXPORTED, after={"n": 3})
     return [first, second, third]
 
 

@@ -25,7 +25,7 @@ from django.test import override_settings
 from dashboard import selectors
 from notifications.models import Reminder
 from obligations import audit, services
-from obligations.models import Article, Chapter, Clause, Obligation, ProgressEntry, Regulation
+from obligations.models import Article, Chapter, Clause, LightWindow, Obligation, ProgressEntry, Regulation
 from tests.workflow_factories import add_link_evidence
 
 pytestmark = pytest.mark.django_db
@@ -134,11 +134,10 @@ def scope_for(user, **filters):
 # --- Working days and lights --------------------------------------------------------------------
 
 
-def test_working_days_skip_the_weekend():
+def test_the_yellow_window_skips_the_weekend(db):
     friday = dt.date(2025, 3, 14)
-    assert selectors.add_working_days(friday, 3) == dt.date(2025, 3, 19)
-    assert selectors.add_working_days(dt.date(2025, 3, 12), 3) == dt.date(2025, 3, 17)
-    assert selectors.add_working_days(friday, 0) == friday
+    assert LightWindow.for_day(friday).yellow_until == dt.date(2025, 3, 19)
+    assert LightWindow.for_day(dt.date(2025, 3, 12)).yellow_until == dt.date(2025, 3, 17)
 
 
 def test_yellow_counts_working_days_across_a_weekend(departments, cast):
@@ -149,7 +148,7 @@ def test_yellow_counts_working_days_across_a_weekend(departments, cast):
     with time_machine.travel(at("2025-03-14"), tick=False):
         summary = selectors.dashboard_summary(scope=scope_for(cast["lena"]))
         assert summary["due_soon"] == 1
-        with override_settings(DASHBOARD_YELLOW_WORKING_DAYS=4):
+        with override_settings(YELLOW_WORKING_DAYS=4):
             assert selectors.dashboard_summary(scope=scope_for(cast["lena"]))["due_soon"] == 2
 
 
@@ -171,10 +170,12 @@ def test_headline_figures(known, cast, frozen):
     assert summary["due_soon"] == 1  # DSJ art.2 on 03-17; FGW art.3 on 03-18 is the fourth working day
     assert summary["due_within_30_days"] == 2
     assert summary["completion_rate"] == 0.4
-    # On time: DSJ art.3 (23:30 local on its date) and FGW art.1b; FGW art.2 was verified at
-    # 00:30 local on the day after its date, which is still its due date in UTC.
-    assert (summary["verified_on_time"], summary["verified_with_due"]) == (2, 3)
-    assert summary["on_time_rate"] == 0.6667
+    # Handed in on time: DSJ art.3 (verified, no submission recorded: 23:30 local on its date),
+    # FGW art.1 (submitted 03-09) and FGW art.1b; late: FGW art.2, verified (no submission
+    # recorded) at 00:30 local on the day after its date, which is still its due date in UTC.
+    # Overdue: DSJ art.1 and LIXIA art.1. On time ÷ (on time + late + overdue) = 3 ÷ 6.
+    assert (summary["on_time"], summary["late"], summary["overdue"]) == (3, 1, 2)
+    assert summary["on_time_rate"] == 0.5
     assert summary["awaiting_verification"] == 1
 
 
@@ -189,16 +190,17 @@ def test_body_table_row(known, cast, frozen):
         "verified": 1,
         "overdue": 1,
     }
-    assert dsj["on_time_rate"] == 1.0
+    assert dsj["on_time_rate"] == 0.5  # DSJ art.3 on time, DSJ art.1 overdue
     assert dsj["days_since_activity"] == 2
     assert dsj["light"] == "red"
     assert dsj["tasks_url"] == "/tasks/?department=JN-DSJ"
     fgw = bodies["JN-FGW"]
     assert (fgw["assigned"], fgw["submitted"], fgw["verified"], fgw["overdue"]) == (4, 1, 2, 0)
-    assert fgw["on_time_rate"] == 0.5
+    assert fgw["on_time_rate"] == 0.6667  # art.1 and art.1b on time, art.2 late
     assert fgw["days_since_activity"] is None
     assert fgw["light"] == "green"
-    assert bodies["JN-LIXIA"]["on_time_rate"] is None  # verified, but it had no due date
+    # Its verified art.3 has no due date and counts neither way; art.1 is overdue.
+    assert bodies["JN-LIXIA"]["on_time_rate"] == 0.0
 
 
 def test_body_table_sorts_on_any_column(known, cast, frozen):
@@ -206,7 +208,7 @@ def test_body_table_sorts_on_any_column(known, cast, frozen):
     by_assigned = [r["code"] for r in selectors.dashboard_bodies(scope=scope, sort="-assigned")]
     assert by_assigned[0] == "JN-FGW"
     by_on_time = [r["code"] for r in selectors.dashboard_bodies(scope=scope, sort="-on_time_rate")]
-    assert by_on_time == ["JN-DSJ", "JN-FGW", "JN-LIXIA"]  # no rate last
+    assert by_on_time == ["JN-FGW", "JN-DSJ", "JN-LIXIA"]
     most_idle_first = [r["code"] for r in selectors.dashboard_bodies(scope=scope, sort="-idle")]
     assert most_idle_first[-1] == "JN-DSJ"  # the only body with recent activity
     assert selectors.normalise_body_sort("drop table") == selectors.DEFAULT_BODY_SORT

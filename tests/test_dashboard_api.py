@@ -58,7 +58,8 @@ def test_summary_endpoint_gives_the_headline_figures(client, known, cast, frozen
     data = client.get(f"{API}summary/").json()
     assert data["on"] == "2025-03-12"
     assert (data["total"], data["overdue"], data["due_soon"], data["awaiting_verification"]) == (10, 2, 1, 1)
-    assert (data["completion_rate"], data["on_time_rate"]) == (0.4, 0.6667)
+    assert (data["completion_rate"], data["on_time_rate"]) == (0.4, 0.5)
+    assert data["on_time_rule"].startswith("按期完成率 = 按期提交核验的义务数")
 
 
 def test_bodies_endpoint_for_staff_holds_only_their_body(client, known, cast, frozen):

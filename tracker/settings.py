@@ -356,8 +356,9 @@ LOGGING = {
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "core.exceptions.exception_handler"
 # A body may object to an assignment within this many working days (statutory holidays skipped).
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
-# Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).
-DASHBOARD_YELLOW_WORKING_DAYS = env_int("DASHBOARD_YELLOW_WORKING_DAYS", 3)
+# 督查督办 亮灯: a due date within this many working days lights yellow, on every page, API,
+# reminder and report (obligations.models.LightWindow).
+YELLOW_WORKING_DAYS = env_int("YELLOW_WORKING_DAYS", 3)
 # --- Reports and the audit trail's digest (reports app) ---
 # Digest of new audit entries (and of evidence): "sha256" or "sm3" (GB/T 32905). Each entry
 # records its own algorithm, so switching keeps the existing chain verifiable.

@@ -22,9 +22,12 @@ class SummarySerializer(serializers.Serializer):
     due_soon = serializers.IntegerField(help_text="黄灯：未提交且期限在临期截止日之前")
     due_within_30_days = serializers.IntegerField(help_text="未提交且30日内到期")
     completion_rate = serializers.FloatField(allow_null=True, help_text="已核验 / 有效义务")
-    verified_with_due = serializers.IntegerField()
-    verified_on_time = serializers.IntegerField()
-    on_time_rate = serializers.FloatField(allow_null=True, help_text="按期核验 / 有期限的已核验")
+    on_time = serializers.IntegerField(help_text="按期完成：在期限当日或之前提交核验（含已核验）")
+    late = serializers.IntegerField(help_text="逾期完成：期限之后才提交核验（含已核验）")
+    on_time_rate = serializers.FloatField(
+        allow_null=True, help_text="按期完成率 = 按期完成 ÷（按期完成 + 逾期完成 + 逾期未提交），与合规报告同一口径"
+    )
+    on_time_rule = serializers.CharField(help_text="按期完成率的统计口径（文字）")
     awaiting_verification = serializers.IntegerField()
 
 
@@ -46,8 +49,8 @@ class BodyRowSerializer(CountsMixin):
     full_name = serializers.CharField()
     level = serializers.CharField()
     level_label = serializers.CharField()
-    verified_with_due = serializers.IntegerField()
-    verified_on_time = serializers.IntegerField()
+    on_time = serializers.IntegerField()
+    late = serializers.IntegerField()
     on_time_rate = serializers.FloatField(allow_null=True)
     last_activity_at = serializers.DateTimeField(allow_null=True)
     days_since_activity = serializers.IntegerField(allow_null=True)

@@ -70,7 +70,8 @@ class ObligationSerializer(serializers.ModelSerializer):
         return obj.days_left()
 
     def get_traffic_light(self, obj) -> str:
-        return obj.traffic_light()
+        # Querysets of the API annotate it (ObligationQuerySet.with_light): one calendar per request.
+        return getattr(obj, "light", None) or obj.traffic_light()
 
 
 class ProgressEntrySerializer(serializers.ModelSerializer):

@@ -99,6 +99,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
             Obligation.objects.visible_to(self.request.user)
             .select_related("department", "clause__article__chapter")
             .prefetch_related("cooperating")
+            .with_light()
         )
 
     def _check(self, obligation, permission):

@@ -2,6 +2,9 @@
 
 from django import template
 
+from obligations.audit import action_label as audit_action_label
+from obligations.figures import format_rate
+from obligations.models import Light, Obligation
 from obligations.permissions import can as can_check
 
 register = template.Library()
@@ -14,7 +17,7 @@ def can(user, action, obligation) -> bool:
 
 @register.filter
 def light_label(value: str) -> str:
-    return {"red": "红灯（逾期）", "yellow": "黄灯（临期）", "green": "绿灯"}.get(value, value)
+    return Light(value).label if value in Light.values else value
 
 
 @register.simple_tag
@@ -32,35 +35,18 @@ def days_text(obligation, on=None) -> str:
     return f"剩余 {left} 天"
 
 
-ACTION_LABELS = {
-    "obligation.created": "创建义务",
-    "obligation.status": "状态变更",
-    "obligation.due_date": "完成期限变更",
-    "obligation.reassigned": "调整责任单位",
-    "obligation.cooperating": "调整协办单位",
-    "obligation.superseded": "义务废止",
-    "obligation.restored": "义务恢复",
-    "progress.added": "填报进展",
-    "evidence.added": "提交佐证材料",
-    "milestone.added": "添加节点",
-    "milestone.done": "节点完成",
-    "milestone.due_date": "节点期限变更",
-    "extension.requested": "申请延期",
-    "extension.decided": "审批延期",
-    "objection.raised": "提出异议",
-    "objection.decided": "处理异议",
-    "reporting.required": "要求定期报送",
-    "report.exported": "导出报告",
-}
-
-
 @register.filter
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    """The audit trail's words for an action name (obligations.audit.AuditAction)."""
+    return audit_action_label(action)
 
 
 @register.filter
 def status_label(value: str) -> str:
-    from obligations.models import Obligation
-
     return dict(Obligation.Status.choices).get(value, value)
+
+
+@register.filter
+def rate_text(value: float | None) -> str:
+    """A rate as every page and report prints it (obligations.figures.format_rate): 2.2% or —."""
+    return format_rate(value)

@@ -1,0 +1,108 @@
+"""The figures the dashboard and the compliance reports print, defined once.
+
+Both read the same definitions, so for the same day and selection they print the same numbers:
+the dashboard aggregates today's rows with `counts()`; a report classifies each row it rebuilds
+(from history for a past day, see reports/asof.py) with `timeliness_case()` and tallies them.
+The column names are parameters so that a report can apply the rules to the state it rebuilt
+(`r_status`, `r_due` …) instead of today's columns.
+
+The on-time rate (按期完成率), in words: of the obligations that have a due date and are either
+handed in (submitted for verification, or verified) or overdue, the share handed in on or before
+their due date. The clock stops when the work is handed in, not when the lead verifies it; an
+obligation with no due date, or not handed in and not yet due, does not count either way.
+"""
+
+import datetime as dt
+
+from django.db.models import Case, CharField, Count, F, Q, Value, When
+from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.lookups import Exact, IsNull, LessThanOrEqual
+
+from .models import LightWindow, Obligation, due_soon_q, open_q, overdue_q
+
+Status = Obligation.Status
+
+ON_TIME_RULE = (
+    "按期完成率 = 按期提交核验的义务数 ÷（已提交核验且设有期限的义务数 + 逾期未提交的义务数）；"
+    "以提交核验之日计（已核验的义务同样以其提交核验之日计），未设期限和尚未到期的未提交义务不计入。"
+)
+
+
+class Timeliness:
+    """How an obligation stands against its due date (按期情况)."""
+
+    ON_TIME = "on_time"  # handed in on or before the due date
+    LATE = "late"  # handed in after it
+    OVERDUE = "overdue"  # not handed in, due date passed (the overdue rule)
+    PENDING = "pending"  # not handed in and not yet due, or handed in at an unrecorded time
+    NO_DUE = "no_due"  # no due date
+
+
+def handed_in_date(*, status: str = "status", submitted: str = "submitted_at", verified: str = "verified_at"):
+    """The Asia/Shanghai day the work was handed in: its submission for verification; for a
+    verified row without a recorded submission (verified before submissions were recorded),
+    the verification."""
+    return TruncDate(
+        Case(
+            When(**{status: Status.VERIFIED}, then=Coalesce(F(submitted), F(verified))),
+            When(~open_q(status=status), then=F(submitted)),
+            default=None,
+        )
+    )
+
+
+def timeliness_case(
+    on: dt.date,
+    *,
+    status: str = "status",
+    due: str = "due_date",
+    submitted: str = "submitted_at",
+    verified: str = "verified_at",
+) -> Case:
+    """`Timeliness` of each row as of `on`, in SQL."""
+    handed = handed_in_date(status=status, submitted=submitted, verified=verified)
+    return Case(
+        When(**{f"{due}__isnull": True}, then=Value(Timeliness.NO_DUE)),
+        When(
+            ~open_q(status=status),
+            then=Case(
+                When(IsNull(handed, True), then=Value(Timeliness.PENDING)),
+                When(LessThanOrEqual(handed, F(due)), then=Value(Timeliness.ON_TIME)),
+                default=Value(Timeliness.LATE),
+            ),
+        ),
+        When(overdue_q(on, status=status, due=due), then=Value(Timeliness.OVERDUE)),
+        default=Value(Timeliness.PENDING),
+        output_field=CharField(),
+    )
+
+
+def counts(window: LightWindow) -> dict:
+    """Aggregates over today's rows: total, each state, overdue, due soon, on time, late.
+
+    One COUNT ... FILTER each: any number of them is one pass over the rows, grouped or not.
+    """
+    timeliness = timeliness_case(window.on)
+    return {
+        "total": Count("id"),
+        **{str(state): Count("id", filter=Q(status=state)) for state in Status},
+        "overdue": Count("id", filter=overdue_q(window.on)),
+        "due_soon": Count("id", filter=due_soon_q(window)),
+        "on_time": Count("id", filter=Exact(timeliness, Value(Timeliness.ON_TIME))),
+        "late": Count("id", filter=Exact(timeliness, Value(Timeliness.LATE))),
+    }
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A share rounded to four places (0.0223 = 2.2%); None when there is nothing to divide."""
+    return None if not denominator else round(numerator / denominator, 4)
+
+
+def on_time_rate(on_time: int, late: int, overdue: int) -> float | None:
+    """ON_TIME_RULE: on time ÷ (handed in with a due date + overdue)."""
+    return rate(on_time, on_time + late + overdue)
+
+
+def format_rate(value: float | None) -> str:
+    """How every page and report prints a rate: one decimal, "—" for none."""
+    return "—" if value is None else f"{value * 100:.1f}%"
