@@ -72,6 +72,7 @@ def seed(n: int) -> None:
     from django.utils import timezone
 
     from accounts.models import Department, User
+    from obligations.audit import AuditAction
     from obligations.importing import import_regulation
     from obligations.models import Article, AuditEntry, Clause, Evidence, Obligation, ProgressEntry
     from obligations.parser import read_regulation_file
@@ -150,7 +151,7 @@ def seed(n: int) -> None:
                         AuditEntry(
                             obligation=o,
                             actor=staff,
-                            action="obligation.status",
+                            action=AuditAction.OBLIGATION_STATUS,
                             at=start + dt.timedelta(days=10),
                             before={"status": "not_started"},
                             after={"status": "in_progress"},
@@ -171,7 +172,7 @@ def seed(n: int) -> None:
                         AuditEntry(
                             obligation=o,
                             actor=staff,
-                            action="obligation.status",
+                            action=AuditAction.OBLIGATION_STATUS,
                             at=now - dt.timedelta(days=5),
                             before={"status": "in_progress"},
                             after={"status": "submitted"},
@@ -193,7 +194,7 @@ def seed(n: int) -> None:
                         AuditEntry(
                             obligation=o,
                             actor=auditor,
-                            action="obligation.status",
+                            action=AuditAction.OBLIGATION_STATUS,
                             at=now - dt.timedelta(days=2),
                             before={"status": "submitted"},
                             after={"status": "verified"},

@@ -583,7 +583,8 @@ class AuditEntry(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["obligation", "at"], name="audit_obl_time"),
-            # The dashboard trend and the reports' as-of rebuild read only status changes.
+            # The dashboard trend and the reports' as-of rebuild read only status changes
+            # (audit.AuditAction.OBLIGATION_STATUS; audit imports this module, not the reverse).
             models.Index(
                 fields=["obligation", "at"],
                 condition=models.Q(action="obligation.status"),

@@ -28,7 +28,7 @@ from accounts.models import Department, User
 from obligations import audit, services
 from obligations.figures import ON_TIME_RULE, format_rate
 from obligations.models import AuditEntry, LightWindow, Obligation, overdue_q
-from tests.workflow_factories import make_obligation
+from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 

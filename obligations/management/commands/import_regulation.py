@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from obligations.importing import import_regulation, preview
-from obligations.parser import RegulationFormatError, read_regulation_file
+from obligations.parser import RegulationFormatError, article_label, citation, read_regulation_file
 from obligations.registry import load_departments
 
 
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             else:
                 for c in clauses:
                     bodies = "、".join(c["departments"]) or "（不分配）"
-                    self.stdout.write(f"第{c['article']}条第{c['paragraph']}款 [{c['kind']}] {bodies}")
+                    self.stdout.write(f"{citation(article_label(c['article']), c['paragraph'])} [{c['kind']}] {bodies}")
                 self.stdout.write(f"共 {len(clauses)} 条款（未写入数据库）")
             return
         self._print_report(report)
