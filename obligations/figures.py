@@ -3,8 +3,10 @@
 Both read the same definitions, so for the same day and selection they print the same numbers:
 the dashboard aggregates today's rows with `counts()`; a report classifies each row it rebuilds
 (from history for a past day, see reports/asof.py) with `timeliness_case()` and tallies them.
-The column names are parameters so that a report can apply the rules to the state it rebuilt
-(`r_status`, `r_due` …) instead of today's columns.
+Like the rules in obligations/models.py, the classification is written twice side by side: as
+SQL (`timeliness_case`, for the dashboard's aggregates) and for the row in hand (`timeliness_of`,
+for the report's rows, whose past state is already a dozen correlated subqueries: repeating them
+inside a CASE would quadruple the query). tests/test_one_truth.py checks that the two agree.
 
 The on-time rate (按期完成率), in words: of the obligations that have a due date and are either
 handed in (submitted for verification, or verified) or overdue, the share handed in on or before
@@ -17,8 +19,9 @@ import datetime as dt
 from django.db.models import Case, CharField, Count, F, Q, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import Exact, IsNull, LessThanOrEqual
+from django.utils import timezone
 
-from .models import LightWindow, Obligation, due_soon_q, open_q, overdue_q
+from .models import LightWindow, Obligation, due_soon_q, is_overdue, open_q, overdue_q
 
 Status = Obligation.Status
 
@@ -38,43 +41,58 @@ class Timeliness:
     NO_DUE = "no_due"  # no due date
 
 
-def handed_in_date(*, status: str = "status", submitted: str = "submitted_at", verified: str = "verified_at"):
+def handed_in_date():
     """The Asia/Shanghai day the work was handed in: its submission for verification; for a
     verified row without a recorded submission (verified before submissions were recorded),
     the verification."""
     return TruncDate(
         Case(
-            When(**{status: Status.VERIFIED}, then=Coalesce(F(submitted), F(verified))),
-            When(~open_q(status=status), then=F(submitted)),
+            When(status=Status.VERIFIED, then=Coalesce(F("submitted_at"), F("verified_at"))),
+            When(~open_q(), then=F("submitted_at")),
             default=None,
         )
     )
 
 
-def timeliness_case(
-    on: dt.date,
-    *,
-    status: str = "status",
-    due: str = "due_date",
-    submitted: str = "submitted_at",
-    verified: str = "verified_at",
-) -> Case:
+def handed_in_day(status: str, submitted_at: dt.datetime | None, verified_at: dt.datetime | None) -> dt.date | None:
+    """`handed_in_date()` for one row in hand."""
+    if status == Status.VERIFIED:
+        moment = submitted_at or verified_at
+    elif status in Obligation.CLOSED_STATUSES:
+        moment = submitted_at
+    else:
+        return None
+    return timezone.localtime(moment).date() if moment else None
+
+
+def timeliness_case(on: dt.date) -> Case:
     """`Timeliness` of each row as of `on`, in SQL."""
-    handed = handed_in_date(status=status, submitted=submitted, verified=verified)
+    handed = handed_in_date()
     return Case(
-        When(**{f"{due}__isnull": True}, then=Value(Timeliness.NO_DUE)),
+        When(due_date__isnull=True, then=Value(Timeliness.NO_DUE)),
         When(
-            ~open_q(status=status),
+            ~open_q(),
             then=Case(
                 When(IsNull(handed, True), then=Value(Timeliness.PENDING)),
-                When(LessThanOrEqual(handed, F(due)), then=Value(Timeliness.ON_TIME)),
+                When(LessThanOrEqual(handed, F("due_date")), then=Value(Timeliness.ON_TIME)),
                 default=Value(Timeliness.LATE),
             ),
         ),
-        When(overdue_q(on, status=status, due=due), then=Value(Timeliness.OVERDUE)),
+        When(overdue_q(on), then=Value(Timeliness.OVERDUE)),
         default=Value(Timeliness.PENDING),
         output_field=CharField(),
     )
+
+
+def timeliness_of(status: str, due: dt.date | None, handed: dt.date | None, on: dt.date) -> str:
+    """`timeliness_case()` for one row in hand; `handed` from `handed_in_day()`."""
+    if due is None:
+        return Timeliness.NO_DUE
+    if status in Obligation.CLOSED_STATUSES:
+        if handed is None:
+            return Timeliness.PENDING
+        return Timeliness.ON_TIME if handed <= due else Timeliness.LATE
+    return Timeliness.OVERDUE if is_overdue(status, due, on) else Timeliness.PENDING
 
 
 def counts(window: LightWindow) -> dict:

@@ -153,20 +153,19 @@ class StandingResponsibility(models.Model):
 
 
 # --- The rules: overdue and the light ------------------------------------------------------------
-# Each rule is written twice side by side, once as SQL (for lists, counts and reports) and once
-# for the one row in hand (a page, a serializer, a service), and nowhere else; the parameters
-# name the columns so the reports can apply the same rule to the state they rebuild from history
-# (r_status, r_due). tests/test_rules.py checks that the two forms agree.
+# Each rule is written twice side by side, once as SQL (for lists and counts) and once for the
+# one row in hand (a page, a serializer, a service, a report's row rebuilt from history), and
+# nowhere else. tests/test_one_truth.py checks that the two forms agree.
 
 
-def open_q(*, status: str = "status") -> models.Q:
+def open_q() -> models.Q:
     """Not handed in (not submitted, not verified)."""
-    return ~models.Q(**{f"{status}__in": Obligation.CLOSED_STATUSES})
+    return ~models.Q(status__in=Obligation.CLOSED_STATUSES)
 
 
-def overdue_q(on: dt.date, *, status: str = "status", due: str = "due_date") -> models.Q:
+def overdue_q(on: dt.date) -> models.Q:
     """Overdue on `on`: its due date is before that day and it has not been handed in."""
-    return models.Q(**{f"{due}__lt": on}) & open_q(status=status)
+    return models.Q(due_date__lt=on) & open_q()
 
 
 def is_overdue(status: str, due: dt.date | None, on: dt.date) -> bool:
@@ -216,16 +215,16 @@ class LightWindow:
         )
 
 
-def due_soon_q(window: LightWindow, *, status: str = "status", due: str = "due_date") -> models.Q:
+def due_soon_q(window: LightWindow) -> models.Q:
     """Yellow: due from `on` to the end of the yellow window, and not handed in."""
-    return models.Q(**{f"{due}__gte": window.on, f"{due}__lte": window.yellow_until}) & open_q(status=status)
+    return models.Q(due_date__gte=window.on, due_date__lte=window.yellow_until) & open_q()
 
 
-def light_case(window: LightWindow, *, status: str = "status", due: str = "due_date") -> models.Case:
+def light_case(window: LightWindow) -> models.Case:
     """The light in SQL: red overdue, yellow due soon, green otherwise (handed in, undated, later)."""
     return models.Case(
-        models.When(overdue_q(window.on, status=status, due=due), then=models.Value(Light.RED.value)),
-        models.When(due_soon_q(window, status=status, due=due), then=models.Value(Light.YELLOW.value)),
+        models.When(overdue_q(window.on), then=models.Value(Light.RED.value)),
+        models.When(due_soon_q(window), then=models.Value(Light.YELLOW.value)),
         default=models.Value(Light.GREEN.value),
         output_field=models.CharField(),
     )
@@ -360,7 +359,7 @@ class Obligation(models.Model):
         return None if self.due_date is None else (self.due_date - on).days
 
     def traffic_light(self, window: LightWindow | None = None) -> str:
-        """督查督办 亮灯 of this obligation; `light` when a queryset annotated it (`with_light`)."""
+        """督查督办 亮灯 of this obligation; lists annotate the same as `light` (`with_light`)."""
         return light_of(self.status, self.due_date, window or LightWindow.for_day())
 
 

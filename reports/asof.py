@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from accounts.models import Department
 from obligations.audit import AuditAction, ChainHead
-from obligations.figures import ON_TIME_RULE, Timeliness, format_rate, handed_in_date, on_time_rate, timeliness_case
+from obligations.figures import ON_TIME_RULE, Timeliness, format_rate, handed_in_day, on_time_rate, timeliness_of
 from obligations.models import (
     AuditEntry,
     Evidence,
@@ -53,7 +53,7 @@ from obligations.models import (
     Obligation,
     ProgressEntry,
     Regulation,
-    light_case,
+    light_of,
 )
 
 CHUNK_SIZE = 2000
@@ -383,13 +383,7 @@ def obligations(ctx: ReportContext):
             ),
         )
     latest = progress.order_by("-created_at", "-id")
-    # The rules and the figures' classification, applied to the state at the cutoff.
-    state = {"status": "r_status", "due": "r_due"}
-    handed = {"submitted": "r_sub_at", "verified": "r_ver_at"}
     qs = qs.annotate(
-        r_light=light_case(ctx.window, **state),
-        r_timeliness=timeliness_case(ctx.on, **state, **handed),
-        r_handed=handed_in_date(status="r_status", **handed),
         r_progress=Subquery(latest.values("text")[:1]),
         r_progress_at=Subquery(latest.values("created_at")[:1]),
         r_percent=Subquery(latest.values("percent")[:1]),
@@ -425,7 +419,7 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def timeliness_text(kind: str, status: str, due: dt.date | None, handed: dt.date | None, on: dt.date):
-    """(label, days late) for a row `obligations.figures.timeliness_case` classified as `kind`."""
+    """(label, days late) for a row `obligations.figures.timeliness_of` classified as `kind`."""
     if kind == Timeliness.NO_DUE:
         return "未设期限", None
     if kind == Timeliness.ON_TIME:
@@ -480,8 +474,10 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
             coop_codes = json.loads(o.r_coop) if isinstance(o.r_coop, str) else list(o.r_coop)
         else:
             coop_codes = [d.code for d in o.cooperating.all()]
-        kind = o.r_timeliness
-        label, late = timeliness_text(kind, status, due, o.r_handed, ctx.on)
+        # The rules and the figures' classification, applied to the state at the cutoff.
+        handed = handed_in_day(status, o.r_sub_at, o.r_ver_at)
+        kind = timeliness_of(status, due, handed, ctx.on)
+        label, late = timeliness_text(kind, status, due, handed, ctx.on)
         dept = depts.get(o.r_dept)
         article = o.clause.article
         yield ObligationRow(
@@ -502,7 +498,7 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
             timeliness=label,
             timeliness_kind=kind,
             days_late=late,
-            light=o.r_light,
+            light=light_of(status, due, ctx.window),
             latest_progress=o.r_progress or "",
             latest_progress_at=_local(o.r_progress_at),
             percent=o.r_percent,

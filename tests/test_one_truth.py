@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from accounts.models import Department, User
-from obligations import audit, services
+from obligations import audit, figures, services
 from obligations.figures import ON_TIME_RULE, format_rate
 from obligations.models import AuditEntry, LightWindow, Obligation, overdue_q
 from tests.factories import make_obligation
@@ -151,15 +151,26 @@ def test_the_yellow_window_is_one_setting_for_every_surface(client, departments,
 
 def test_sql_and_in_hand_rules_agree_on_every_state_around_a_weekend(departments):
     thursday = dt.date(2025, 3, 13)
+    # Hand-in moments around a due date's midnight in Asia/Shanghai (23:30 local is still the day).
+    moments = [None, at("2025-03-12", "23:30"), at("2025-03-13", "00:30"), at("2025-03-16", "12:00")]
     for status in S:
         for offset in [None, *range(-3, 9)]:
             due = None if offset is None else thursday + dt.timedelta(days=offset)
-            make_obligation("JN-DSJ", status=status, due_date=due)
+            for submitted, verified in [(None, None), *zip(moments, reversed(moments), strict=True)]:
+                obligation = make_obligation("JN-DSJ", status=status, due_date=due)
+                Obligation.objects.filter(pk=obligation.pk).update(submitted_at=submitted, verified_at=verified)
     window = LightWindow.for_day(thursday)
     overdue = set(Obligation.objects.filter(overdue_q(thursday)).values_list("pk", flat=True))
-    for row in Obligation.objects.with_light(window):
-        assert row.light == row.traffic_light(window), (row.status, row.due_date)
-        assert (row.pk in overdue) == row.is_overdue(thursday), (row.status, row.due_date)
+    rows = Obligation.objects.with_light(window).annotate(timeliness=figures.timeliness_case(thursday))
+    assert rows.count() == len(S) * 13 * 5
+    for row in rows:
+        case = (row.status, row.due_date, row.submitted_at, row.verified_at)
+        assert row.light == row.traffic_light(window), case
+        assert (row.pk in overdue) == row.is_overdue(thursday), case
+        handed = figures.handed_in_day(row.status, row.submitted_at, row.verified_at)
+        assert row.timeliness == figures.timeliness_of(row.status, row.due_date, handed, thursday), case
+    kinds = Counter(rows.values_list("timeliness", flat=True))
+    assert set(kinds) == {"on_time", "late", "overdue", "pending", "no_due"}
 
 
 def test_audit_actions_are_one_enum_and_the_history_shows_their_labels(client, departments, cast):
