@@ -1,8 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -24,7 +26,17 @@ def notification_list(request):
 def notification_read(request, pk: int):
     notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     services.notification_mark_read(notification=notification)
-    return redirect(request.POST.get("next") or "notifications:list")
+    return HttpResponseRedirect(_same_site_path(request, request.POST.get("next", "")))
+
+
+def _same_site_path(request, target: str) -> str:
+    """`target` when it is a path on this site; otherwise the message list. Anything else
+    (another host, javascript:, a view name) would be an open redirect or an error."""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("notifications:list")
 
 
 @login_required
