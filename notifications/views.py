@@ -72,18 +72,19 @@ def acknowledgement_list(request):
 def preferences(request):
     pref = services.preference_for(request.user)
     if request.method == "POST":
-        form = PreferenceForm(request.POST)
+        form = PreferenceForm(request.POST, user=request.user)
         if form.is_valid():
             services.preference_update(user=request.user, **form.cleaned_data)
             messages.success(request, "通知方式已保存")
             return redirect("notifications:preferences")
     else:
         form = PreferenceForm(
+            user=request.user,
             initial={
                 "email": pref.email,
                 "in_app": pref.in_app,
                 "webhook": pref.webhook,
                 "webhook_endpoint": pref.webhook_endpoint_id,
-            }
+            },
         )
     return render(request, "notifications/preferences.html", {"form": form})

@@ -113,7 +113,7 @@ class PreferenceView(APIView):
 
     @extend_schema(request=PreferenceSerializer, responses=PreferenceSerializer)
     def put(self, request):
-        serializer = PreferenceSerializer(data=request.data)
+        serializer = PreferenceSerializer(data=request.data, context={"request": request})
         if not serializer.is_valid():
             raise ValidationError(serializer.errors)
         pref = services.preference_update(user=request.user, **serializer.validated_data)
