@@ -3,12 +3,12 @@ site; group robots are chosen among one's own body's only and get user text as p
 
 import pytest
 
+from core.errors import ServiceError
 from notifications.models import Notification, NotificationPreference, WebhookEndpoint
 from notifications.outbox import deliver_pending
 from notifications.reminders import retry_deliveries
 from notifications.services import preference_update
 from obligations import services
-from obligations.services import ServiceError
 from tests.test_reminders_support import WebhookServer
 from tests.workflow_factories import make_obligation
 

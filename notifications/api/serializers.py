@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
+from core.serializers import InputSerializer
 from notifications import selectors
 from notifications.models import Notification, WebhookEndpoint
-from obligations.api.serializers import InputSerializer
 
 
 class NotificationSerializer(serializers.ModelSerializer):
