@@ -309,7 +309,8 @@ REST_FRAMEWORK = {
         "core.parsers.CompleteMultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter with boolean filters that refuse what they do not understand.
+        "core.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "obligations.api.filters.StrictOrderingFilter",
     ],
