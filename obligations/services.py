@@ -27,9 +27,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Department, User
+from core import archives
 from core.calendar import add_working_days
 from core.clock import today
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, ServiceError, StaleVersion, invalid
+from core.validators import safe_text
 
 from . import audit
 from .models import (
@@ -482,21 +484,78 @@ def display_name(name: str) -> str:
     return name.strip()[:255]
 
 
+FILE_NAME_MAX = 255
+# Office documents and OFD files are ZIP archives. A real one has tens of entries (a thousand-page
+# OFD a few thousand) and unpacks to a few times its size; these limits are far above that and far
+# below what ties up a worker. Judged from what the archive declares, before it is opened.
+ARCHIVE_MAX_ENTRIES = 10_000
+ARCHIVE_MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
+ARCHIVE_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+
+
+def _refuse_file(code: str, message: str, **details) -> InvalidInput:
+    return InvalidInput(message, code=code, details={"file": [message], **details})
+
+
 def _check_name(name: str) -> str:
+    """The name as the client sent it (core.uploads), refused rather than repaired: hidden or
+    direction-changing characters, a path, or more than 255 characters."""
     raw = name or ""
     if not raw.strip():
         raise invalid("file", "文件名不能为空")
-    if any(unicodedata.category(ch)[0] == "C" for ch in raw):
-        raise invalid("file", "文件名含有控制字符，请重命名后上传")
+    try:
+        safe_text(raw)
+    except DjangoValidationError as exc:
+        raise _refuse_file(exc.code, f"文件名{exc.messages[0]}") from None
+    hidden = next((ch for ch in raw if unicodedata.category(ch)[0] == "C"), None)
+    if hidden is not None:  # line breaks and tabs (text elsewhere), zero-width and other format characters
+        raise _refuse_file("control_character", f"文件名不能包含不可见字符（U+{ord(hidden):04X}），请重命名后上传")
     if "/" in raw or "\\" in raw or raw.strip() in {".", ".."} or raw.startswith("."):
         raise invalid("file", "文件名不合法（不能包含路径），请重命名后上传")
-    if len(raw) > 255:
-        raise invalid("file", "文件名过长（最多 255 个字符）")
+    if len(raw) > FILE_NAME_MAX:
+        raise _refuse_file(
+            "file_name_too_long", f"文件名过长（{len(raw)} 个字符，最多 {FILE_NAME_MAX} 个），请重命名后上传"
+        )
     return raw.strip()
 
 
+def _too_many_entries(count: int) -> InvalidInput:
+    return _refuse_file(
+        "archive_too_many_entries",
+        f"文件内部条目过多（{count} 个，最多 {ARCHIVE_MAX_ENTRIES} 个），不像正常的文档，未保存",
+    )
+
+
+def _archive_names(upload) -> set[str] | None:
+    """The entry names of a ZIP archive; None when it cannot be read as one. An archive that
+    declares too many entries or too much content is refused: from its end record first
+    (core.archives), from its directory only once that is known to be small."""
+    stated = archives.declared(upload)
+    if stated is None:
+        return None
+    if stated.entries > ARCHIVE_MAX_ENTRIES or stated.directory_bytes > ARCHIVE_MAX_DIRECTORY_BYTES:
+        raise _too_many_entries(stated.entries)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    finally:
+        upload.seek(0)
+    if len(entries) > ARCHIVE_MAX_ENTRIES:  # the end record understated them
+        raise _too_many_entries(len(entries))
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > ARCHIVE_MAX_UNPACKED_BYTES:
+        limit = ARCHIVE_MAX_UNPACKED_BYTES // 1024 // 1024
+        raise _refuse_file(
+            "archive_too_large", f"文件解压后过大（{unpacked / 1024 / 1024:.0f} MB，最多 {limit} MB），未保存"
+        )
+    return {entry.filename for entry in entries}
+
+
 def detect_file_kind(upload) -> str | None:
-    """What the file is, by its content. None when it is none of the accepted kinds."""
+    """What the file is, by its content. None when it is none of the accepted kinds. A ZIP-based
+    kind (docx, xlsx, OFD) over the archive limits is refused here, before its directory is read."""
     upload.seek(0)
     head = upload.read(8)
     upload.seek(0)
@@ -511,13 +570,9 @@ def detect_file_kind(upload) -> str | None:
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "ole"
     if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(upload) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
+        names = _archive_names(upload)
+        if names is None:
             return None
-        finally:
-            upload.seek(0)
         if "word/document.xml" in names and "[Content_Types].xml" in names:
             return "docx"
         if "xl/workbook.xml" in names and "[Content_Types].xml" in names:
@@ -543,7 +598,7 @@ class CheckedFile:
 
 
 def evidence_check_file(upload) -> CheckedFile:
-    name = _check_name(getattr(upload, "name", "") or "")
+    name = _check_name(getattr(upload, "client_name", None) or getattr(upload, "name", "") or "")
     size = upload.size
     if not size:
         raise invalid("file", "文件为空，请选择有内容的文件")
