@@ -150,7 +150,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Login throttling (django-axes): 5 failures for one username from one IP lock that pair out for
-# 15 minutes. Axes' backend must come first; it only refuses locked-out pairs, ModelBackend logs in.
+# 15 minutes; 20 from one IP over all usernames lock that IP out. Axes' backend must come first;
+# it only refuses locked-out pairs, ModelBackend logs in.
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -160,6 +161,10 @@ AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Password spraying (one address, many usernames): the address is locked out too once its failures
+# over all usernames reach this many within the cool-off (accounts/lockout.py). 0 turns it off.
+AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
