@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -63,7 +64,8 @@ def notification_acknowledge(request, pk: int):
 @login_required
 def acknowledgement_list(request):
     if not selectors.can_see_acknowledgements(request.user):
-        raise Http404
+        # A page every user knows of (not an object they may not know exists): say why, in Chinese.
+        raise PermissionDenied("升级确认情况仅供牵头部门、审计人员和系统管理员查看。")
     page = Paginator(selectors.acknowledgements(request.user), 50).get_page(request.GET.get("page"))
     return render(request, "notifications/acknowledgements.html", {"page": page})
 

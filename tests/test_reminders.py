@@ -318,7 +318,7 @@ def test_notification_pages_render(cast, client):
     client.force_login(cast["alice"])
     page = client.get("/notifications/")
     assert page.status_code == 200 and "距期限还有 7 天" in page.content.decode()
-    assert client.get("/notifications/acknowledgements/").status_code == 404
+    assert client.get("/notifications/acknowledgements/").status_code == 403
     response = client.post("/notifications/preferences/", {"in_app": "on"})
     assert response.status_code == 302
     from notifications.models import NotificationPreference

@@ -241,6 +241,8 @@ NODE_MODULES = BASE_DIR / "node_modules"
 for _prefix, _path in [("vendor/echarts", "echarts/dist"), ("vendor/htmx", "htmx.org/dist")]:
     if (NODE_MODULES / _path).is_dir():
         STATICFILES_DIRS.append((_prefix, NODE_MODULES / _path))
+# Static files are ours alone: no Access-Control-Allow-Origin: * (WhiteNoise's default).
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -334,6 +336,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "将法规中“应当”条款转化为可督办的义务：进度、佐证材料、期限与核验。",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Logged-in users only in production, unless API_DOCS_PUBLIC=1 (core/api_docs.py).
+    "SERVE_PERMISSIONS": ["core.api_docs.DocsPermission"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from the app (drf-spectacular-sidecar), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -346,6 +350,8 @@ SPECTACULAR_SETTINGS = {
         "ClauseKindEnum": "obligations.models.Clause.Kind",
     },
 }
+
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 
 # The regulation's coordinating department (第五条: 工业和信息化部门 leads).
 LEAD_DEPARTMENT_CODE = os.environ.get("LEAD_DEPARTMENT_CODE", "JN-GXJ")
