@@ -9,6 +9,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponseNotAllowed
@@ -16,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from obligations.permissions import Action, allowed_actions, can
+from obligations.permissions import Action, allowed_actions, can, may_attempt
 
 from . import forms, selectors, services
 from .api.views import evidence_file_response
@@ -269,6 +270,8 @@ def obligation_action(request, pk, name):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     obligation = _visible(request, pk)
+    if not may_attempt(request.user, name, obligation):
+        raise PermissionDenied(services.NotAllowed.default_message)  # before the form: an empty one is no excuse
     form = _make_form(name, obligation, request.POST, request.FILES)
     status = 400
     if form.is_valid():
@@ -301,6 +304,8 @@ def milestone_done(request, pk, mid):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     obligation = _visible(request, pk)
+    if not may_attempt(request.user, "milestone", obligation):
+        raise PermissionDenied(services.NotAllowed.default_message)
     milestone = get_object_or_404(Milestone, pk=mid, obligation=obligation)
     try:
         services.milestone_complete(milestone=milestone, actor=request.user)

@@ -23,6 +23,7 @@ from obligations.models import AuditEntry, Evidence, ExtensionRequest, Milestone
 from obligations.permissions import Action, can
 
 from . import serializers as s
+from .permissions import MayAttemptWrite
 
 ERROR = OpenApiResponse(description='{"code", "message", "details"}')
 IF_MATCH = OpenApiParameter(
@@ -89,6 +90,24 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
     search_fields = ["clause__text"]
     ordering_fields = ["due_date", "status", "id", "updated_at", "last_activity_at"]
     parser_classes = [JSONParser, CompleteMultiPartParser, FormParser]
+    permission_classes = [permissions.IsAuthenticated, MayAttemptWrite]
+    # The viewset's writing actions and the write (obligations.permissions.WRITES) each one is.
+    writes = {
+        "transitions": "transition",
+        "due_date": "due_date",
+        "reassign": "reassign",
+        "cooperating": "cooperating",
+        "reporting": "reporting",
+        "progress": "progress",
+        "evidence": "evidence",
+        "milestones": "milestone",
+        "milestone_done": "milestone",
+        "milestone_due_date": "milestone",
+        "extension_requests": "extension",
+        "extension_decide": "extension_decide",
+        "objections": "objection",
+        "objection_decide": "objection_decide",
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
