@@ -14,7 +14,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from .models import User
-from .services import user_access_end
+from .services import user_logout_everywhere
 
 WATCHED = frozenset({"password", "is_active"})
 
@@ -35,4 +35,4 @@ def note_credential_change(sender, instance: User, raw=False, update_fields=None
 def end_access_on_credential_change(sender, instance: User, raw=False, **kwargs):
     if getattr(instance, "_ends_access", False):
         instance._ends_access = False
-        user_access_end(user=instance)
+        user_logout_everywhere(user=instance)

@@ -48,19 +48,10 @@ class LogoutEverywhere:
 
 
 @transaction.atomic
-def user_access_end(*, user: User, keep_session_key: str | None = None) -> LogoutEverywhere:
-    """End every session of the user (all browsers, all devices) but `keep_session_key`, and revoke
-    every API token. The one way access ends: "log out everywhere", a changed password, a
-    deactivated account (accounts.receivers calls it for the latter two, whoever made the change)."""
-    from rest_framework.authtoken.models import Token
-
-    keys = [key for key in user_session_keys(user=user) if key != keep_session_key]
-    sessions, _ = Session.objects.filter(session_key__in=keys).delete()
-    tokens, _ = ApiToken.objects.filter(user=user).delete()
-    legacy, _ = Token.objects.filter(user=user).delete()
-    return LogoutEverywhere(sessions=sessions, tokens=tokens + legacy)
-
-
 def user_logout_everywhere(*, user: User) -> LogoutEverywhere:
-    """End every session of the user (all browsers, all devices) and revoke every API token."""
-    return user_access_end(user=user)
+    """End every session of the user (all browsers, all devices) and revoke every API token. The
+    one way access ends: the "log out everywhere" button, a changed password and a deactivated
+    account (accounts.receivers calls it for the latter two, whoever made the change)."""
+    sessions, _ = Session.objects.filter(session_key__in=user_session_keys(user=user)).delete()
+    tokens, _ = ApiToken.objects.filter(user=user).delete()
+    return LogoutEverywhere(sessions=sessions, tokens=tokens)

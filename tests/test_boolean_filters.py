@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from obligations.models import Obligation
-from tests.workflow_factories import make_obligation
+from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.workflow_factories import make_obligation
+from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 

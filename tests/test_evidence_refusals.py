@@ -10,8 +10,8 @@ import zipfile
 import pytest
 
 from obligations import services
+from tests.factories import DOCX, PDF, fast_passwords, make_obligation, zip_bytes
 from tests.test_hostile_input import api, assert_error, everything, web
-from tests.workflow_factories import DOCX, PDF, fast_passwords, make_obligation, zip_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from notifications.outbox import deliver_pending
 from notifications.reminders import retry_deliveries
 from notifications.services import preference_update
 from obligations import services
+from tests.factories import make_obligation
 from tests.test_reminders_support import WebhookServer
-from tests.workflow_factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 

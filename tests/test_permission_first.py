@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from obligations import services
 from obligations.permissions import WRITES
 from obligations.views import ACTION_FORMS
+from tests.factories import make_obligation
 from tests.test_hostile_input import everything
-from tests.workflow_factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 
