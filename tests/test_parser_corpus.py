@@ -177,7 +177,10 @@ def test_sections_sit_inside_their_chapter():
 
 
 def test_a_table_of_contents_with_sections_adds_no_chapter():
-    text = "目录\n第一章 总则\n第二章 数据\n第一节 一般规定\n第二节 共享\n第一章 总则\n第一条 为了……，制定本条例。\n第二章 数据\n第一节 一般规定\n第二条 市人民政府应当加强领导。\n"
+    text = (
+        "目录\n第一章 总则\n第二章 数据\n第一节 一般规定\n第二节 共享\n"
+        "第一章 总则\n第一条 为了……，制定本条例。\n第二章 数据\n第一节 一般规定\n第二条 市人民政府应当加强领导。\n"
+    )
     reg = parse_regulation(text)
     assert [(c.number, c.title) for c in reg.chapters] == [(1, "总则"), (2, "数据")]
     assert [a.chapter_number for a in reg.articles] == [1, 2]
