@@ -39,6 +39,7 @@ __all__ = [
     "Resolution",
     "chinese_numeral_to_int",
     "clean_text",
+    "decode_text",
     "extract_clauses",
     "extract_remits",
     "int_to_chinese_numeral",
@@ -70,6 +71,11 @@ def read_regulation_file(path: str | os.PathLike[str]) -> str:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise RegulationFormatError(f"无法读取文件：{path}（{exc.strerror or exc}）") from exc
+    return decode_text(data)
+
+
+def decode_text(data: bytes) -> str:
+    """The text of a plain-text regulation file: strict UTF-8, a leading BOM allowed."""
     if not data.strip():
         raise RegulationFormatError(MSG_EMPTY)
     try:
