@@ -117,6 +117,11 @@ class Clause(models.Model):
         return self.citation
 
     @property
+    def awaits_confirmation(self) -> bool:
+        """待确认: a duty naming a body the registry lacks, until the admin confirms or maps it."""
+        return self.kind == self.Kind.DUTY and bool(self.unresolved) and self.superseded_at is None
+
+    @property
     def citation(self) -> str:
         """第X条第Y款, as a civil servant cites it."""
         from obligations.parser import int_to_chinese_numeral
@@ -506,3 +511,52 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class BodyProposal(models.Model):
+    """A body a regulation names that the registry lacks: a proposed registry entry.
+
+    The import proposes it (the name as written, level and kind read from its suffix); the admin
+    confirms it as a new body or maps it onto an existing one (``services.body_proposal_confirm``,
+    ``services.body_proposal_map``). Until then the duties naming it show as 待确认 and create no
+    obligation; once decided, the name is one of the body's phrases for every later import.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "待确认"
+        CONFIRMED = "confirmed", "已确认为新机构"
+        MAPPED = "mapped", "已对应现有机构"
+
+    name = models.CharField("法规中的称谓", max_length=300, unique=True)
+    level = models.CharField("层级（建议）", max_length=16, choices=Department.Level.choices)
+    kind = models.CharField("类型（建议）", max_length=16, choices=Department.Kind.choices)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    department = models.ForeignKey(
+        Department, verbose_name="对应机构", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals"
+    )
+    regulation = models.ForeignKey(
+        Regulation, verbose_name="首次出现于", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    proposed_at = models.DateTimeField("提出时间", default=timezone.now)
+    decided_at = models.DateTimeField("确认时间", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="确认人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "待确认机构"
+        verbose_name_plural = "待确认机构"
+        ordering = ["status", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def waiting_clauses(self) -> list[Clause]:
+        """The duties naming this body (JSON containment is not portable to SQLite: filtered here)."""
+        candidates = Clause.objects.filter(kind=Clause.Kind.DUTY, superseded_at__isnull=True).exclude(unresolved=[])
+        return [c for c in candidates.select_related("article", "regulation") if self.name in c.unresolved]

@@ -1029,6 +1029,11 @@ PLACE_PREFIXES = ("市", "区", "县", "省", "州")
 PLACED_BODY_ENDINGS = ("中心",)
 
 
+def _is_full_name(phrase: str) -> bool:
+    """A registry phrase that names a body by itself, not just its field of work."""
+    return phrase.endswith(BODY_NAME_ENDINGS) or names_public_body(phrase)
+
+
 def names_public_body(name: str) -> bool:
     return name.endswith(PUBLIC_BODY_ENDINGS) or (
         name.startswith(PLACE_PREFIXES) and name.endswith(PLACED_BODY_ENDINGS)
@@ -1050,9 +1055,7 @@ class _Token:
 
     @property
     def is_head(self) -> bool:
-        return (self.kind == _FILLER and self.text in HEAD_NOUNS) or (
-            self.kind == _BODY and self.text.endswith(BODY_NAME_ENDINGS)
-        )
+        return (self.kind == _FILLER and self.text in HEAD_NOUNS) or (self.kind == _BODY and _is_full_name(self.text))
 
 
 def _head_after(tokens: list[_Token]) -> list[bool]:
@@ -1135,7 +1138,7 @@ class Registry:
                 continue
             before = tokens[i - 1].kind if i > 0 else None
             after = tokens[i + 1].kind if i + 1 < len(tokens) else None
-            full_name = token.text.endswith(BODY_NAME_ENDINGS)
+            full_name = _is_full_name(token.text)
             if full_name and after == _BODY:
                 result[i] = _Token(_FILLER, token.text, (), token.start)  # the owner of the next body
                 continue

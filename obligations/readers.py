@@ -147,7 +147,7 @@ def _docx_paragraph_text(element) -> str:
 # stopped short of the right margin (the end of a paragraph); otherwise it continues the line
 # before it, across a page break too. Running headers and footers (the gazette's name, "— 3 —")
 # are dropped: page numbers by their form, other lines when they repeat at the same place on
-# most pages.
+# most pages, or when set in smaller type than the text.
 
 PAGE_NUMBER_RE = re.compile(r"^[\s—–\-－－·•.]*(?:第\s*)?[0-9０-９]+(?:\s*页)?(?:\s*[/／]\s*[0-9]+)?[\s—–\-－·•.]*$")
 MARGIN_SHARE = 0.12  # the top and bottom 12% of a page is where running headers and footers sit
@@ -213,10 +213,11 @@ def _drop_running_lines(lines: list[_Line], heights: list[float]) -> list[_Line]
         return re.sub(r"[0-9]+", "#", re.sub(r"\s+", "", line.text))
 
     repeated = Counter(shape(line) for line in lines if in_margin(line))
+    body_size = statistics.median(line.size for line in lines) if lines else 0
     kept = []
     for line in lines:
         if in_margin(line):
-            if PAGE_NUMBER_RE.match(line.text):
+            if PAGE_NUMBER_RE.match(line.text) or line.size < body_size * 0.85:  # small print up there
                 continue
             if pages >= 2 and repeated[shape(line)] >= max(2, pages // 2) and not ARTICLE_RE.match(line.text):
                 continue
@@ -229,8 +230,7 @@ def _blocks(lines: list[_Line]) -> list[str]:
         return []
     char = statistics.median(line.size for line in lines) or 10.0
     left = statistics.median_low(round(line.x0) for line in lines)
-    # The right margin: the edge most full lines reach.
-    right = Counter(round(line.x1 / char) for line in lines).most_common(1)[0][0] * char
+    right = max(line.x1 for line in lines)  # the right margin: the edge full lines reach
     blocks: list[str] = []
     previous: _Line | None = None
     for line in lines:
