@@ -197,7 +197,11 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
 
     code = Department.objects.get(id=busiest).code
 
-    plan = [
+    plan = floor_plan(staff, staff_client, sample.id, runs) + [
+        (
+            "layers",
+            lambda: layers(staff, code, runs),
+        ),
         (
             "task_list",
             lambda: endpoint(
@@ -264,7 +268,69 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
             results.append(run())
         except Exception as exc:  # a broken scenario is reported, the others still run
             results.append(Result(name, errors=1, note=f"{type(exc).__name__}: {exc}"[:200]))
+    floor = next((r for r in results if r.name == "floor" and r.p50_ms), None)
+    for r in results:
+        if floor and r.baseline_p50_ms is not None and r.name.startswith(("task_", "obligation_", "dashboard_")):
+            r.vs_floor = round(r.p50_ms / (floor.p50_ms + r.baseline_p50_ms), 2)
     return results
+
+
+def floor_plan(staff, session_client, obligation_id: int, runs: int) -> list:
+    """The framework floor and its layers (bench/floor.py), under the benchmark's own URLconf."""
+    from django.test import Client, override_settings
+
+    from accounts.services import api_token_create
+
+    from .floor import FLOOR_SQL
+
+    _, key = api_token_create(user=staff, name="bench floor")
+    token_client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+    def run(name, client, url):
+        with override_settings(ROOT_URLCONF="bench.floor"):
+            return endpoint(name, client, url, FLOOR_SQL, [obligation_id], runs)
+
+    return [
+        (name, lambda name=name, client=client, url=url: run(name, client, url))
+        for name, client, url in [
+            ("floor", session_client, f"/bench-floor/drf/{obligation_id}/"),
+            ("floor_token", token_client, f"/bench-floor/drf/{obligation_id}/"),
+            ("floor_anonymous", Client(), f"/bench-floor/anonymous/{obligation_id}/"),
+            ("floor_django", session_client, f"/bench-floor/django/{obligation_id}/"),
+            ("floor_plain", Client(), f"/bench-floor/plain/{obligation_id}/"),
+        ]
+    ]
+
+
+def layers(staff, code: str, runs: int) -> Result:
+    """The task list's request taken apart: each stage timed on its own (p50 ms)."""
+    import statistics
+
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.settings import api_settings
+
+    from obligations import selectors
+    from obligations.api.serializers import ObligationSerializer
+
+    from .run import timed
+
+    qs = selectors.obligation_list(user=staff).prefetch_related("cooperating").filter(department__code=code)
+    rows = list(qs[:20])
+    data = ObligationSerializer(rows, many=True).data
+    default_renderer = api_settings.DEFAULT_RENDERER_CLASSES[0]()
+    stages = {
+        "count": lambda: qs.count(),
+        "page": lambda: list(qs[:20]),
+        "serializer": lambda: ObligationSerializer(rows, many=True).data,
+        "render_json": lambda: JSONRenderer().render(data),
+        f"render_{type(default_renderer).__name__}": lambda: default_renderer.render(data),
+    }
+    figures = {name: round(statistics.median(timed(fn, runs)), 2) for name, fn in stages.items()}
+    return Result(
+        "layers",
+        note="task list page of 20, p50 ms: " + ", ".join(f"{k} {v}" for k, v in figures.items()),
+        extra={"layers_ms": figures},
+    )
 
 
 def reminder_sweep(scale: float) -> Result:
