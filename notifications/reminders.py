@@ -33,8 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
-from obligations.models import ExtensionRequest, Milestone, Obligation
-from obligations.parser import int_to_chinese_numeral
+from obligations.models import ExtensionRequest, Milestone, Obligation, citation
 
 from .calendar import WorkCalendar
 from .channels import ChannelError, EmailChannel, WebhookChannel
@@ -140,7 +139,7 @@ class Plan:
 
 
 def _citation(row: dict) -> str:
-    return f"{row['clause__article__label']}第{int_to_chinese_numeral(row['clause__paragraph_number'])}款"
+    return citation(row["clause__article__label"], row["clause__paragraph_number"])
 
 
 OBLIGATION_FIELDS = (

@@ -18,6 +18,13 @@ def today() -> dt.date:
     return timezone.localdate()
 
 
+def citation(article_label: str, paragraph_number: int) -> str:
+    """第X条第Y款, as a civil servant cites it (also for rows read as values, without models)."""
+    from obligations.parser import int_to_chinese_numeral
+
+    return f"{article_label}第{int_to_chinese_numeral(paragraph_number)}款"
+
+
 class Regulation(models.Model):
     code = models.SlugField("法规代码", max_length=100, unique=True)
     title = models.CharField("法规名称", max_length=200)
@@ -121,10 +128,7 @@ class Clause(models.Model):
 
     @property
     def citation(self) -> str:
-        """第X条第Y款, as a civil servant cites it."""
-        from obligations.parser import int_to_chinese_numeral
-
-        return f"{self.article.label}第{int_to_chinese_numeral(self.paragraph_number)}款"
+        return citation(self.article.label, self.paragraph_number)
 
 
 class StandingResponsibility(models.Model):
