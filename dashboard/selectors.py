@@ -33,9 +33,10 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Department
+from core.clock import today
 from notifications.models import Reminder
 from obligations import services
-from obligations.models import Article, Chapter, Obligation, ProgressEntry, Regulation, today
+from obligations.models import Article, Chapter, Obligation, ProgressEntry, Regulation
 
 Status = Obligation.Status
 CLOSED = [str(s) for s in Obligation.CLOSED_STATUSES]
@@ -84,7 +85,7 @@ class DashboardScope:
 
 
 def yellow_working_days() -> int:
-    return int(getattr(settings, "DASHBOARD_YELLOW_WORKING_DAYS", 3))
+    return settings.DASHBOARD_YELLOW_WORKING_DAYS
 
 
 def dashboard_scope(*, user, filters: DashboardFilters | None = None, on: dt.date | None = None) -> DashboardScope:

@@ -33,9 +33,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from core.calendar import WorkCalendar
 from obligations.models import ExtensionRequest, Milestone, Obligation, citation
 
-from .calendar import WorkCalendar
 from .channels import ChannelError, EmailChannel, WebhookChannel
 from .emails import render_email
 from .models import (

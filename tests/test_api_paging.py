@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from obligations.api.pagination import MAX_PAGE_SIZE
+from core.pagination import MAX_PAGE_SIZE
 from obligations.models import Obligation
-from tests.workflow_factories import make_obligation
+from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 S = Obligation.Status

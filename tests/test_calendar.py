@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.template import Context, Template
 
-from notifications.calendar import WorkCalendar, add_working_days, calendar_confirmed, is_working_day
+from core.calendar import WorkCalendar, add_working_days, calendar_confirmed, is_working_day
 
 D = dt.date.fromisoformat
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_a_year_nobody_knows_has_only_weekends_off_and_is_not_confirmed():
 
 
 def test_the_admins_official_schedule_takes_precedence():
-    from notifications.models import OfficialCalendar, OfficialCalendarDay
+    from core.models import OfficialCalendar, OfficialCalendarDay
 
     schedule = OfficialCalendar.objects.create(year=2027, source="国办发明电〔2026〕X号")
     OfficialCalendarDay.objects.create(calendar=schedule, date=D("2027-10-01"), kind="holiday", name="国庆节")
@@ -66,7 +66,8 @@ def test_templates_can_say_a_years_calendar_is_not_yet_confirmed():
 
 def test_reminders_in_an_unknown_year_do_not_crash(django_user_model, departments):
     from notifications.reminders import sweep
-    from tests.test_reminders_support import at, make_obligation
+    from tests.factories import make_obligation
+    from tests.test_reminders_support import at
 
     make_obligation(departments["JN-DSJ"], D("2027-10-08"))
     for day in ("2027-09-30", "2027-10-01", "2027-10-08", "2027-10-20"):

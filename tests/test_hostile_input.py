@@ -1,7 +1,7 @@
 """Hostile input, through the API and the web forms: what is refused, with which answer, and
 proof that nothing was written (rows, audit entries, stored evidence files).
 
-The rules (obligations/validators.py, tracker/middleware.py, obligations/api/):
+The rules (core/validators.py, core/middleware.py, core/parsers.py):
 - typed text refuses control characters, bidi overrides, lone surrogates and text that is only
   whitespace or zero-width characters; each field's length limit is an error, never a cut;
 - dates are ISO (2025-03-01), real, and between 1900 and 2199;
@@ -20,7 +20,6 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Department
@@ -29,7 +28,7 @@ from notifications.models import Notification, WebhookEndpoint
 from obligations import services
 from obligations.models import Obligation
 from reports.models import ExportJob
-from tests.workflow_factories import PDF, fast_passwords, make_obligation, stored_files, upload
+from tests.factories import PDF, fast_passwords, make_obligation, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -771,8 +770,8 @@ def test_web_milestone_and_download_of_another_body_are_404(cast, settings, two_
     assert everything(settings) == before
 
 
-def test_a_plain_token_of_one_user_does_not_reach_another_users_notifications(cast, two_bodies):
-    key = Token.objects.create(user=cast["alice"]).key
+def test_a_token_of_one_user_does_not_reach_another_users_notifications(cast, two_bodies):
+    _, key = api_token_create(user=cast["alice"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     ids = {row["id"] for row in client.get("/api/notifications/").json()["results"]}

@@ -1,11 +1,13 @@
 """Output serializers describe rows; input serializers only check shapes (and the rules for typed
-text and dates, obligations.validators). Rules live in services."""
+text and dates, core.validators). Rules live in services."""
 
 import datetime as dt
 import functools
 
 from rest_framework import serializers
 
+from core.clock import today
+from core.serializers import InputSerializer
 from obligations.models import (
     AuditEntry,
     DueDateChange,
@@ -16,21 +18,9 @@ from obligations.models import (
     Obligation,
     ProgressEntry,
     ReportingRequirement,
-    today,
 )
-from obligations.validators import guard_fields
 
 STATUS_LABELS = dict(Obligation.Status.choices)
-
-
-class InputSerializer(serializers.Serializer):
-    """A request whose text fields refuse control and bidi characters and invisible-only text, and
-    whose date fields refuse dates outside 1900–2199 (obligations.validators)."""
-
-    def get_fields(self):
-        fields = super().get_fields()
-        guard_fields(fields, text=serializers.CharField, date=serializers.DateField)
-        return fields
 
 
 class DepartmentRefField(serializers.SlugRelatedField):
