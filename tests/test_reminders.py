@@ -369,7 +369,7 @@ def test_a_fresh_claim_of_another_sender_is_left_alone(cast):
 
 
 def test_a_failing_email_server_is_recorded_and_retried_with_backoff(cast, settings, time_machine):
-    from notifications.reminders import retry_deliveries
+    from notifications.sending import retry_deliveries
 
     time_machine.move_to(at("2025-06-13"), tick=False)
     settings.EMAIL_BACKEND = "tests.test_reminders_support.BrokenBackend"
