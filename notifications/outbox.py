@@ -156,7 +156,7 @@ def notice(message: OutboxMessage) -> dict:
         tag = "期限调整"
         title = f"{citation}完成期限{'设定为' + new if not payload.get('old_date') else '由' + old + '调整为' + new}"
         summary = f"牵头部门（{who}）{'设定' if not payload.get('old_date') else '调整'}了该项义务的完成期限。"
-        facts.append(("完成期限", f"{old} → {new}"))
+        facts.append(("期限调整", f"{old} → {new}"))
     elif event == Event.REASSIGNED:
         old, new = body("old_department_id"), body("new_department_id")
         tag, title = "责任单位调整", f"{citation}的责任单位由{old}调整为{new}"
@@ -171,17 +171,16 @@ def notice(message: OutboxMessage) -> dict:
         requested = _day(payload.get("requested_date"))
         tag, title = "延期申请", f"{body()}申请将{citation}的期限延至{requested}"
         summary = f"{body()}（{who}）提出延期申请，请审批。"
-        facts += [("当前期限", _day(payload.get("due_date"))), ("申请延至", requested)]
+        facts.append(("申请延至", requested))
     elif event == Event.EXTENSION_DECIDED:
         requested = _day(payload.get("requested_date"))
         if payload.get("approved"):
             tag, title = "延期申请已同意", f"{citation}的期限已延至{requested}"
             summary = f"牵头部门（{who}）同意了延期申请。"
-            facts.append(("完成期限", f"{_day(payload.get('old_date'))} → {_day(payload.get('new_date'))}"))
+            facts.append(("期限调整", f"{_day(payload.get('old_date'))} → {_day(payload.get('new_date'))}"))
         else:
             tag, title = "延期申请未同意", f"{citation}的延期申请未获同意，期限不变"
-            summary = f"牵头部门（{who}）未同意延期申请，请按原期限完成。"
-            facts.append(("完成期限", _day(payload.get("old_date"))))
+            summary = f"牵头部门（{who}）未同意延期申请，请按原期限（{_day(payload.get('old_date'))}）完成。"
         facts.append(("申请理由", payload.get("request_reason", "")))
     elif event == Event.OBJECTION_RAISED:
         tag, title = "分工异议", f"{body()}对{citation}的分工提出异议"
