@@ -66,13 +66,8 @@ class SweepResult:
 # --------------------------------------------------------------------------- stages
 
 
-def due_stage(
-    due: dt.date, today: dt.date, cfg: ReminderSettings, cal: WorkCalendar, *, extra: list | None = None
-) -> tuple[str, dt.date] | None:
-    """The stage that applies `today` for something due on `due`, and the day it was scheduled for.
-
-    `extra` adds (name, nominal date) stages before the due date (an extension request's
-    "requested" stage)."""
+def due_stage(due: dt.date, today: dt.date, cfg: ReminderSettings, cal: WorkCalendar) -> tuple[str, dt.date] | None:
+    """The stage that applies `today` for something due on `due`, and the day it was scheduled for."""
     if today > due:
         repeat = max(cfg.overdue_repeat_days, 1)
         k = ((today - due).days - 1) // repeat
@@ -87,7 +82,6 @@ def due_stage(
     nominals: list[tuple[str, dt.date]] = [(f"before:{n}", due - dt.timedelta(days=n)) for n in cfg.before_days]
     if cfg.remind_on_due_day:
         nominals.append(("due", due))
-    nominals.extend(extra or [])
     for name, nominal in nominals:
         effective = cal.working_day_on_or_before(nominal) if cfg.shift_to_working_day else nominal
         if effective > today:
@@ -231,9 +225,10 @@ def plan(today: dt.date, cfg: ReminderSettings, cal: WorkCalendar) -> Plan:
                 )
 
     for row in extensions.values():
+        # The leads heard of the request when it was filed (the outbox's extension_requested);
+        # the sweep reminds them on the obligation's stages while it is pending.
         due = row["obligation__due_date"] or row["requested_date"]
-        requested = timezone.localtime(row["requested_at"]).date()
-        stage = due_stage(due, today, cfg, cal, extra=[("requested", requested)])
+        stage = due_stage(due, today, cfg, cal)
         if stage:
             for user_id in leads:
                 candidates.append(
