@@ -16,7 +16,7 @@ from notifications.models import Delivery, Notification, NotificationPreference,
 from notifications.reminders import sweep
 from obligations import services
 from obligations.models import ExtensionRequest, Milestone, Objection, OutboxMessage
-from tests.workflow_factories import add_link_evidence, make_obligation
+from tests.factories import add_link_evidence, make_obligation
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from notifications import outbox
 from notifications.models import Delivery, Notification
 from obligations import services
 from obligations.models import OutboxMessage
-from tests.test_reminders_support import make_obligation
+from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 
