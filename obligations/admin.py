@@ -265,3 +265,11 @@ class BodyProposalAdmin(admin.ModelAdmin):
                 self.message_user(request, f"“{proposal.name}”：{exc.message}", level=messages.ERROR)
                 continue
             self.message_user(request, f"“{proposal.name}”已确认：新生成义务 {decision.obligations_created} 项")
+
+
+@admin.register(models.OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """What the outbox holds and whether it went out (delivered by the workers)."""
+
+    list_display = ["id", "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
+    list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]
