@@ -212,8 +212,8 @@ def notice(message: OutboxMessage) -> dict:
             ("起始日期", _day(payload.get("starts_on"))),
             ("报送时限", f"每期结束后 {payload.get('due_day')} 天内"),
         ]
-    else:  # an event this version does not know: say so rather than fail forever
-        tag, title, summary = "通知", f"{citation}有新的变化", f"{who}：{message.get_event_display()}"
+    else:  # an event this version cannot word: the delivery fails and is counted (see deliver)
+        raise ValueError(f"unknown outbox event {event!r}")
     reason_label = {Event.EXTENSION_REQUESTED: "申请理由", Event.OBJECTION_RAISED: "异议理由"}.get(event)
     if event in (Event.EXTENSION_DECIDED, Event.OBJECTION_DECIDED):
         reason_label = "处理意见"
@@ -251,7 +251,7 @@ def compose(message: OutboxMessage) -> list[Draft]:
         email = render_email("event", {**context, "name": user["full_name"] or user["username"]})
         notification = Notification(
             recipient_id=user_id,
-            kind=KINDS.get(message.event, Kind.PROGRESS),
+            kind=KINDS[message.event],
             subject=email.subject[:300],
             body=email.text,
             body_html=email.html,
