@@ -188,6 +188,7 @@ class Notification(models.Model):
         DIGEST = "digest", "每日汇总"
         PROGRESS = "progress", "协办进展"
         SUBMITTED = "submitted", "提交核验"
+        LEDGER = "ledger", "台账填报"
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)

@@ -64,15 +64,22 @@ def queue_delivery(message_id: int) -> bool:
     `deliver_outbox` picks it up when the broker is back."""
     from .tasks import deliver_outbox_message
 
-    app = deliver_outbox_message.app
+    if not queue_task(deliver_outbox_message, message_id):
+        log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id)
+        return False
+    return True
+
+
+def queue_task(task, *args) -> bool:
+    """Queue a Celery task without making a web request wait for a broker that is down: one
+    connection attempt, no publish retries (Celery's defaults retry for about 6 s before giving
+    up). Never raises; False when the broker did not take it."""
     try:
-        # A web request must not wait for a broker that is down: one connection attempt, no
-        # publish retries (Celery's defaults retry for about 6 s before giving up).
-        with app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
+        with task.app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=QUEUE_TIMEOUT)
-            deliver_outbox_message.apply_async(args=[message_id], retry=False, connection=conn)
+            task.apply_async(args=list(args), retry=False, connection=conn)
     except Exception:
-        log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id, exc_info=True)
+        log.warning("broker unavailable: task %s not queued", task.name, exc_info=True)
         return False
     return True
 

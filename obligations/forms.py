@@ -180,3 +180,12 @@ class LedgerRowForm(InputForm):
         label="状态申请", required=False, choices=[("", "—"), ("开始办理", "开始办理"), ("提交核验", "提交核验")]
     )
     evidence = forms.CharField(label="佐证链接或发文字号", required=False, max_length=1000)
+
+
+class LedgerUploadForm(InputForm):
+    file = forms.FileField(label="填报后的台账（.xlsx）")
+
+
+class LedgerConfirmForm(InputForm):
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+    name = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)

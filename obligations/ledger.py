@@ -26,10 +26,14 @@ import datetime as dt
 import hashlib
 import io
 import json
+import time
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -747,3 +751,50 @@ def _apply_row(*, actor: User, row: LedgerRow, obligation: Obligation, key: str,
         },
     )
     return changes
+
+
+# --------------------------------------------------------------------------------------------
+# The upload page keeps the file between the preview and the confirmation.
+
+STASH_HOURS = 24
+
+
+def _stash_dir() -> Path:
+    # Beside the report exports, never under the static root; one file per preview.
+    return Path(settings.REPORTS_ROOT) / "ledger-uploads"
+
+
+def ledger_stash(*, actor: User, data: bytes) -> str:
+    """Keep an uploaded ledger for its confirmation; returns the token the confirmation names.
+    Previews never confirmed are removed after a day, at the next upload."""
+    root = _stash_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - STASH_HOURS * 3600
+    for old in root.glob("*.xlsx"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = uuid.uuid4().hex
+    path = root / f"{actor.pk}-{token}.xlsx"
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return token
+
+
+def _stash_path(actor: User, token: str) -> Path | None:
+    # The token is ours (hex) and the file carries the user's id: nobody confirms another's upload.
+    if not (isinstance(token, str) and len(token) == 32 and all(c in "0123456789abcdef" for c in token)):
+        return None
+    path = _stash_dir() / f"{actor.pk}-{token}.xlsx"
+    return path if path.is_file() else None
+
+
+def ledger_stashed(*, actor: User, token: str) -> bytes | None:
+    path = _stash_path(actor, token)
+    return path.read_bytes() if path else None
+
+
+def ledger_unstash(*, actor: User, token: str) -> None:
+    path = _stash_path(actor, token)
+    if path:
+        path.unlink(missing_ok=True)
