@@ -14,8 +14,8 @@ from accounts.models import Department, User
 from obligations import audit
 from obligations.services import NotAllowed
 
-from .outbox import queue_task
 from .models import Delivery, Notification, NotificationPreference, WebhookEndpoint
+from .outbox import queue_task
 from .reminders import _channels_for
 from .tasks import retry_deliveries
 
