@@ -11,13 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, User
+from core.errors import NotAllowed
 from obligations import audit
-from obligations.services import NotAllowed
 
 from .models import Delivery, Notification, NotificationPreference, WebhookEndpoint
 from .outbox import queue_task
 from .reminders import _channels_for
-from .tasks import retry_deliveries
+from .tasks import RETRY_TASK
 
 
 def ledger_issue(*, actor: User) -> int:
@@ -80,5 +80,5 @@ def ledger_issue(*, actor: User) -> int:
                 after={"department": body.code, "obligations": body.carried, "recipients": [u.pk for u in recipients]},
             )
         # Sent at once by a worker; with the broker down, by the beat's retry pass within 10 minutes.
-        transaction.on_commit(lambda: queue_task(retry_deliveries))
+        transaction.on_commit(lambda: queue_task(RETRY_TASK))
     return len(bodies)

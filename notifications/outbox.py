@@ -25,6 +25,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -47,6 +48,8 @@ MAX_ATTEMPTS = 10  # a message that failed this often (a bug, not an outage) is 
 PENDING_BATCH = 500
 TEXT_EXCERPT = 200
 QUEUE_TIMEOUT = 2  # seconds a save may spend handing the message to the broker
+# Queued by name: the task module imports this one, not the other way round.
+OUTBOX_MESSAGE_TASK = "notifications.tasks.deliver_outbox_message"
 
 
 # --------------------------------------------------------------------------- writing
@@ -62,24 +65,23 @@ def outbox_write(*, event: str, obligation_id: int, actor_id: int | None, payloa
 def queue_delivery(message_id: int) -> bool:
     """Hand the message to a worker. Never raises: the outbox row is already committed and
     `deliver_outbox` picks it up when the broker is back."""
-    from .tasks import deliver_outbox_message
-
-    if not queue_task(deliver_outbox_message, message_id):
+    if not queue_task(OUTBOX_MESSAGE_TASK, message_id):
         log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id)
         return False
     return True
 
 
-def queue_task(task, *args) -> bool:
-    """Queue a Celery task without making a web request wait for a broker that is down: one
-    connection attempt, no publish retries (Celery's defaults retry for about 6 s before giving
-    up). Never raises; False when the broker did not take it."""
+def queue_task(name: str, *args) -> bool:
+    """Queue a Celery task by name without making a web request wait for a broker that is down:
+    one connection attempt, no publish retries (Celery's defaults retry for about 6 s before
+    giving up). Never raises; False when the broker did not take it."""
+    app = current_app
     try:
-        with task.app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
+        with app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=QUEUE_TIMEOUT)
-            task.apply_async(args=list(args), retry=False, connection=conn)
+            app.send_task(name, args=list(args), retry=False, connection=conn)
     except Exception:
-        log.warning("broker unavailable: task %s not queued", task.name, exc_info=True)
+        log.warning("broker unavailable: task %s not queued", name, exc_info=True)
         return False
     return True
 

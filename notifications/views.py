@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from obligations.services import NotAllowed
+from core.errors import NotAllowed
 
 from . import ledger, selectors, services
 from .forms import PreferenceForm

@@ -39,10 +39,12 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import Department, User
+from core.clock import today
+from core.errors import InvalidInput, NotAllowed, ServiceError, StaleVersion
 
 from . import audit, services
 from .forms import LedgerRowForm
-from .models import AuditEntry, Evidence, Obligation, ProgressEntry, today
+from .models import AuditEntry, Evidence, Obligation, ProgressEntry
 
 TEMPLATE_MARK = "法规义务督办系统·义务落实台账·v1"
 SHEET = "台账"
@@ -102,7 +104,7 @@ INSTRUCTIONS = [
 STALE_HINT = "（该义务在台账导出后已变更，请重新导出台账后填报）"
 
 
-class LedgerRefused(services.InvalidInput):
+class LedgerRefused(InvalidInput):
     """The whole workbook is refused before any row is looked at."""
 
     code = "ledger_refused"
@@ -135,7 +137,7 @@ def ledger_check_export(*, actor: User | None, department: Department) -> None:
     if actor is None or actor.sees_everything:
         return
     if actor.department_id != department.pk:
-        raise services.NotAllowed("经办人只能导出本单位的台账")
+        raise NotAllowed("经办人只能导出本单位的台账")
 
 
 def ledger_download_name(department: Department, on: dt.date | None = None) -> str:
@@ -582,8 +584,8 @@ DETAIL_COLUMNS = {
 }
 
 
-def _column_of(exc: services.ServiceError, default: Column) -> str:
-    if isinstance(exc, services.StaleVersion):
+def _column_of(exc: ServiceError, default: Column) -> str:
+    if isinstance(exc, StaleVersion):
         return VERSION.header
     for name in exc.details:
         if name in DETAIL_COLUMNS:
@@ -685,9 +687,9 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
 def _step(row: LedgerRow, column: Column, what: str, call: Callable[[], object]) -> None:
     try:
         call()
-    except services.NotAllowed:
+    except NotAllowed:
         raise _RowFailed(RowError(row.row, column.header, f"您无权{what}")) from None
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         raise _RowFailed(RowError(row.row, _column_of(exc, column), exc.message)) from None
 
 

@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from accounts.models import Department
-from accounts.permissions import Action, allowed_actions, can
+from obligations.permissions import Action, allowed_actions, can
 
 from . import forms, ledger, selectors, services
 from .api.views import evidence_file_response
