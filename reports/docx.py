@@ -211,6 +211,18 @@ def _table(doc, header: list[str], rows: list[list]):
     return table
 
 
+def _numbered(doc, items: list[str], *, none: str, intro: str) -> None:
+    """A numbered list of items in the body text ("1. …。"), or the sentence saying there is none."""
+    if not items:
+        _paragraph(doc, none)
+        return
+    _paragraph(doc, intro)
+    for number, item in enumerate(items[:LIST_LIMIT], start=1):
+        _paragraph(doc, f"{number}. {item}。")
+    if len(items) > LIST_LIMIT:
+        _paragraph(doc, f"其余{len(items) - LIST_LIMIT}项见合规报告（Excel）。")
+
+
 def _rate(summary: asof.Summary) -> str:
     return asof.format_rate(summary.on_time_rate)
 
@@ -269,27 +281,29 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
         _paragraph(doc, f"本章义务{c['total']}项，{parts}；逾期未提交{c.get('overdue', 0)}项。")
 
     _heading(doc, "四、逾期未提交事项", 1)
-    if not data.overdue:
-        _paragraph(doc, f"截至{day}，无逾期未提交的义务。")
-    else:
-        _paragraph(doc, f"截至{day}，逾期未提交的义务共{len(data.overdue)}项（按逾期天数排列）：")
-        for number, row in enumerate(data.overdue[:LIST_LIMIT], start=1):
-            _paragraph(
-                doc,
-                f"{number}. {row.department}，{row.citation}：{row.clause_text}"
-                f"（完成期限{cn_date(row.due_date)}，已逾期{row.days_late}天）。",
-            )
-        if len(data.overdue) > LIST_LIMIT:
-            _paragraph(doc, f"其余{len(data.overdue) - LIST_LIMIT}项见合规报告（Excel）。")
+    _numbered(
+        doc,
+        [
+            f"{row.department}，{row.citation}：{row.clause_text}"
+            f"（完成期限{cn_date(row.due_date)}，已逾期{row.days_late}天）"
+            for row in data.overdue
+        ],
+        none=f"截至{day}，无逾期未提交的义务。",
+        intro=f"截至{day}，逾期未提交的义务共{len(data.overdue)}项（按逾期天数排列）：",
+    )
 
     _heading(doc, "五、退回待重新提交事项", 1)
-    if not data.returned:
-        _paragraph(doc, f"截至{day}，无经核验退回、尚未重新提交的义务。")
-    else:
-        _paragraph(doc, f"经核验退回、尚未重新提交的义务共{len(data.returned)}项：")
-        for number, item in enumerate(data.returned[:LIST_LIMIT], start=1):
-            reason = f"，退回原因：{item.reason}" if item.reason else ""
-            _paragraph(doc, f"{number}. {item.department}，{item.citation}（{cn_date(item.at)}退回{reason}）。")
+    _numbered(
+        doc,
+        [
+            f"{item.department}，{item.citation}（{cn_date(item.at)}退回"
+            + (f"，退回原因：{item.reason}" if item.reason else "")
+            + "）"
+            for item in data.returned
+        ],
+        none=f"截至{day}，无经核验退回、尚未重新提交的义务。",
+        intro=f"经核验退回、尚未重新提交的义务共{len(data.returned)}项：",
+    )
 
     _heading(doc, "六、数据来源与核验", 1)
     head = ctx.head

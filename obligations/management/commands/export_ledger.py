@@ -1,11 +1,11 @@
-import os
-import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Department, User
-from obligations import ledger, services
+from core.errors import ServiceError
+from core.files import write_whole
+from obligations import ledger
 
 
 class Command(BaseCommand):
@@ -26,17 +26,9 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"用户不存在或已停用：{opts['user']}")
         target = Path(opts["output"]).resolve()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Written beside the target and renamed when complete: never half a workbook.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
         try:
-            with os.fdopen(fd, "wb") as out:
+            with write_whole(target) as out:
                 rows = ledger.ledger_export(actor=user, department=department, out=out)
-            os.replace(tmp_name, target)
-        except services.ServiceError as exc:
-            Path(tmp_name).unlink(missing_ok=True)
+        except ServiceError as exc:
             raise CommandError(exc.message) from exc
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
         self.stdout.write(self.style.SUCCESS(f"已导出 {target}：{department.name}，共 {rows} 项义务。"))

@@ -3,7 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
-from obligations import ledger, services
+from core.errors import ServiceError
+from obligations import ledger
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             # Row-level details (the cells with formulas) follow the reason.
             lines = [str(ledger.RowError(**e)) for e in exc.details.get("errors", []) if e["row"]]
             raise CommandError("\n".join([f"台账未导入：{exc.message}", *lines])) from exc
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             raise CommandError(f"台账未导入：{exc.message}") from exc
         for plan in result.rows:
             where = f"第 {plan.row} 行 {plan.citation}".rstrip()

@@ -1,10 +1,9 @@
-import os
-import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
+from core.files import write_whole
 from reports import services
 
 from .export_compliance_report import _date
@@ -33,15 +32,8 @@ class Command(BaseCommand):
         except services.ReportError as err:
             raise CommandError(err.message) from err
         target = Path(opts["output"]).resolve()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                data = services.implementation_report_write(ctx=ctx, user=user, out=out)
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        with write_whole(target) as out:
+            data = services.implementation_report_write(ctx=ctx, user=user, out=out)
         self.stdout.write(
             self.style.SUCCESS(f"已导出 {target}，共 {data.summary.total} 项义务（状态截至 {ctx.on.isoformat()}）。")
         )
