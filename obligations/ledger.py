@@ -248,6 +248,9 @@ def _write(department: Department, obligations: list[Obligation], out, actor: Us
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    # Printed on A4 landscape, all columns on one page width.
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     _protect(ws)
 
     help_ws = wb.create_sheet(HELP_SHEET)

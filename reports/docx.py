@@ -195,14 +195,21 @@ def _setup(doc) -> None:
     props.language = "zh-CN"
 
 
-def _table(doc, header: list[str], rows: list[list]):
+def _table(doc, header: list[str], rows: list[list], first_mm: float | None = None):
+    """A grid across the 156 mm type area; `first_mm` widens the first column (body names)."""
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    first = first_mm or 156 / len(header)
+    widths = [Mm(first)] + [Mm((156 - first) / (len(header) - 1))] * (len(header) - 1)
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # the grid LibreOffice and WPS lay out by
     for cells, values, bold in [(table.rows[0].cells, header, True)] + [
         (table.add_row().cells, row, False) for row in rows
     ]:
-        for cell, value in zip(cells, values, strict=True):
+        for cell, value, width in zip(cells, values, widths, strict=True):
+            cell.width = width
             para = cell.paragraphs[0]
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER if not isinstance(value, str) or bold else None
             run = para.add_run("" if value is None else str(value))
@@ -271,6 +278,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
         doc,
         ["责任单位", "义务数", *states_header, "逾期", "按期完成率"],
         [[*row[:-1], asof.format_rate(row[-1])] for row in summary.body_rows(ctx.departments)],
+        first_mm=44,
     )
 
     _heading(doc, "三、各章义务落实情况", 1)
