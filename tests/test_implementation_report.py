@@ -13,7 +13,7 @@ from docx.oxml.ns import qn
 from obligations import services
 from obligations.importing import import_regulation
 from obligations.models import AuditEntry, Obligation
-from tests.workflow_factories import add_link_evidence
+from tests.factories import add_link_evidence
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from obligations import audit, ledger, services
 from obligations.models import AuditEntry, Evidence, Obligation, ProgressEntry
-from tests.workflow_factories import make_obligation
+from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from notifications.models import Delivery, Notification
 from obligations import ledger, services
 from obligations.models import AuditEntry, Obligation, ProgressEntry
+from tests.factories import make_obligation
 from tests.test_ledger import fill
-from tests.workflow_factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 
