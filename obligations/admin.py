@@ -105,3 +105,11 @@ class ReportingRequirementAdmin(admin.ModelAdmin):
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("at", "action", "obligation", "actor")
     list_filter = ("action",)
+
+
+@admin.register(models.OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """What the outbox holds and whether it went out (delivered by the workers)."""
+
+    list_display = ["id", "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
+    list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]

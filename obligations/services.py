@@ -43,6 +43,7 @@ from .models import (
     ProgressEntry,
     ReportingRequirement,
 )
+from .outbox import Event, excerpt, outbox_write
 from .permissions import Action, can
 
 
@@ -176,6 +177,13 @@ TRANSITION_LABELS = {
     "reopen": "重新打开",
 }
 REASON_REQUIRED = {"return", "reopen"}
+# The transitions people must hear about (starting work is nobody else's news).
+TRANSITION_EVENTS = {
+    "submit": Event.SUBMITTED,
+    "verify": Event.VERIFIED,
+    "return": Event.RETURNED,
+    "reopen": Event.REOPENED,
+}
 
 
 def available_transitions(obligation: Obligation) -> list[str]:
@@ -214,6 +222,8 @@ def obligation_transition(
     if reason:
         after["reason"] = reason
     audit.record("obligation.status", obligation=obligation, actor=actor, before={"status": old}, after=after)
+    if action in TRANSITION_EVENTS:
+        outbox_write(event=TRANSITION_EVENTS[action], obligation=obligation, actor=actor, payload={"reason": reason})
     return obligation
 
 
@@ -249,9 +259,21 @@ def obligation_set_due_date(
     _require(actor, Action.SET_DUE_DATE, obligation)
     _check_version(obligation, expected_version)
     reason = _reason(reason)
-    return _set_due_date(
+    old = obligation.due_date
+    _set_due_date(
         obligation=obligation, actor=actor, due_date=due_date, reason=reason, expected_version=expected_version
     )
+    outbox_write(
+        event=Event.DUE_DATE,
+        obligation=obligation,
+        actor=actor,
+        payload={"old_date": _iso(old), "new_date": _iso(due_date), "reason": reason},
+    )
+    return obligation
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 @transaction.atomic
@@ -280,6 +302,17 @@ def extension_request(*, obligation: Obligation, actor: User, requested_date: dt
         actor=actor,
         after={"request_id": request.pk, "requested_date": requested_date.isoformat(), "reason": reason},
     )
+    outbox_write(
+        event=Event.EXTENSION_REQUESTED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "request_id": request.pk,
+            "requested_date": _iso(requested_date),
+            "due_date": _iso(obligation.due_date),
+            "reason": reason,
+        },
+    )
     return request
 
 
@@ -293,6 +326,7 @@ def extension_decide(
     if request.status != ExtensionRequest.Status.PENDING:
         raise InvalidTransition("该延期申请已处理", code="already_decided")
     note = _reason(note, required=not approve, field_name="note")
+    old_due = obligation.due_date
     if approve:
         _check_version(obligation, expected_version)
         reason = f"同意延期申请：{request.reason}" + (f"（{note}）" if note else "")
@@ -314,6 +348,21 @@ def extension_decide(
         actor=actor,
         before={"status": ExtensionRequest.Status.PENDING},
         after={"request_id": request.pk, "status": request.status, "note": note},
+    )
+    # One decision, one message: an approval that moves the date is not a second event.
+    outbox_write(
+        event=Event.EXTENSION_DECIDED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "request_id": request.pk,
+            "approved": approve,
+            "requested_date": _iso(request.requested_date),
+            "old_date": _iso(old_due),
+            "new_date": _iso(obligation.due_date),
+            "request_reason": request.reason,
+            "reason": note,
+        },
     )
     return request
 
@@ -388,6 +437,18 @@ def milestone_set_due_date(*, milestone: Milestone, actor: User, due_date: dt.da
         before={"milestone_id": milestone.pk, "due_date": old.isoformat()},
         after={"milestone_id": milestone.pk, "due_date": due_date.isoformat(), "reason": reason},
     )
+    outbox_write(
+        event=Event.MILESTONE_MOVED,
+        obligation=milestone.obligation,
+        actor=actor,
+        payload={
+            "milestone_id": milestone.pk,
+            "title": milestone.title,
+            "old_date": _iso(old),
+            "new_date": _iso(due_date),
+            "reason": reason,
+        },
+    )
     return milestone
 
 
@@ -453,6 +514,19 @@ def progress_add(
             "corrects": corrects.pk if corrects else None,
         },
     )
+    # Progress of a cooperating body is news to the responsible body; its own progress is not.
+    if department.pk != obligation.department_id and obligation.cooperating.filter(pk=department.pk).exists():
+        outbox_write(
+            event=Event.PROGRESS,
+            obligation=obligation,
+            actor=actor,
+            payload={
+                "progress_id": entry.pk,
+                "cooperating_department_id": department.pk,
+                "percent": percent,
+                "text": excerpt(text),
+            },
+        )
     return entry
 
 
@@ -701,13 +775,25 @@ def obligation_reassign(
     _require(actor, Action.REASSIGN, obligation)
     _check_version(obligation, expected_version)
     reason = _reason(reason)
-    return _reassign(
+    old_department_id = obligation.department_id
+    _reassign(
         obligation=obligation,
         actor=actor,
         department=_department(department),
         reason=reason,
         expected_version=expected_version,
     )
+    outbox_write(
+        event=Event.REASSIGNED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "old_department_id": old_department_id,
+            "new_department_id": obligation.department_id,
+            "reason": reason,
+        },
+    )
+    return obligation
 
 
 @transaction.atomic
@@ -734,6 +820,12 @@ def obligation_add_cooperating(
         actor=actor,
         before={"cooperating": before},
         after={"cooperating": after},
+    )
+    outbox_write(
+        event=Event.COOPERATING,
+        obligation=obligation,
+        actor=actor,
+        payload={"added_department_ids": sorted({d.pk for d in new if d.code not in before})},
     )
     return obligation
 
@@ -784,6 +876,16 @@ def objection_raise(*, obligation: Obligation, actor: User, reason: str, suggest
             "department": obligation.department.code,
             "reason": reason,
             "suggested_department": suggested.code if suggested else None,
+        },
+    )
+    outbox_write(
+        event=Event.OBJECTION_RAISED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "objection_id": objection.pk,
+            "reason": reason,
+            "suggested_department_id": suggested.pk if suggested else None,
         },
     )
     return objection
@@ -837,6 +939,20 @@ def objection_decide(
             "status": objection.status,
             "note": note,
             "new_department": objection.new_department.code if objection.new_department else None,
+        },
+    )
+    # One decision, one message: a reassignment decided here is not a second event.
+    outbox_write(
+        event=Event.OBJECTION_DECIDED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "objection_id": objection.pk,
+            "status": objection.status,
+            "objecting_department_id": objection.department_id,
+            "new_department_id": objection.new_department_id,
+            "objection_reason": objection.reason,
+            "reason": note,
         },
     )
     return objection
@@ -917,5 +1033,11 @@ def reporting_require(
         obligation=obligation,
         actor=actor,
         after={"frequency": frequency, "starts_on": starts_on.isoformat(), "due_day": int(due_day)},
+    )
+    outbox_write(
+        event=Event.REPORTING_REQUIRED,
+        obligation=obligation,
+        actor=actor,
+        payload={"frequency": frequency, "starts_on": _iso(starts_on), "due_day": int(due_day)},
     )
     return requirement
