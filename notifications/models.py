@@ -158,6 +158,8 @@ class Notification(models.Model):
         OBJECTION_DECIDED = "objection_decided", "异议处理结果"
         MILESTONE_MOVED = "milestone_moved", "节点日期调整"
         REPORTING_REQUIRED = "reporting_required", "定期报送要求"
+        # The lead's 下发台账 (notifications.ledger): one per body, not about one obligation.
+        LEDGER = "ledger", "台账填报"
 
     # The lead's decisions on an obligation, as its body hears them (a "latest decision" banner).
     DECISION_KINDS = (
