@@ -2,13 +2,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from core.errors import NotAllowed
+
+from . import ledger, selectors, services
 from .forms import PreferenceForm
 
 
@@ -90,3 +92,14 @@ def preferences(request):
             },
         )
     return render(request, "notifications/preferences.html", {"form": form})
+
+
+@login_required
+@require_POST
+def ledger_issue(request):
+    try:
+        bodies = ledger.ledger_issue(actor=request.user)
+    except NotAllowed as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, f"已向 {bodies} 个单位下发台账")
+    return redirect("tasks")

@@ -6,7 +6,7 @@ import pytest
 from core.errors import ServiceError
 from notifications.models import Notification, NotificationPreference, WebhookEndpoint
 from notifications.outbox import deliver_pending
-from notifications.reminders import retry_deliveries
+from notifications.sending import retry_deliveries
 from notifications.services import preference_update
 from obligations import services
 from tests.factories import make_obligation
