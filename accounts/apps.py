@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "用户与机构"
 
     def ready(self):
-        from . import schema  # noqa: F401 (registers the OpenAPI extension)
+        from . import receivers, schema  # noqa: F401 (signal receivers; the OpenAPI extension)

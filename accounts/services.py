@@ -49,7 +49,9 @@ class LogoutEverywhere:
 
 @transaction.atomic
 def user_logout_everywhere(*, user: User) -> LogoutEverywhere:
-    """End every session of the user (all browsers, all devices) and revoke every API token."""
+    """End every session of the user (all browsers, all devices) and revoke every API token. The
+    one way access ends: the "log out everywhere" button, a changed password and a deactivated
+    account (accounts.receivers calls it for the latter two, whoever made the change)."""
     sessions, _ = Session.objects.filter(session_key__in=user_session_keys(user=user)).delete()
     tokens, _ = ApiToken.objects.filter(user=user).delete()
     return LogoutEverywhere(sessions=sessions, tokens=tokens)

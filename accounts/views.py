@@ -1,7 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.contrib.auth.views import PasswordChangeView
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -58,3 +61,18 @@ def logout_all(request):
         request, f"已在所有设备上退出登录（结束 {result.sessions} 个会话，吊销 {result.tokens} 个 API 令牌）。"
     )
     return redirect("login")
+
+
+class PasswordChange(PasswordChangeView):
+    """Old password, the new one twice, the password validators. Saving the new password ends the
+    user's other sessions and revokes their API tokens (accounts.receivers); this browser stays
+    logged in (Django's view updates its session)."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("account-security")
+    extra_context = {"rules": password_validators_help_texts}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "密码已修改。其他设备上的登录已结束，全部 API 令牌已吊销。")
+        return response

@@ -140,7 +140,7 @@ def seed(n: int) -> None:
                     AuditEntry(
                         obligation=o,
                         actor=auditor,
-                        action="obligation.due_date",
+                        action=AuditAction.OBLIGATION_DUE_DATE,
                         at=start + dt.timedelta(days=1),
                         before={"due_date": None},
                         after={"due_date": o.due_date.isoformat(), "reason": "bench"},

@@ -4,7 +4,6 @@ from .models import (
     Delivery,
     Notification,
     NotificationPreference,
-    OutboxMessage,
     Reminder,
     ReminderSettings,
     WebhookEndpoint,
@@ -109,18 +108,3 @@ class ReminderAdmin(ReadOnlyAdmin):
 class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "notification", "channel", "status", "attempts", "next_attempt_at", "last_error"]
     list_filter = ["channel", "status"]
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
-    """Read-only: what the outbox holds and whether it went out (delivered by the workers)."""
-
-    list_display = ["id", "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
-    list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -68,14 +68,17 @@ class EmailChannel:
 
 
 def webhook_payload(notification, delivery) -> dict:
-    """政务微信/钉钉 group robot style: a markdown message, plus our own fields.
+    """政务微信/钉钉 group robot style: a plain-text message, plus our own fields.
+
+    Plain text, not markdown: subject and body carry what people typed (progress notes, milestone
+    titles, reasons), and as markdown a typed link, image or heading would be rendered in the group
+    as if we had sent it. The robots show a text message exactly as it is.
 
     `key` is the delivery's idempotency key: a receiver that saw it already can ignore a retry
     (a sender that dies between the POST and recording it will send the same key again)."""
-    lines = [f"### {notification.subject}", "", notification.body]
     return {
-        "msgtype": "markdown",
-        "markdown": {"title": notification.subject, "text": "\n".join(lines)},
+        "msgtype": "text",
+        "text": {"content": f"{notification.subject}\n\n{notification.body}"},
         "key": str(delivery.key),
         "kind": notification.kind,
         "recipient": notification.recipient.get_username(),

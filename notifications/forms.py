@@ -1,5 +1,6 @@
 from django import forms
 
+from . import selectors
 from .models import WebhookEndpoint
 
 
@@ -9,7 +10,11 @@ class PreferenceForm(forms.Form):
     webhook = forms.BooleanField(label="Webhook（工作群机器人）", required=False)
     webhook_endpoint = forms.ModelChoiceField(
         label="Webhook 地址",
-        queryset=WebhookEndpoint.objects.filter(active=True),
+        queryset=WebhookEndpoint.objects.none(),
         required=False,
         empty_label="使用本单位默认地址",
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["webhook_endpoint"].queryset = selectors.webhook_endpoints_for(user)

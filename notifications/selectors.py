@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import Notification
+from .models import Notification, WebhookEndpoint
 
 
 def notifications_for(user) -> QuerySet[Notification]:
@@ -31,3 +31,11 @@ def acknowledgements(user) -> QuerySet[Notification]:
         .select_related("recipient", "recipient__department", "department")
         .order_by("-created_at", "-id")
     )
+
+
+def webhook_endpoints_for(user) -> QuerySet[WebhookEndpoint]:
+    """The group robots a user may send their reminders to: their own body's, active ones. Another
+    body's robot would post this user's obligations into a group they are no member of."""
+    if not user.is_authenticated or user.department_id is None:
+        return WebhookEndpoint.objects.none()
+    return WebhookEndpoint.objects.filter(active=True, department_id=user.department_id)

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from core.errors import ServiceError
 
+from . import selectors
 from .models import Notification, NotificationPreference
 
 
@@ -46,6 +47,12 @@ def preference_for(user) -> NotificationPreference:
 def preference_update(
     *, user, email: bool, in_app: bool, webhook: bool, webhook_endpoint=None
 ) -> NotificationPreference:
+    if (
+        webhook_endpoint is not None
+        and not selectors.webhook_endpoints_for(user).filter(pk=webhook_endpoint.pk).exists()
+    ):
+        message = "只能选择本单位的工作群机器人"
+        raise NotificationError(message, code="invalid", details={"webhook_endpoint": [message]})
     pref, _ = NotificationPreference.objects.get_or_create(user=user)
     pref.email, pref.in_app, pref.webhook, pref.webhook_endpoint = email, in_app, webhook, webhook_endpoint
     pref.save()

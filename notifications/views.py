@@ -1,11 +1,16 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from core.errors import NotAllowed
+
+from . import ledger, selectors, services
 from .forms import PreferenceForm
 
 
@@ -24,7 +29,17 @@ def notification_list(request):
 def notification_read(request, pk: int):
     notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     services.notification_mark_read(notification=notification)
-    return redirect(request.POST.get("next") or "notifications:list")
+    return HttpResponseRedirect(_same_site_path(request, request.POST.get("next", "")))
+
+
+def _same_site_path(request, target: str) -> str:
+    """`target` when it is a path on this site; otherwise the message list. Anything else
+    (another host, javascript:, a view name) would be an open redirect or an error."""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("notifications:list")
 
 
 @login_required
@@ -51,7 +66,8 @@ def notification_acknowledge(request, pk: int):
 @login_required
 def acknowledgement_list(request):
     if not selectors.can_see_acknowledgements(request.user):
-        raise Http404
+        # A page every user knows of (not an object they may not know exists): say why, in Chinese.
+        raise PermissionDenied("升级确认情况仅供牵头部门、审计人员和系统管理员查看。")
     page = Paginator(selectors.acknowledgements(request.user), 50).get_page(request.GET.get("page"))
     return render(request, "notifications/acknowledgements.html", {"page": page})
 
@@ -60,18 +76,30 @@ def acknowledgement_list(request):
 def preferences(request):
     pref = services.preference_for(request.user)
     if request.method == "POST":
-        form = PreferenceForm(request.POST)
+        form = PreferenceForm(request.POST, user=request.user)
         if form.is_valid():
             services.preference_update(user=request.user, **form.cleaned_data)
             messages.success(request, "通知方式已保存")
             return redirect("notifications:preferences")
     else:
         form = PreferenceForm(
+            user=request.user,
             initial={
                 "email": pref.email,
                 "in_app": pref.in_app,
                 "webhook": pref.webhook,
                 "webhook_endpoint": pref.webhook_endpoint_id,
-            }
+            },
         )
     return render(request, "notifications/preferences.html", {"form": form})
+
+
+@login_required
+@require_POST
+def ledger_issue(request):
+    try:
+        bodies = ledger.ledger_issue(actor=request.user)
+    except NotAllowed as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, f"已向 {bodies} 个单位下发台账")
+    return redirect("tasks")

@@ -45,6 +45,10 @@ class AuditAction(models.TextChoices):
     OBJECTION_DECIDED = "objection.decided", "处理异议"
     REPORTING_REQUIRED = "reporting.required", "要求定期报送"
     REPORT_EXPORTED = "report.exported", "导出报告"
+    LEDGER_EXPORTED = "ledger.exported", "导出台账"
+    LEDGER_IMPORTED = "ledger.imported", "导入台账"
+    LEDGER_ROW_IMPORTED = "ledger.row_imported", "台账导入"
+    LEDGER_ISSUED = "ledger.issued", "下发台账"
 
 
 def action_label(action: str) -> str:

@@ -3,19 +3,20 @@
 import django_filters
 
 from core.clock import today
+from core.filters import BooleanFilter, FilterSet
 from core.forms import InputForm
 
 from .models import Obligation, overdue_q
 
 
-class ObligationFilterSet(django_filters.FilterSet):
+class ObligationFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", label="责任单位代码")
     status = django_filters.ChoiceFilter(choices=Obligation.Status.choices, label="状态")
     article = django_filters.NumberFilter(field_name="clause__article__number", label="条")
     chapter = django_filters.NumberFilter(field_name="clause__article__chapter__number", label="章")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte", label="期限不晚于")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte", label="期限不早于")
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label="已逾期")
+    overdue = BooleanFilter(method="filter_overdue", label="已逾期")
 
     class Meta:
         model = Obligation

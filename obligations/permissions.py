@@ -106,3 +106,28 @@ def _granted(user, obligation) -> frozenset:
             return READ_ACTIONS | CONTRIBUTOR_ACTIONS
     # Auditors, and staff who see it for no other reason.
     return READ_ACTIONS
+
+
+# Each write on an obligation (a web form, an API call) and the actions that may lie behind it.
+# A user who may take none of them is refused (403) before what they sent is read: who may not
+# act learns that first, not that their (empty) input was incomplete. Which action it really is
+# (a transition's start/submit/verify …) is judged by the service once the input is known.
+WRITES = {
+    "transition": frozenset({Action.START, Action.SUBMIT, Action.VERIFY, Action.RETURN, Action.REOPEN}),
+    "progress": frozenset({Action.PROGRESS}),
+    "evidence": frozenset({Action.EVIDENCE}),
+    "milestone": frozenset({Action.MILESTONE}),
+    "due_date": frozenset({Action.SET_DUE_DATE}),
+    "extension": frozenset({Action.REQUEST_EXTENSION}),
+    "extension_decide": frozenset({Action.DECIDE_EXTENSION}),
+    "objection": frozenset({Action.OBJECT}),
+    "objection_decide": frozenset({Action.DECIDE_OBJECTION}),
+    "reassign": frozenset({Action.REASSIGN}),
+    "cooperating": frozenset({Action.COOPERATING}),
+    "reporting": frozenset({Action.REQUIRE_REPORTING}),
+}
+
+
+def may_attempt(user, write: str, obligation) -> bool:
+    """May `user` try the write named `write` (a key of WRITES) on `obligation` at all?"""
+    return bool(WRITES[write] & allowed_actions(user, obligation))

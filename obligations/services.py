@@ -27,14 +27,18 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Department, User
+from core import archives
 from core.calendar import add_working_days
 from core.clock import today
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, ServiceError, StaleVersion, invalid
+from core.validators import safe_text
 
 from . import audit
 from .audit import AuditAction
+from .importing import import_regulation
 from .models import (
     AuditEntry,
+    BodyProposal,
     DueDateChange,
     Evidence,
     ExtensionRequest,
@@ -44,6 +48,7 @@ from .models import (
     ProgressEntry,
     ReportingRequirement,
 )
+from .outbox import Event, excerpt, outbox_write
 from .permissions import Action, can
 
 
@@ -182,6 +187,13 @@ TRANSITION_LABELS = {
     "reopen": "重新打开",
 }
 REASON_REQUIRED = {"return", "reopen"}
+# The transitions people must hear about (starting work is nobody else's news).
+TRANSITION_EVENTS = {
+    "submit": Event.SUBMITTED,
+    "verify": Event.VERIFIED,
+    "return": Event.RETURNED,
+    "reopen": Event.REOPENED,
+}
 
 
 def available_transitions(obligation: Obligation) -> list[str]:
@@ -220,6 +232,8 @@ def obligation_transition(
     if reason:
         after["reason"] = reason
     audit.record(AuditAction.OBLIGATION_STATUS, obligation=obligation, actor=actor, before={"status": old}, after=after)
+    if action in TRANSITION_EVENTS:
+        outbox_write(event=TRANSITION_EVENTS[action], obligation=obligation, actor=actor, payload={"reason": reason})
     return obligation
 
 
@@ -255,9 +269,21 @@ def obligation_set_due_date(
     _require(actor, Action.SET_DUE_DATE, obligation)
     _check_version(obligation, expected_version)
     reason = _reason(reason)
-    return _set_due_date(
+    old = obligation.due_date
+    _set_due_date(
         obligation=obligation, actor=actor, due_date=due_date, reason=reason, expected_version=expected_version
     )
+    outbox_write(
+        event=Event.DUE_DATE,
+        obligation=obligation,
+        actor=actor,
+        payload={"old_date": _iso(old), "new_date": _iso(due_date), "reason": reason},
+    )
+    return obligation
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 @transaction.atomic
@@ -286,6 +312,17 @@ def extension_request(*, obligation: Obligation, actor: User, requested_date: dt
         actor=actor,
         after={"request_id": request.pk, "requested_date": requested_date.isoformat(), "reason": reason},
     )
+    outbox_write(
+        event=Event.EXTENSION_REQUESTED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "request_id": request.pk,
+            "requested_date": _iso(requested_date),
+            "due_date": _iso(obligation.due_date),
+            "reason": reason,
+        },
+    )
     return request
 
 
@@ -299,6 +336,7 @@ def extension_decide(
     if request.status != ExtensionRequest.Status.PENDING:
         raise InvalidTransition("该延期申请已处理", code="already_decided")
     note = _reason(note, required=not approve, field_name="note")
+    old_due = obligation.due_date
     if approve:
         _check_version(obligation, expected_version)
         reason = f"同意延期申请：{request.reason}" + (f"（{note}）" if note else "")
@@ -320,6 +358,21 @@ def extension_decide(
         actor=actor,
         before={"status": ExtensionRequest.Status.PENDING},
         after={"request_id": request.pk, "status": request.status, "note": note},
+    )
+    # One decision, one message: an approval that moves the date is not a second event.
+    outbox_write(
+        event=Event.EXTENSION_DECIDED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "request_id": request.pk,
+            "approved": approve,
+            "requested_date": _iso(request.requested_date),
+            "old_date": _iso(old_due),
+            "new_date": _iso(obligation.due_date),
+            "request_reason": request.reason,
+            "reason": note,
+        },
     )
     return request
 
@@ -394,6 +447,18 @@ def milestone_set_due_date(*, milestone: Milestone, actor: User, due_date: dt.da
         before={"milestone_id": milestone.pk, "due_date": old.isoformat()},
         after={"milestone_id": milestone.pk, "due_date": due_date.isoformat(), "reason": reason},
     )
+    outbox_write(
+        event=Event.MILESTONE_MOVED,
+        obligation=milestone.obligation,
+        actor=actor,
+        payload={
+            "milestone_id": milestone.pk,
+            "title": milestone.title,
+            "old_date": _iso(old),
+            "new_date": _iso(due_date),
+            "reason": reason,
+        },
+    )
     return milestone
 
 
@@ -459,6 +524,19 @@ def progress_add(
             "corrects": corrects.pk if corrects else None,
         },
     )
+    # Progress of a cooperating body is news to the responsible body; its own progress is not.
+    if department.pk != obligation.department_id and obligation.cooperating.filter(pk=department.pk).exists():
+        outbox_write(
+            event=Event.PROGRESS,
+            obligation=obligation,
+            actor=actor,
+            payload={
+                "progress_id": entry.pk,
+                "cooperating_department_id": department.pk,
+                "percent": percent,
+                "text": excerpt(text),
+            },
+        )
     return entry
 
 
@@ -488,21 +566,78 @@ def display_name(name: str) -> str:
     return name.strip()[:255]
 
 
+FILE_NAME_MAX = 255
+# Office documents and OFD files are ZIP archives. A real one has tens of entries (a thousand-page
+# OFD a few thousand) and unpacks to a few times its size; these limits are far above that and far
+# below what ties up a worker. Judged from what the archive declares, before it is opened.
+ARCHIVE_MAX_ENTRIES = 10_000
+ARCHIVE_MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
+ARCHIVE_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+
+
+def _refuse_file(code: str, message: str, **details) -> InvalidInput:
+    return InvalidInput(message, code=code, details={"file": [message], **details})
+
+
 def _check_name(name: str) -> str:
+    """The name as the client sent it (core.uploads), refused rather than repaired: hidden or
+    direction-changing characters, a path, or more than 255 characters."""
     raw = name or ""
     if not raw.strip():
         raise invalid("file", "文件名不能为空")
-    if any(unicodedata.category(ch)[0] == "C" for ch in raw):
-        raise invalid("file", "文件名含有控制字符，请重命名后上传")
+    try:
+        safe_text(raw)
+    except DjangoValidationError as exc:
+        raise _refuse_file(exc.code, f"文件名{exc.messages[0]}") from None
+    hidden = next((ch for ch in raw if unicodedata.category(ch)[0] == "C"), None)
+    if hidden is not None:  # line breaks and tabs (text elsewhere), zero-width and other format characters
+        raise _refuse_file("control_character", f"文件名不能包含不可见字符（U+{ord(hidden):04X}），请重命名后上传")
     if "/" in raw or "\\" in raw or raw.strip() in {".", ".."} or raw.startswith("."):
         raise invalid("file", "文件名不合法（不能包含路径），请重命名后上传")
-    if len(raw) > 255:
-        raise invalid("file", "文件名过长（最多 255 个字符）")
+    if len(raw) > FILE_NAME_MAX:
+        raise _refuse_file(
+            "file_name_too_long", f"文件名过长（{len(raw)} 个字符，最多 {FILE_NAME_MAX} 个），请重命名后上传"
+        )
     return raw.strip()
 
 
+def _too_many_entries(count: int) -> InvalidInput:
+    return _refuse_file(
+        "archive_too_many_entries",
+        f"文件内部条目过多（{count} 个，最多 {ARCHIVE_MAX_ENTRIES} 个），不像正常的文档，未保存",
+    )
+
+
+def _archive_names(upload) -> set[str] | None:
+    """The entry names of a ZIP archive; None when it cannot be read as one. An archive that
+    declares too many entries or too much content is refused: from its end record first
+    (core.archives), from its directory only once that is known to be small."""
+    stated = archives.declared(upload)
+    if stated is None:
+        return None
+    if stated.entries > ARCHIVE_MAX_ENTRIES or stated.directory_bytes > ARCHIVE_MAX_DIRECTORY_BYTES:
+        raise _too_many_entries(stated.entries)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    finally:
+        upload.seek(0)
+    if len(entries) > ARCHIVE_MAX_ENTRIES:  # the end record understated them
+        raise _too_many_entries(len(entries))
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > ARCHIVE_MAX_UNPACKED_BYTES:
+        limit = ARCHIVE_MAX_UNPACKED_BYTES // 1024 // 1024
+        raise _refuse_file(
+            "archive_too_large", f"文件解压后过大（{unpacked / 1024 / 1024:.0f} MB，最多 {limit} MB），未保存"
+        )
+    return {entry.filename for entry in entries}
+
+
 def detect_file_kind(upload) -> str | None:
-    """What the file is, by its content. None when it is none of the accepted kinds."""
+    """What the file is, by its content. None when it is none of the accepted kinds. A ZIP-based
+    kind (docx, xlsx, OFD) over the archive limits is refused here, before its directory is read."""
     upload.seek(0)
     head = upload.read(8)
     upload.seek(0)
@@ -517,13 +652,9 @@ def detect_file_kind(upload) -> str | None:
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "ole"
     if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(upload) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
+        names = _archive_names(upload)
+        if names is None:
             return None
-        finally:
-            upload.seek(0)
         if "word/document.xml" in names and "[Content_Types].xml" in names:
             return "docx"
         if "xl/workbook.xml" in names and "[Content_Types].xml" in names:
@@ -549,7 +680,7 @@ class CheckedFile:
 
 
 def evidence_check_file(upload) -> CheckedFile:
-    name = _check_name(getattr(upload, "name", "") or "")
+    name = _check_name(getattr(upload, "client_name", None) or getattr(upload, "name", "") or "")
     size = upload.size
     if not size:
         raise invalid("file", "文件为空，请选择有内容的文件")
@@ -707,13 +838,25 @@ def obligation_reassign(
     _require(actor, Action.REASSIGN, obligation)
     _check_version(obligation, expected_version)
     reason = _reason(reason)
-    return _reassign(
+    old_department_id = obligation.department_id
+    _reassign(
         obligation=obligation,
         actor=actor,
         department=_department(department),
         reason=reason,
         expected_version=expected_version,
     )
+    outbox_write(
+        event=Event.REASSIGNED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "old_department_id": old_department_id,
+            "new_department_id": obligation.department_id,
+            "reason": reason,
+        },
+    )
+    return obligation
 
 
 @transaction.atomic
@@ -740,6 +883,12 @@ def obligation_add_cooperating(
         actor=actor,
         before={"cooperating": before},
         after={"cooperating": after},
+    )
+    outbox_write(
+        event=Event.COOPERATING,
+        obligation=obligation,
+        actor=actor,
+        payload={"added_department_ids": sorted({d.pk for d in new if d.code not in before})},
     )
     return obligation
 
@@ -794,6 +943,16 @@ def objection_raise(*, obligation: Obligation, actor: User, reason: str, suggest
             "suggested_department": suggested.code if suggested else None,
         },
     )
+    outbox_write(
+        event=Event.OBJECTION_RAISED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "objection_id": objection.pk,
+            "reason": reason,
+            "suggested_department_id": suggested.pk if suggested else None,
+        },
+    )
     return objection
 
 
@@ -845,6 +1004,20 @@ def objection_decide(
             "status": objection.status,
             "note": note,
             "new_department": objection.new_department.code if objection.new_department else None,
+        },
+    )
+    # One decision, one message: a reassignment decided here is not a second event.
+    outbox_write(
+        event=Event.OBJECTION_DECIDED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "objection_id": objection.pk,
+            "status": objection.status,
+            "objecting_department_id": objection.department_id,
+            "new_department_id": objection.new_department_id,
+            "objection_reason": objection.reason,
+            "reason": note,
         },
     )
     return objection
@@ -926,4 +1099,93 @@ def reporting_require(
         actor=actor,
         after={"frequency": frequency, "starts_on": starts_on.isoformat(), "due_day": int(due_day)},
     )
+    outbox_write(
+        event=Event.REPORTING_REQUIRED,
+        obligation=obligation,
+        actor=actor,
+        payload={"frequency": frequency, "starts_on": _iso(starts_on), "due_day": int(due_day)},
+    )
     return requirement
+
+
+# --------------------------------------------------------------------------------------------
+# The registry: bodies a regulation names that the registry lacked (BodyProposal).
+
+
+@dataclass
+class BodyDecision:
+    department: Department
+    obligations_created: int
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor.is_superuser or actor.is_admin_role):
+        raise NotAllowed("只有系统管理员可以确认机构")
+
+
+def _open_proposal(proposal: BodyProposal) -> BodyProposal:
+    locked = BodyProposal.objects.select_for_update().get(pk=proposal.pk)
+    if locked.status != BodyProposal.Status.PROPOSED:
+        raise Conflict(f"“{locked.name}”已确认，不能再次处理")
+    return locked
+
+
+def _adopt(proposal: BodyProposal, department: Department, actor: User, status: str) -> BodyDecision:
+    """Record the decision, then import again every regulation with a duty waiting on the name:
+    the name now resolves to the body, and the import creates its obligations with audit entries."""
+    proposal.department = department
+    proposal.status = status
+    proposal.decided_at = timezone.now()
+    proposal.decided_by = actor
+    proposal.save(update_fields=["department", "status", "decided_at", "decided_by"])
+    audit.record(
+        "registry.body_confirmed" if status == BodyProposal.Status.CONFIRMED else "registry.body_mapped",
+        actor=actor,
+        after={"name": proposal.name, "department": department.code},
+    )
+    created = 0
+    regulations = {clause.regulation_id: clause.regulation for clause in proposal.waiting_clauses()}
+    for regulation in regulations.values():
+        created += import_regulation(regulation.source_text, code=regulation.code, actor=actor).obligations_created
+    return BodyDecision(department, created)
+
+
+@transaction.atomic
+def body_proposal_confirm(
+    *,
+    proposal: BodyProposal,
+    actor: User,
+    code: str = "",
+    name: str = "",
+    short_name: str = "",
+    level: str = "",
+    kind: str = "",
+) -> BodyDecision:
+    """Confirm a proposed body as a new registry entry (name as written unless given)."""
+    _require_admin(actor)
+    proposal = _open_proposal(proposal)
+    name = (name or proposal.name).strip()
+    code = (code or f"NEW-{proposal.pk}").strip()
+    level = level or proposal.level
+    kind = kind or proposal.kind
+    if Department.objects.filter(name=name).exists():
+        raise invalid("name", f"已有名为“{name}”的机构，请改为对应现有机构")
+    if Department.objects.filter(code=code).exists():
+        raise invalid("code", f"机构代码“{code}”已被使用")
+    department = Department(
+        code=code, name=name, short_name=(short_name or name)[:50], level=level, kind=kind, phrases=[]
+    )
+    try:
+        department.full_clean()
+    except DjangoValidationError as exc:
+        raise InvalidInput(details={k: list(v) for k, v in exc.message_dict.items()}) from exc
+    department.save()
+    return _adopt(proposal, department, actor, BodyProposal.Status.CONFIRMED)
+
+
+@transaction.atomic
+def body_proposal_map(*, proposal: BodyProposal, actor: User, department: Department) -> BodyDecision:
+    """The name is another way the law names an existing body."""
+    _require_admin(actor)
+    proposal = _open_proposal(proposal)
+    return _adopt(proposal, department, actor, BodyProposal.Status.MAPPED)

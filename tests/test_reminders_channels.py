@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from notifications.models import Delivery, ReminderSettings, WebhookEndpoint
-from notifications.reminders import retry_deliveries
+from notifications.models import Delivery, Notification, ReminderSettings, WebhookEndpoint
+from notifications.sending import retry_deliveries
 from notifications.services import preference_update
 from tests.factories import make_obligation
 from tests.test_reminders_support import WebhookServer, sweep_on
@@ -46,9 +46,10 @@ def test_webhook_posts_a_json_message_to_the_bodys_robot(cast):
     assert (result.sent, result.failed) == (2, 0)
     assert len(server.requests) == 1  # bob did not choose the webhook
     payload = server.requests[0]
-    assert payload["msgtype"] == "markdown"
-    assert obligation.clause.citation in payload["markdown"]["title"]
-    assert "距期限还有 7 天" in payload["markdown"]["text"]
+    assert payload["msgtype"] == "text"
+    assert payload["text"]["content"].startswith(Notification.objects.get(recipient=cast["alice"]).subject)
+    assert obligation.clause.citation in payload["text"]["content"]
+    assert "距期限还有 7 天" in payload["text"]["content"]
     assert payload["recipient"] == "alice" and payload["obligation_id"] == obligation.id
     delivery = Delivery.objects.get(channel="webhook")
     assert (delivery.status, delivery.attempts, str(delivery.key)) == ("sent", 1, payload["key"])
@@ -99,7 +100,7 @@ def test_a_robot_that_answers_with_an_error_code_counts_as_a_failure(cast):
 def test_a_user_can_choose_a_specific_robot(cast):
     with WebhookServer() as body_robot, WebhookServer() as own_robot:
         robot_for(cast, body_robot.url)
-        mine = WebhookEndpoint.objects.create(name="我的群", url=own_robot.url)
+        mine = WebhookEndpoint.objects.create(name="我的群", url=own_robot.url, department=cast["bob"].department)
         preference_update(user=cast["bob"], email=False, in_app=True, webhook=True, webhook_endpoint=mine)
         make_obligation(cast["alice"].department, D("2025-06-20"))
         sweep_on("2025-06-13")

@@ -186,3 +186,25 @@ def test_api_auth_token_endpoint_is_covered_by_the_lockout(client, cast):
     assert locked.status_code == 429
     assert not ApiToken.objects.filter(user=cast["dave"]).exists()
     assert fail_login(client, "dave", 1, ip="10.4.4.4").status_code == 429
+
+
+def test_password_spraying_from_one_address_locks_that_address_out(client, cast, settings):
+    """One wrong password for each of twenty usernames (none near its own limit of five) locks the
+    address: then not even a right password gets in from there, through the form or the API."""
+    assert settings.LOGIN_ADDRESS_FAILURE_LIMIT == 20
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        for i in range(19):
+            assert fail_login(client, f"user{i:02d}", 1, ip="10.9.9.9").status_code == 200
+        ok = Client().post(LOGIN, {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9")
+        assert ok.status_code == 302  # nineteen: still open
+        fail_login(client, "user19", 1, ip="10.9.9.9")
+        locked = Client().post(LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9")
+        assert locked.status_code == 429 and "登录失败次数过多" in locked.content.decode()
+        api = Client().post(TOKEN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9")
+        assert api.status_code == 429
+        elsewhere = Client().post(LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.8.8.8")
+        assert elsewhere.status_code == 302
+    with time_machine.travel(start + dt.timedelta(minutes=16), tick=False):
+        again = Client().post(LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9")
+        assert again.status_code == 302

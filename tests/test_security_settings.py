@@ -86,6 +86,10 @@ print(json.dumps({
     "css": css.status_code,
     "css_body": b"".join(css.streaming_content).decode()[:200] if css.status_code == 200 else "",
     "storage": settings.STORAGES["staticfiles"]["BACKEND"],
+    "css_cors": css.headers.get("Access-Control-Allow-Origin"),
+    "schema_anonymous": client.get("/api/schema/", secure=True).status_code,
+    "docs_anonymous": client.get("/api/docs/", secure=True).status_code,
+    "not_found": client.get("/no-such-page/", secure=True).content.decode(),
 }))
 """
 
@@ -119,6 +123,10 @@ def test_collectstatic_and_production_pages_with_manifest_storage(tmp_path):
     assert seen["plain"] == 301 and seen["plain_location"].startswith("https://")
     assert seen["css_url"] != "/static/css/app.css"  # hashed name from the manifest
     assert seen["css"] == 200 and seen["css_body"]
+    assert seen["css_cors"] is None  # no Access-Control-Allow-Origin: * on our static files
+    # The schema and the docs need a login in production (API_DOCS_PUBLIC=1 opens them).
+    assert (seen["schema_anonymous"], seen["docs_anonymous"]) == (401, 302)
+    assert "页面不存在" in seen["not_found"] and 'class="topbar"' in seen["not_found"]
 
 
 def test_login_page_carries_the_content_security_policy(client):

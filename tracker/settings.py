@@ -131,7 +131,10 @@ LOGOUT_REDIRECT_URL = "login"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # Persistent connections: opening one costs more than most requests' queries. Checked
+        # before reuse, so a restarted database costs one failed check, not a failed request.
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -206,7 +209,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Login throttling (django-axes): 5 failures for one username from one IP lock that pair out for
-# 15 minutes. Axes' backend must come first; it only refuses locked-out pairs, ModelBackend logs in.
+# 15 minutes; 20 from one IP over all usernames lock that IP out. Axes' backend must come first;
+# it only refuses locked-out pairs, ModelBackend logs in.
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -216,6 +220,10 @@ AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Password spraying (one address, many usernames): the address is locked out too once its failures
+# over all usernames reach this many within the cool-off (accounts/lockout.py). 0 turns it off.
+AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
@@ -300,6 +308,8 @@ NODE_MODULES = BASE_DIR / "node_modules"
 for _prefix, _path in [("vendor/echarts", "echarts/dist"), ("vendor/htmx", "htmx.org/dist")]:
     if (NODE_MODULES / _path).is_dir():
         STATICFILES_DIRS.append((_prefix, NODE_MODULES / _path))
+# Static files are ours alone: no Access-Control-Allow-Origin: * (WhiteNoise's default).
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -316,6 +326,12 @@ MEDIA_URL = "/_private-not-served/"
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploaded files keep the name as sent (`client_name`), to be refused rather than silently repaired.
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.ClientNameUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Finished exports live next to the evidence store (never under the static root), served after a check.
 REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
 
@@ -351,11 +367,12 @@ REST_FRAMEWORK = {
         "core.parsers.CompleteMultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter with boolean filters that refuse what they do not understand.
+        "core.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "obligations.api.filters.StrictOrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # One error shape for every API error: {"code", "message", "details"}.
@@ -366,6 +383,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "将法规中“应当”条款转化为可督办的义务：进度、佐证材料、期限与核验。",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Logged-in users only in production, unless API_DOCS_PUBLIC=1 (core/api_docs.py).
+    "SERVE_PERMISSIONS": ["core.api_docs.DocsPermission"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from the app (drf-spectacular-sidecar), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -378,6 +397,8 @@ SPECTACULAR_SETTINGS = {
         "ClauseKindEnum": "obligations.models.Clause.Kind",
     },
 }
+
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 
 # =============================================================================================
 # Logging

@@ -1,7 +1,11 @@
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+from core.api_docs import docs_open_to
 
 
 @login_required
@@ -16,3 +20,14 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+# The split view serves Swagger UI's init script as a file: no inline script, CSP holds.
+_swagger_ui = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+
+
+def api_docs(request):
+    """Swagger UI. A person who may not read the schema is sent to the login page, not shown JSON."""
+    if not docs_open_to(request.user):
+        return redirect_to_login(request.get_full_path())
+    return _swagger_ui(request)

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from core.serializers import InputSerializer
+from notifications import selectors
 from notifications.models import Notification, WebhookEndpoint
 
 
@@ -52,10 +53,16 @@ class WorkingDaysSerializer(InputSerializer):
     n = serializers.IntegerField(min_value=-3650, max_value=3650)
 
 
+class OwnRobotField(serializers.PrimaryKeyRelatedField):
+    """A robot of the caller's own body; any other id does not exist for them."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return selectors.webhook_endpoints_for(request.user) if request else WebhookEndpoint.objects.none()
+
+
 class PreferenceSerializer(serializers.Serializer):
     email = serializers.BooleanField()
     in_app = serializers.BooleanField()
     webhook = serializers.BooleanField()
-    webhook_endpoint = serializers.PrimaryKeyRelatedField(
-        queryset=WebhookEndpoint.objects.filter(active=True), allow_null=True, required=False
-    )
+    webhook_endpoint = OwnRobotField(queryset=WebhookEndpoint.objects.all(), allow_null=True, required=False)

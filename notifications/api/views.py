@@ -1,4 +1,3 @@
-import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -8,6 +7,7 @@ from rest_framework.views import APIView
 
 from core import calendar
 from core.clock import today
+from core.filters import BooleanFilter, FilterSet
 from notifications import selectors, services
 from notifications.models import Notification
 
@@ -19,9 +19,9 @@ from .serializers import (
 )
 
 
-class NotificationFilterSet(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="未读")
-    unacknowledged = django_filters.BooleanFilter(method="filter_unacknowledged", label="待确认")
+class NotificationFilterSet(FilterSet):
+    unread = BooleanFilter(field_name="read_at", lookup_expr="isnull", label="未读")
+    unacknowledged = BooleanFilter(method="filter_unacknowledged", label="待确认")
 
     class Meta:
         model = Notification
@@ -114,7 +114,7 @@ class PreferenceView(APIView):
 
     @extend_schema(request=PreferenceSerializer, responses=PreferenceSerializer)
     def put(self, request):
-        serializer = PreferenceSerializer(data=request.data)
+        serializer = PreferenceSerializer(data=request.data, context={"request": request})
         if not serializer.is_valid():
             raise ValidationError(serializer.errors)
         pref = services.preference_update(user=request.user, **serializer.validated_data)

@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from obligations.models import AuditEntry, Evidence, ExtensionRequest, Milestone
 from obligations.permissions import Action, can
 
 from . import serializers as s
+from .permissions import MayAttemptWrite
 
 ERROR = OpenApiResponse(description='{"code", "message", "details"}')
 IF_MATCH = OpenApiParameter(
@@ -72,10 +72,9 @@ class TokenView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request):
+        # Revokes the token the call is made with; a call with a session has none to revoke.
         if isinstance(request.auth, ApiToken):
             api_token_revoke(user=request.user, token_id=request.auth.id)
-        else:
-            Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -89,6 +88,24 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
     search_fields = ["clause__text"]
     ordering_fields = ["due_date", "status", "id", "updated_at", "last_activity_at"]
     parser_classes = [JSONParser, CompleteMultiPartParser, FormParser]
+    permission_classes = [permissions.IsAuthenticated, MayAttemptWrite]
+    # The viewset's writing actions and the write (obligations.permissions.WRITES) each one is.
+    writes = {
+        "transitions": "transition",
+        "due_date": "due_date",
+        "reassign": "reassign",
+        "cooperating": "cooperating",
+        "reporting": "reporting",
+        "progress": "progress",
+        "evidence": "evidence",
+        "milestones": "milestone",
+        "milestone_done": "milestone",
+        "milestone_due_date": "milestone",
+        "extension_requests": "extension",
+        "extension_decide": "extension_decide",
+        "objections": "objection",
+        "objection_decide": "objection_decide",
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
