@@ -446,6 +446,15 @@ class Objection(models.Model):
         verbose_name = "分工异议"
         verbose_name_plural = "分工异议"
         ordering = ["-raised_at", "-id"]
+        constraints = [
+            # One open objection per obligation and body: concurrent requests cannot both pass the
+            # service's check, the database refuses the second row.
+            models.UniqueConstraint(
+                fields=["obligation", "department"],
+                condition=models.Q(status="pending"),
+                name="one_pending_objection_per_body",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"异议：{self.reason[:30]}"
