@@ -11,6 +11,10 @@ class DepartmentAdmin(admin.ModelAdmin):
     list_filter = ("level", "kind", "active")
     search_fields = ("code", "name", "short_name")
 
+    def get_readonly_fields(self, request, obj=None):
+        # Audit entries and reports name bodies by code: a changed code would change what they say.
+        return ("code",) if obj is not None else ()
+
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):

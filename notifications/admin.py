@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from obligations.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import (
     Delivery,
     Notification,
@@ -84,23 +86,9 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyInline):
     model = Delivery
-    extra = 0
-    can_delete = False
-    readonly_fields = ["channel", "endpoint", "status", "attempts", "last_error", "next_attempt_at", "sent_at"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["channel", "endpoint", "status", "attempts", "last_error", "next_attempt_at", "sent_at"]
 
 
 @admin.register(Notification)
@@ -125,15 +113,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
-    """Read-only: what the outbox holds and whether it went out (delivered by the workers)."""
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """What the outbox holds and whether it went out (delivered by the workers); deleting an
+    undelivered message would silently drop a notice."""
 
     list_display = ["id", "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
     list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

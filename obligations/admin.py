@@ -1,12 +1,34 @@
+"""The admin looks at the regulation and the work done on it; it changes none of it.
+
+Every change of workflow state, dates, assignments, progress, evidence, milestones, extension
+requests and objections goes through obligations.services (with its audit entry and notices),
+from the app's pages or the API. The regulation's text changes only through import_regulation.
+An admin page that could save or delete these rows would be a way round all of that.
+"""
+
 from django.contrib import admin
 
 from . import models
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """History is append-only: the admin may look, never edit or delete."""
+    """Look, never add, edit or delete (no delete action either)."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -17,24 +39,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Regulation)
-class RegulationAdmin(admin.ModelAdmin):
+class RegulationAdmin(ReadOnlyAdmin):
     list_display = ("title", "code", "effective_date", "imported_at")
-    readonly_fields = ("source_sha256", "imported_at", "updated_at")
 
 
 @admin.register(models.Chapter)
-class ChapterAdmin(admin.ModelAdmin):
+class ChapterAdmin(ReadOnlyAdmin):
     list_display = ("regulation", "label", "title")
     list_filter = ("regulation",)
 
 
-class ParagraphInline(admin.TabularInline):
+class ParagraphInline(ReadOnlyInline):
     model = models.Paragraph
-    extra = 0
 
 
 @admin.register(models.Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ReadOnlyAdmin):
     list_display = ("label", "regulation", "chapter")
     list_filter = ("regulation", "chapter")
     search_fields = ("text",)
@@ -42,26 +62,22 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Clause)
-class ClauseAdmin(admin.ModelAdmin):
+class ClauseAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "kind", "subject", "superseded_at")
     list_filter = ("kind", "regulation")
     search_fields = ("text", "subject")
-    filter_horizontal = ("responsible", "cooperating")
 
 
 @admin.register(models.StandingResponsibility)
-class StandingResponsibilityAdmin(admin.ModelAdmin):
+class StandingResponsibilityAdmin(ReadOnlyAdmin):
     list_display = ("department", "article", "text")
 
 
 @admin.register(models.Obligation)
-class ObligationAdmin(admin.ModelAdmin):
+class ObligationAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "department", "status", "due_date", "superseded_at")
     list_filter = ("status", "department__level", "department")
     search_fields = ("clause__text",)
-    raw_id_fields = ("clause",)
-    filter_horizontal = ("cooperating",)
-    readonly_fields = ("version", "submitted_at", "submitted_by", "verified_at", "verified_by", "last_activity_at")
 
 
 @admin.register(models.ProgressEntry)
@@ -75,7 +91,7 @@ class EvidenceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.Milestone)
-class MilestoneAdmin(admin.ModelAdmin):
+class MilestoneAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "title", "due_date", "done_at")
 
 
@@ -85,19 +101,19 @@ class DueDateChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.ExtensionRequest)
-class ExtensionRequestAdmin(admin.ModelAdmin):
+class ExtensionRequestAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "requested_date", "status", "requested_by", "decided_by")
     list_filter = ("status",)
 
 
 @admin.register(models.Objection)
-class ObjectionAdmin(admin.ModelAdmin):
+class ObjectionAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "department", "status", "raised_by", "decided_by")
     list_filter = ("status",)
 
 
 @admin.register(models.ReportingRequirement)
-class ReportingRequirementAdmin(admin.ModelAdmin):
+class ReportingRequirementAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "frequency", "starts_on", "active")
 
 
