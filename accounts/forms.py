@@ -1,6 +1,6 @@
 from django import forms
 
-from obligations.forms import InputForm
+from core.forms import InputForm
 
 
 class ApiTokenForm(InputForm):

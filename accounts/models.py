@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 # Names typed in the admin follow the same rule as everything else people type.
-from obligations.validators import safe_text
+from core.validators import safe_text
 
 
 class Department(models.Model):

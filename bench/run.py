@@ -13,81 +13,12 @@ BENCH_OUT (default bench/results.json).
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Result:
-    name: str
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    queries: int | None = None
-    baseline_p50_ms: float | None = None
-    baseline_p95_ms: float | None = None
-    ratio: float | None = None
-    ratio_p95: float | None = None
-    peak_mb: float | None = None
-    errors: int = 0
-    note: str = ""
-    extra: dict = field(default_factory=dict)
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def timed(fn, runs: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
-def count_queries(fn) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        fn()
-    return len(ctx.captured_queries)
-
-
-def measure(name: str, fn, baseline_sql: str | None, params, runs: int) -> Result:
-    """Time `fn` and, beside it, one raw SQL query returning the same figures."""
-    from django.db import connection
-
-    result = Result(name)
-    samples = timed(fn, runs)
-    result.p50_ms = round(statistics.median(samples), 1)
-    result.p95_ms = round(percentile(samples, 95), 1)
-    result.queries = count_queries(fn)
-    if baseline_sql:
-        raw = connection.connection  # the psycopg connection under Django's
-
-        def baseline():
-            with raw.cursor() as cursor:
-                cursor.execute(baseline_sql, params)
-                cursor.fetchall()
-
-        base = timed(baseline, runs)
-        result.baseline_p50_ms = round(statistics.median(base), 2)
-        result.baseline_p95_ms = round(percentile(base, 95), 2)
-        result.ratio = round(result.p50_ms / max(result.baseline_p50_ms, 0.01), 1)
-        result.ratio_p95 = round(result.p95_ms / max(result.baseline_p95_ms, 0.01), 1)
-    return result
+from bench.measure import ROOT, Result
 
 
 def print_table(scale: float, results: list[Result]) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from .run import ROOT, Result, measure
+from .measure import ROOT, Result, measure
 
 # The staff task list: one body's obligations, most urgent first, one page of 20.
 TASK_LIST_SQL = """
@@ -283,7 +283,7 @@ def reminder_sweep(scale: float) -> Result:
         from notifications.reminders import sweep
     except ImportError:
         return Result("reminder_sweep", note="reminders not available in this build")
-    from obligations.models import today
+    from core.clock import today
 
     due = max(1, int(20_000 * scale))
     base = today()
@@ -433,7 +433,7 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
     finally:
         server.terminate()
         server.wait(timeout=30)
-    from .run import percentile
+    from .measure import percentile
 
     rps = len(latencies) / seconds
     return Result(

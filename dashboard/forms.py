@@ -3,7 +3,7 @@
 from django import forms
 
 from accounts.models import Department
-from obligations.forms import InputForm
+from core.forms import InputForm
 from obligations.models import Regulation
 
 from .selectors import DashboardFilters

@@ -33,9 +33,10 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Department
+from core.clock import today
 from notifications.models import Reminder
 from obligations import services
-from obligations.models import Article, Chapter, Obligation, ProgressEntry, Regulation, today
+from obligations.models import Article, Chapter, Obligation, ProgressEntry, Regulation
 
 Status = Obligation.Status
 CLOSED = [str(s) for s in Obligation.CLOSED_STATUSES]

@@ -6,8 +6,6 @@ from .models import (
     Delivery,
     Notification,
     NotificationPreference,
-    OfficialCalendar,
-    OfficialCalendarDay,
     OutboxMessage,
     Reminder,
     ReminderSettings,
@@ -61,17 +59,6 @@ class ReminderSettingsAdmin(admin.ModelAdmin):
 
         settings_row = ReminderSettings.load()
         return redirect("admin:notifications_remindersettings_change", settings_row.pk)
-
-
-class OfficialCalendarDayInline(admin.TabularInline):
-    model = OfficialCalendarDay
-    extra = 3
-
-
-@admin.register(OfficialCalendar)
-class OfficialCalendarAdmin(admin.ModelAdmin):
-    list_display = ["year", "source", "created_at"]
-    inlines = [OfficialCalendarDayInline]
 
 
 @admin.register(WebhookEndpoint)

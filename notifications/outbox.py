@@ -25,6 +25,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -47,6 +48,8 @@ MAX_ATTEMPTS = 10  # a message that failed this often (a bug, not an outage) is 
 PENDING_BATCH = 500
 TEXT_EXCERPT = 200
 QUEUE_TIMEOUT = 2  # seconds a save may spend handing the message to the broker
+# Queued by name: the task module imports this one, not the other way round.
+OUTBOX_MESSAGE_TASK = "notifications.tasks.deliver_outbox_message"
 
 
 # --------------------------------------------------------------------------- writing
@@ -62,15 +65,13 @@ def outbox_write(*, event: str, obligation_id: int, actor_id: int | None, payloa
 def queue_delivery(message_id: int) -> bool:
     """Hand the message to a worker. Never raises: the outbox row is already committed and
     `deliver_outbox` picks it up when the broker is back."""
-    from .tasks import deliver_outbox_message
-
-    app = deliver_outbox_message.app
+    app = current_app
     try:
         # A web request must not wait for a broker that is down: one connection attempt, no
         # publish retries (Celery's defaults retry for about 6 s before giving up).
         with app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=QUEUE_TIMEOUT)
-            deliver_outbox_message.apply_async(args=[message_id], retry=False, connection=conn)
+            app.send_task(OUTBOX_MESSAGE_TASK, args=[message_id], retry=False, connection=conn)
     except Exception:
         log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id, exc_info=True)
         return False

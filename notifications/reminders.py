@@ -33,10 +33,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from core.calendar import WorkCalendar
 from obligations.models import ExtensionRequest, Milestone, Obligation
 from obligations.parser import int_to_chinese_numeral
 
-from .calendar import WorkCalendar
 from .channels import ChannelError, EmailChannel, WebhookChannel
 from .emails import render_email
 from .models import (

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from obligations.services import ServiceError
+from core.errors import ServiceError
 
 from .models import Notification, NotificationPreference
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 from celery import shared_task
 
-from . import reminders
+from . import outbox, reminders
 
 SWEEP_TASK = "notifications.tasks.send_reminders"
 RETRY_TASK = "notifications.tasks.retry_deliveries"
@@ -15,8 +15,6 @@ RETRY_TASK = "notifications.tasks.retry_deliveries"
 
 @shared_task(name=SWEEP_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def send_reminders(self, now: str | None = None) -> dict:
-    from . import outbox
-
     outbox.deliver_pending()  # the sweep also catches up on notifications left in the outbox
     result = reminders.sweep(now=dt.datetime.fromisoformat(now) if now else None)
     if result.in_flight and result.retry_in is not None and self.request.retries < self.max_retries:
@@ -33,20 +31,15 @@ def retry_deliveries() -> dict:
 
 
 OUTBOX_TASK = "notifications.tasks.deliver_outbox"
-OUTBOX_MESSAGE_TASK = "notifications.tasks.deliver_outbox_message"
 
 
-@shared_task(name=OUTBOX_MESSAGE_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name=outbox.OUTBOX_MESSAGE_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver_outbox_message(message_id: int) -> int:
     """Queued after the commit that wrote the outbox row; a no-op when someone delivered it."""
-    from . import outbox
-
     return outbox.deliver(message_id)
 
 
 @shared_task(name=OUTBOX_TASK, acks_late=True, reject_on_worker_lost=True)
 def deliver_outbox() -> int:
     """Beat: deliver what the queued tasks did not (broker down when the change was saved)."""
-    from . import outbox
-
     return outbox.deliver_pending()

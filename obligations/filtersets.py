@@ -3,8 +3,10 @@
 import django_filters
 from django.db.models import Q
 
-from .forms import InputForm
-from .models import Obligation, today
+from core.clock import today
+from core.forms import InputForm
+
+from .models import Obligation
 
 
 class ObligationFilterSet(django_filters.FilterSet):
@@ -18,7 +20,7 @@ class ObligationFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Obligation
-        form = InputForm  # the rules for typed text and dates (obligations.validators)
+        form = InputForm  # the rules for typed text and dates (core.validators)
         fields = ["department", "status", "article", "chapter", "due_before", "due_after", "overdue"]
 
     def filter_overdue(self, queryset, name, value):

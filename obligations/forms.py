@@ -1,25 +1,12 @@
 """Web forms: shapes and Chinese labels only. Rules are checked by the services; the rules for
-typed text and dates (obligations.validators) are on every field of every InputForm."""
+typed text and dates (core.validators) are on every field of every InputForm."""
 
 from django import forms
 
 from accounts.models import Department
+from core.forms import DateInput, InputForm
 
 from .models import Chapter, Evidence, Obligation, ReportingRequirement
-from .validators import guard_fields
-
-
-class InputForm(forms.Form):
-    """A form whose text fields refuse control and bidi characters and invisible-only text, and
-    whose date fields refuse dates outside 1900–2199."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        guard_fields(self.fields, text=forms.CharField, date=forms.DateField)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class TaskFilterForm(InputForm):

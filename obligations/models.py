@@ -12,10 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Department
-
-
-def today() -> dt.date:
-    return timezone.localdate()
+from core.clock import today
 
 
 class Regulation(models.Model):

@@ -4,7 +4,9 @@ import datetime as dt
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
-from .models import Obligation, ReportingRequirement, today
+from core.clock import today
+
+from .models import Obligation, ReportingRequirement
 from .services import ReportingStatus, reporting_status
 
 

@@ -1,7 +1,7 @@
 """Every write on obligations and the work on them.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
-permission (`accounts.permissions.can`) and the state, each writing the audit trail with the
+permission (`obligations.permissions.can`) and the state, each writing the audit trail with the
 action names the reports rely on. Views, the API and commands call these; none holds a rule.
 
 Writes that change the obligation row take the version the caller saw and do
@@ -27,7 +27,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Department, User
-from accounts.permissions import Action, can
+from core.calendar import add_working_days
+from core.clock import today
+from core.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, ServiceError, StaleVersion, invalid
 
 from . import audit
 from .models import (
@@ -40,77 +42,13 @@ from .models import (
     Obligation,
     ProgressEntry,
     ReportingRequirement,
-    today,
 )
-
-# --------------------------------------------------------------------------------------------
-# Errors: one family, each with a machine code, a Chinese message and an HTTP status.
-
-
-class ServiceError(Exception):
-    code = "error"
-    status = 400
-    default_message = "操作失败"
-
-    def __init__(self, message: str | None = None, *, details: dict | None = None, code: str | None = None):
-        self.message = message or self.default_message
-        self.details = details or {}
-        if code:
-            self.code = code
-        super().__init__(self.message)
-
-
-class InvalidInput(ServiceError):
-    """Bad input; `details` maps field names to lists of Chinese messages."""
-
-    code = "invalid"
-    default_message = "提交的内容有误，请检查后重试"
-
-
-class NotAllowed(ServiceError):
-    code = "permission_denied"
-    status = 403
-    default_message = "您无权执行此操作"
-
-
-class InvalidTransition(ServiceError):
-    code = "invalid_transition"
-    status = 409
-    default_message = "当前状态下不能执行该操作"
-
-
-class StaleVersion(ServiceError):
-    code = "stale_version"
-    status = 409
-    default_message = "该义务已被他人修改，请刷新后重试"
-
-
-class Conflict(ServiceError):
-    code = "conflict"
-    status = 409
-    default_message = "操作与当前数据冲突"
-
-
-def invalid(field_name: str, message: str) -> InvalidInput:
-    return InvalidInput(message, details={field_name: [message]})
+from .permissions import Action, can
 
 
 def _require(user: User, action: Action, obligation: Obligation) -> None:
     if not can(user, action, obligation):
         raise NotAllowed()
-
-
-# --------------------------------------------------------------------------------------------
-# Working days: one rule for the whole project, kept by notifications.calendar.
-
-
-def add_working_days(start: dt.date, n: int) -> dt.date:
-    """The date `n` working days after `start`: the one working-day rule of the project, which
-    knows China's statutory holidays and adjusted working days (notifications.calendar: the
-    admin's official schedule, then chinesecalendar, then weekends only)."""
-    from notifications.calendar import add_working_days as calendar_add_working_days
-
-    return calendar_add_working_days(start, n)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from accounts.permissions import Action, allowed_actions, can
+from obligations.permissions import Action, allowed_actions, can
 
 from . import forms, selectors, services
 from .api.views import evidence_file_response

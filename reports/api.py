@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from obligations.api.serializers import InputSerializer
+from core.serializers import InputSerializer
 from obligations.models import Obligation
 
 from . import services

@@ -1,7 +1,7 @@
 from django import forms
 
 from accounts.models import Department
-from obligations.forms import InputForm
+from core.forms import InputForm
 from obligations.models import Chapter, Obligation
 
 from .asof import ReportFilters

@@ -8,18 +8,23 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Department
+from core.clock import today
 from obligations import audit
-from obligations.models import Regulation, today
+from obligations.models import Regulation
 
 from . import asof, bundle, pdf, xlsx
 from . import csv as csv_report
 from .models import ExportJob
+
+# Queued by name after the commit: reports.tasks imports this module, not the other way round.
+RUN_EXPORT_TASK = "reports.tasks.run_export_job"
 
 logger = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(hours=2)
@@ -132,12 +137,10 @@ def report_check_size(*, fmt: str, total: int) -> None:
 
 
 def export_job_create(*, user, fmt: str, filters: asof.ReportFilters, total: int) -> ExportJob:
-    from .tasks import run_export_job
-
     with transaction.atomic():
         job = ExportJob.objects.create(requested_by=user, format=fmt, params=filters.to_params(), total_rows=total)
         # Queued after commit: the worker must find the row.
-        transaction.on_commit(partial(run_export_job.delay, str(job.id)))
+        transaction.on_commit(partial(current_app.send_task, RUN_EXPORT_TASK, args=[str(job.id)]))
     return job
 
 

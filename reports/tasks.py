@@ -6,7 +6,7 @@ from . import services
 from .models import ExportJob
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=services.RUN_EXPORT_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_export_job(self, job_id: str) -> str | None:
     """Build one export job's file. Takes the id and re-fetches; a job already claimed is skipped,
     which makes a duplicated message harmless.

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.template import Context, Template
 
-from notifications.calendar import WorkCalendar, add_working_days, calendar_confirmed, is_working_day
+from core.calendar import WorkCalendar, add_working_days, calendar_confirmed, is_working_day
 
 D = dt.date.fromisoformat
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_a_year_nobody_knows_has_only_weekends_off_and_is_not_confirmed():
 
 
 def test_the_admins_official_schedule_takes_precedence():
-    from notifications.models import OfficialCalendar, OfficialCalendarDay
+    from core.models import OfficialCalendar, OfficialCalendarDay
 
     schedule = OfficialCalendar.objects.create(year=2027, source="国办发明电〔2026〕X号")
     OfficialCalendarDay.objects.create(calendar=schedule, date=D("2027-10-01"), kind="holiday", name="国庆节")

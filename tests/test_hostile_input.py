@@ -1,7 +1,7 @@
 """Hostile input, through the API and the web forms: what is refused, with which answer, and
 proof that nothing was written (rows, audit entries, stored evidence files).
 
-The rules (obligations/validators.py, tracker/middleware.py, obligations/api/):
+The rules (core/validators.py, core/middleware.py, core/parsers.py):
 - typed text refuses control characters, bidi overrides, lone surrogates and text that is only
   whitespace or zero-width characters; each field's length limit is an error, never a cut;
 - dates are ISO (2025-03-01), real, and between 1900 and 2199;

@@ -144,7 +144,7 @@ def test_seed_demo_creates_accounts_for_every_role_and_sets_due_dates(db, settin
     from django.contrib.auth import authenticate
 
     assert authenticate(username=lead["username"], password=settings.DEMO_PASSWORD)
-    from obligations.models import today
+    from core.clock import today
 
     dated = Obligation.objects.exclude(due_date=None)
     assert dated.count() == Obligation.objects.count() > 0

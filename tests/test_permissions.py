@@ -6,7 +6,6 @@ import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.permissions import Action, can
 from obligations.models import (
     AuditEntry,
     DueDateChange,
@@ -18,6 +17,7 @@ from obligations.models import (
     ProgressEntry,
     ReportingRequirement,
 )
+from obligations.permissions import Action, can
 from tests.workflow_factories import PDF, add_link_evidence, fast_passwords, make_obligation
 
 pytestmark = pytest.mark.django_db

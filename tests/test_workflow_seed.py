@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from core.errors import ServiceError
 from obligations.models import AuditEntry, DueDateChange, Evidence, Obligation, ProgressEntry
-from obligations.services import ServiceError
 
 
 @pytest.mark.django_db

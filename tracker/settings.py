@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "core",
     "accounts",
     "obligations",
     "dashboard",
@@ -78,7 +79,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Oversized bodies (413) and undocumented API query parameters (400), before anything reads them.
-    "tracker.middleware.RequestGuardMiddleware",
+    "core.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -305,7 +306,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         # Refuses a multipart body cut short (400 incomplete_body) instead of dropping its last part.
-        "obligations.api.parsers.CompleteMultiPartParser",
+        "core.parsers.CompleteMultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -352,7 +353,7 @@ LOGGING = {
 
 # --- Department staff workflow (obligations/services.py) ---
 # One error shape for every API error: {"code", "message", "details"}.
-REST_FRAMEWORK["EXCEPTION_HANDLER"] = "obligations.api.exceptions.exception_handler"
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "core.exceptions.exception_handler"
 # A body may object to an assignment within this many working days (statutory holidays skipped).
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
 # Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).

@@ -1,7 +1,7 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
 
-from obligations.validators import guard_fields
+from core.validators import guard_fields
 
 from ..models import ApiToken
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
+from core.serializers import InputSerializer
 from notifications.models import Notification, WebhookEndpoint
-from obligations.api.serializers import InputSerializer
 
 
 class NotificationSerializer(serializers.ModelSerializer):

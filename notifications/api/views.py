@@ -6,9 +6,10 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications import calendar, selectors, services
+from core import calendar
+from core.clock import today
+from notifications import selectors, services
 from notifications.models import Notification
-from obligations.models import today
 
 from .serializers import (
     AcknowledgementSerializer,

@@ -1,8 +1,9 @@
 """Output serializers describe rows; input serializers only check shapes (and the rules for typed
-text and dates, obligations.validators). Rules live in services."""
+text and dates, core.validators). Rules live in services."""
 
 from rest_framework import serializers
 
+from core.serializers import InputSerializer
 from obligations.models import (
     AuditEntry,
     DueDateChange,
@@ -14,17 +15,6 @@ from obligations.models import (
     ProgressEntry,
     ReportingRequirement,
 )
-from obligations.validators import guard_fields
-
-
-class InputSerializer(serializers.Serializer):
-    """A request whose text fields refuse control and bidi characters and invisible-only text, and
-    whose date fields refuse dates outside 1900–2199 (obligations.validators)."""
-
-    def get_fields(self):
-        fields = super().get_fields()
-        guard_fields(fields, text=serializers.CharField, date=serializers.DateField)
-        return fields
 
 
 class DepartmentRefField(serializers.SlugRelatedField):

@@ -13,16 +13,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiToken
-from accounts.permissions import Action, can
 from accounts.services import api_token_create, api_token_revoke
 from accounts.throttling import LoginLockoutThrottle
+from core.exceptions import error_response
+from core.parsers import CompleteMultiPartParser
 from obligations import selectors, services
 from obligations.filtersets import ObligationFilterSet
 from obligations.models import AuditEntry, Evidence, ExtensionRequest, Milestone, Objection, Obligation, ProgressEntry
+from obligations.permissions import Action, can
 
 from . import serializers as s
-from .exceptions import error_response
-from .parsers import CompleteMultiPartParser
 
 ERROR = OpenApiResponse(description='{"code", "message", "details"}')
 IF_MATCH = OpenApiParameter(

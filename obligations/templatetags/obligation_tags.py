@@ -2,7 +2,7 @@
 
 from django import template
 
-from accounts.permissions import can as can_check
+from obligations.permissions import can as can_check
 
 register = template.Library()
 

@@ -111,11 +111,12 @@ def test_a_broker_error_after_commit_is_swallowed_and_the_beat_delivers_later(
     cast, shared_obligation, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
     from notifications import tasks
+    from tracker.celery import app
 
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError(111, "Connection refused")
 
-    monkeypatch.setattr(tasks.deliver_outbox_message, "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         entry = add_progress(shared_obligation, cast["carol"])
 

@@ -2,8 +2,8 @@
 
 import datetime as dt
 
+from core.clock import today
 from obligations import services
-from obligations.models import today
 from tests.e2e.conftest import login, screenshot
 from tests.e2e.data import owned_by, set_due
 

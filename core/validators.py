@@ -18,7 +18,7 @@ reminders) leaves Python's calendar (year 1 to 9999). An impossible date (2025-0
 13 never gets this far: the date fields refuse it.
 
 Each refusal has its own code, which the API returns as the error's `code`
-(obligations.api.exceptions) when it is the request's only problem; the forms show every
+(core.exceptions) when it is the request's only problem; the forms show every
 message in Chinese next to its field.
 """
 

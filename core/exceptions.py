@@ -11,8 +11,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from obligations.services import ServiceError
-from obligations.validators import PRECISE_CODES
+from core.errors import ServiceError
+from core.validators import PRECISE_CODES
 
 from .parsers import INCOMPLETE_MESSAGE
 
@@ -71,7 +71,7 @@ def _leaf_codes(codes) -> set[str]:
 
 
 def _validation_code(exc: exceptions.ValidationError) -> str:
-    """The precise code of a rule of obligations.validators (a control character, a bidi override,
+    """The precise code of a rule of core.validators (a control character, a bidi override,
     a date out of range …) when that is the request's only problem, "invalid" otherwise."""
     codes = _leaf_codes(exc.get_codes())
     if len(codes) == 1 and codes <= PRECISE_CODES:

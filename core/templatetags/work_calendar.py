@@ -8,7 +8,7 @@ import datetime as dt
 
 from django import template
 
-from notifications import calendar
+from core import calendar
 
 register = template.Library()
 

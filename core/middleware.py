@@ -21,8 +21,8 @@ from django.http import UnreadablePostError
 from django.shortcuts import render
 from rest_framework.settings import api_settings
 
-from obligations.api.exceptions import error_json
-from obligations.api.parsers import INCOMPLETE_MESSAGE
+from core.exceptions import error_json
+from core.parsers import INCOMPLETE_MESSAGE
 
 API_PREFIX = "/api/"
 
