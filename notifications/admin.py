@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from obligations.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
     Delivery,
