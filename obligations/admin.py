@@ -96,3 +96,9 @@ class ReportingRequirementAdmin(ReadOnlyAdmin):
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("at", "action", "obligation", "actor")
     list_filter = ("action",)
+
+
+@admin.register(models.AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("id", "entry_id", "algorithm", "length", "reason", "signed_at")
+    list_filter = ("reason",)

@@ -515,3 +515,32 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the audit chain's head: entry N had this digest and was the chain's
+    L-th entry. The signature is an HMAC with AUDIT_CHECKPOINT_KEY, which is never stored in the
+    database, so someone who can rewrite the database (and recompute every digest) cannot make a
+    checkpoint agree with the rewrite. Each checkpoint is also appended to a log file outside the
+    database (AUDIT_CHECKPOINT_LOG), so deleting checkpoints here is noticed too."""
+
+    class Reason(models.TextChoices):
+        SCHEDULE = "schedule", "定时"
+        REPORT = "report", "导出报告"
+        MANUAL = "manual", "手动"
+
+    entry_id = models.BigIntegerField("审计记录编号")
+    entry_hash = models.CharField("审计记录摘要", max_length=128)
+    algorithm = models.CharField("摘要算法", max_length=16)
+    length = models.PositiveBigIntegerField("链长")
+    signed_at = models.DateTimeField("签署时间")
+    reason = models.CharField("来由", max_length=16, choices=Reason.choices)
+    mac = models.CharField("签名（HMAC-SHA256）", max_length=64)
+
+    class Meta:
+        verbose_name = "审计链签名检查点"
+        verbose_name_plural = "审计链签名检查点"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"检查点 #{self.pk}：第 {self.entry_id} 条记录"

@@ -42,7 +42,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from accounts.models import Department
-from obligations.audit import ChainHead
+from obligations.audit import ChainHead, head_statement
 from obligations.models import AuditEntry, Evidence, Obligation, ProgressEntry, Regulation
 
 CHUNK_SIZE = 2000
@@ -134,11 +134,7 @@ class ReportContext:
         else:
             state = f"{self.on:%Y年%m月%d日}（生成时的当前状态）"
         head = self.head
-        chain = (
-            f"第 {head.entry_id} 条记录，{head.algorithm.upper()} {head.hash}（链长 {head.length} 条）"
-            if head.entry_id
-            else "审计链为空"
-        )
+        chain = head_statement(head.entry_id, head.algorithm, head.hash) if head.entry_id else "审计链为空"
         return [
             ("报告名称", self.title),
             ("法规", f"{reg.title}{effective}"),
@@ -147,6 +143,14 @@ class ReportContext:
             ("生成时间", f"{timezone.localtime(self.generated_at):%Y-%m-%d %H:%M:%S}（北京时间）"),
             ("筛选条件", self.describe_filters()),
             ("审计链头（生成时）", chain),
+            *(
+                [
+                    ("审计链长度", f"{head.length} 条记录"),
+                    ("核对方法", f"manage.py verify_audit_trail --expect-head {head.entry_id}:{head.hash}"),
+                ]
+                if head.entry_id
+                else []
+            ),
             ("统计口径", ON_TIME_RULE),
         ]
 

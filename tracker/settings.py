@@ -364,6 +364,14 @@ DASHBOARD_YELLOW_WORKING_DAYS = env_int("DASHBOARD_YELLOW_WORKING_DAYS", 3)
 AUDIT_DIGEST_ALGORITHM = os.environ.get("AUDIT_DIGEST_ALGORITHM", "sha256").strip().lower() or "sha256"
 if AUDIT_DIGEST_ALGORITHM not in {"sha256", "sm3"}:
     raise ImproperlyConfigured(f"AUDIT_DIGEST_ALGORITHM must be sha256 or sm3, got {AUDIT_DIGEST_ALGORITHM!r}")
+# Signed checkpoints of the audit chain's head (obligations.audit): an HMAC key that lives only
+# in the environment (never in the database), and a log file outside the database that every
+# checkpoint is appended to, for the operator to ship off the machine (docs/deployment.md).
+# Without a key no checkpoint is written (check --deploy warns).
+AUDIT_CHECKPOINT_KEY = os.environ.get("AUDIT_CHECKPOINT_KEY", "")
+if AUDIT_CHECKPOINT_KEY and len(AUDIT_CHECKPOINT_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_KEY must be at least 32 characters")
+AUDIT_CHECKPOINT_LOG = Path(os.environ.get("AUDIT_CHECKPOINT_LOG", VAR_DIR / "audit-checkpoints.log"))
 # Finished exports live next to the evidence store (never under the static root), served after a check.
 REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
 # Above this many obligations an export runs as a Celery task instead of in the request.
