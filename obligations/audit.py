@@ -269,7 +269,20 @@ def _checkpoint_key() -> bytes:
     return (getattr(settings, "AUDIT_CHECKPOINT_KEY", "") or "").encode("utf-8")
 
 
-def checkpoint_mac(*, entry_id: int, entry_hash: str, algorithm: str, length: int, signed_at, reason: str) -> str:
+def _verifying_keys() -> list[bytes]:
+    """The current key, then retired ones: checkpoints signed before a key change still verify."""
+    retired = [k.encode("utf-8") for k in getattr(settings, "AUDIT_CHECKPOINT_RETIRED_KEYS", []) if k]
+    return [k for k in [_checkpoint_key(), *retired] if k]
+
+
+def _signature_holds(cp) -> bool:
+    fields = _signed_fields(cp)
+    return any(hmac.compare_digest(checkpoint_mac(**fields, key=key), cp.mac) for key in _verifying_keys())
+
+
+def checkpoint_mac(
+    *, entry_id: int, entry_hash: str, algorithm: str, length: int, signed_at, reason: str, key: bytes | None = None
+) -> str:
     message = "|".join(
         [
             "tracker-audit-checkpoint-v1",
@@ -281,7 +294,7 @@ def checkpoint_mac(*, entry_id: int, entry_hash: str, algorithm: str, length: in
             reason,
         ]
     ).encode("utf-8")
-    return hmac.new(_checkpoint_key(), message, hashlib.sha256).hexdigest()
+    return hmac.new(key or _checkpoint_key(), message, hashlib.sha256).hexdigest()
 
 
 def _signed_fields(cp) -> dict:
@@ -370,7 +383,8 @@ def read_checkpoint_log(path: Path) -> tuple[list[LoggedCheckpoint], list[str]]:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                # A copy shipped through syslog has the sender's prefix before the JSON object.
+                data = json.loads(line[line.index("{") :])
                 data["signed_at"] = dt.datetime.fromisoformat(data["signed_at"])
                 items.append(LoggedCheckpoint(**data, source=f"{path}:{number}"))
             except (ValueError, TypeError, KeyError):
@@ -435,7 +449,7 @@ def verify_anchors(
 
     def check(cp, where: str, previous_good: int | None) -> bool:
         label = f"{where}签名检查点 #{cp.pk}（{timezone.localtime(cp.signed_at):%Y-%m-%d %H:%M:%S}）"
-        if signatures_checked and not hmac.compare_digest(checkpoint_mac(**_signed_fields(cp)), cp.mac):
+        if signatures_checked and not _signature_holds(cp):
             problems.append(f"{label}的签名无效（检查点被伪造或改动）")
             return False
         if not chain.ok:

@@ -239,6 +239,30 @@ def test_without_the_key_checkpoints_cannot_be_verified_and_none_are_written(key
 
 
 @pytest.mark.django_db
+def test_checkpoints_signed_with_a_retired_key_still_verify(keyed, sign, settings):
+    record(1)
+    sign()
+    settings.AUDIT_CHECKPOINT_KEY = "the-new-key-after-rotation-0123456789abcdef"
+    assert "签名无效" in verify_fails()
+    settings.AUDIT_CHECKPOINT_RETIRED_KEYS = [KEY]
+    record(1)
+    sign()
+    assert "与签名检查点 2 个、检查点日志 2 条相符" in verify()
+
+
+@pytest.mark.django_db
+def test_a_copy_shipped_through_syslog_is_read_despite_the_syslog_prefix(keyed, sign, tmp_path):
+    entries = record(2)
+    sign()
+    shipped = tmp_path / "central.log"
+    shipped.write_text(f"2026-11-30T09:00:00+08:00 web1 tracker-audit-checkpoint: {keyed.read_text()}")
+    assert "检查点日志 1 条相符" in verify("--checkpoint-log", str(shipped))
+    AuditEntry.objects.filter(id=entries[1].id).delete()
+    AuditCheckpoint.objects.all().delete()
+    assert f"第 {entries[1].id} 条记录缺失" in verify_fails("--checkpoint-log", str(shipped))
+
+
+@pytest.mark.django_db
 def test_verify_audit_trail_exits_non_zero_from_the_shell(keyed, sign, capsys):
     entries = record(2)
     sign()

@@ -371,6 +371,8 @@ if AUDIT_DIGEST_ALGORITHM not in {"sha256", "sm3"}:
 AUDIT_CHECKPOINT_KEY = os.environ.get("AUDIT_CHECKPOINT_KEY", "")
 if AUDIT_CHECKPOINT_KEY and len(AUDIT_CHECKPOINT_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_CHECKPOINT_KEY must be at least 32 characters")
+# Keys used before the current one (comma-separated): checkpoints they signed still verify.
+AUDIT_CHECKPOINT_RETIRED_KEYS = env_list("AUDIT_CHECKPOINT_RETIRED_KEYS", [])
 AUDIT_CHECKPOINT_LOG = Path(os.environ.get("AUDIT_CHECKPOINT_LOG", VAR_DIR / "audit-checkpoints.log"))
 # Finished exports live next to the evidence store (never under the static root), served after a check.
 REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
