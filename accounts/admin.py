@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from rest_framework.authtoken.models import TokenProxy
 
 from .models import ApiToken, Department, User
 
@@ -39,9 +38,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-# DRF's token admin lists every plain token key, and lets an administrator mint a token for any
-# user (acting as them through the API). Hashed ApiTokens above replace it.
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)

@@ -14,17 +14,14 @@ LAST_USED_RESOLUTION_SECONDS = 60
 
 
 class HashedTokenAuthentication(TokenAuthentication):
-    """Looks the key up by its SHA-256 digest.
-
-    Keys without the `jt_` prefix are left to the next authentication class (DRF's own
-    TokenAuthentication, for tokens created before hashing), so both can be listed in settings.
-    """
+    """Looks the key up by its SHA-256 digest. The project's one kind of API token: DRF's plain
+    tokens (keys stored in clear) were ended by accounts migration 0004."""
 
     keyword = "Token"
 
     def authenticate_credentials(self, key):
         if not key.startswith(KEY_PREFIX):
-            return None
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         try:
             token = ApiToken.objects.select_related("user").get(digest=key_digest(key))
         except ApiToken.DoesNotExist:

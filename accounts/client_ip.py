@@ -13,7 +13,7 @@ from django.conf import settings
 
 def client_ip(request) -> str | None:
     remote = request.META.get("REMOTE_ADDR")
-    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    count = settings.TRUSTED_PROXY_COUNT
     if not count:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]

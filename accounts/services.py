@@ -50,9 +50,6 @@ class LogoutEverywhere:
 @transaction.atomic
 def user_logout_everywhere(*, user: User) -> LogoutEverywhere:
     """End every session of the user (all browsers, all devices) and revoke every API token."""
-    from rest_framework.authtoken.models import Token
-
     sessions, _ = Session.objects.filter(session_key__in=user_session_keys(user=user)).delete()
     tokens, _ = ApiToken.objects.filter(user=user).delete()
-    legacy, _ = Token.objects.filter(user=user).delete()
-    return LogoutEverywhere(sessions=sessions, tokens=tokens + legacy)
+    return LogoutEverywhere(sessions=sessions, tokens=tokens)

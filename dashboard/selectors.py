@@ -85,7 +85,7 @@ class DashboardScope:
 
 
 def yellow_working_days() -> int:
-    return int(getattr(settings, "DASHBOARD_YELLOW_WORKING_DAYS", 3))
+    return settings.DASHBOARD_YELLOW_WORKING_DAYS
 
 
 def dashboard_scope(*, user, filters: DashboardFilters | None = None, on: dt.date | None = None) -> DashboardScope:

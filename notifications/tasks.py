@@ -13,7 +13,16 @@ SWEEP_TASK = "notifications.tasks.send_reminders"
 RETRY_TASK = "notifications.tasks.retry_deliveries"
 
 
-@shared_task(name=SWEEP_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+# A sweep over a province's due dates can outlast the default limits (settings: broker).
+@shared_task(
+    name=SWEEP_TASK,
+    bind=True,
+    soft_time_limit=900,
+    time_limit=960,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+)
 def send_reminders(self, now: str | None = None) -> dict:
     outbox.deliver_pending()  # the sweep also catches up on notifications left in the outbox
     result = reminders.sweep(now=dt.datetime.fromisoformat(now) if now else None)

@@ -139,7 +139,7 @@ def new_hasher(algorithm: str, data: bytes = b""):
 
 
 def digest_algorithm() -> str:
-    return getattr(settings, "AUDIT_DIGEST_ALGORITHM", "sha256")
+    return settings.AUDIT_DIGEST_ALGORITHM
 
 
 def compute_digest(entry: AuditEntry, algorithm: str) -> str:

@@ -752,7 +752,7 @@ def assigned_on(obligation: Obligation) -> dt.date:
 
 
 def objection_deadline(obligation: Obligation) -> dt.date:
-    return add_working_days(assigned_on(obligation), getattr(settings, "OBJECTION_WINDOW_DAYS", 10))
+    return add_working_days(assigned_on(obligation), settings.OBJECTION_WINDOW_DAYS)
 
 
 @transaction.atomic

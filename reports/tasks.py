@@ -6,7 +6,15 @@ from . import services
 from .models import ExportJob
 
 
-@shared_task(name=services.RUN_EXPORT_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+# A province-wide export takes minutes, more than the default limits (settings: broker).
+@shared_task(
+    name=services.RUN_EXPORT_TASK,
+    bind=True,
+    soft_time_limit=1800,
+    time_limit=1860,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def run_export_job(self, job_id: str) -> str | None:
     """Build one export job's file. Takes the id and re-fetches; a job already claimed is skipped,
     which makes a duplicated message harmless.

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from obligations.models import Obligation
-from tests.workflow_factories import add_link_evidence, fast_passwords, make_obligation
+from tests.factories import add_link_evidence, fast_passwords, make_obligation
 
 pytestmark = pytest.mark.django_db
 S = Obligation.Status

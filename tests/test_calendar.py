@@ -66,7 +66,8 @@ def test_templates_can_say_a_years_calendar_is_not_yet_confirmed():
 
 def test_reminders_in_an_unknown_year_do_not_crash(django_user_model, departments):
     from notifications.reminders import sweep
-    from tests.test_reminders_support import at, make_obligation
+    from tests.factories import make_obligation
+    from tests.test_reminders_support import at
 
     make_obligation(departments["JN-DSJ"], D("2027-10-08"))
     for day in ("2027-09-30", "2027-10-01", "2027-10-08", "2027-10-20"):

@@ -21,7 +21,8 @@ from django.db import connection
 
 from notifications.models import Delivery, Notification, Reminder, ReminderSettings, WebhookEndpoint
 from notifications.services import preference_update
-from tests.test_reminders_support import WebhookServer, make_obligation
+from tests.factories import make_obligation
+from tests.test_reminders_support import WebhookServer
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

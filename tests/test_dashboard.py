@@ -26,7 +26,7 @@ from dashboard import selectors
 from notifications.models import Reminder
 from obligations import audit, services
 from obligations.models import Article, Chapter, Clause, Obligation, ProgressEntry, Regulation
-from tests.workflow_factories import add_link_evidence
+from tests.factories import add_link_evidence
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from obligations import audit, services
 from obligations.models import AuditEntry, Evidence
-from tests.workflow_factories import (
+from tests.factories import (
     DOCX,
     EXE,
     GIF,

@@ -20,7 +20,6 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Department
@@ -29,7 +28,7 @@ from notifications.models import Notification, WebhookEndpoint
 from obligations import services
 from obligations.models import Obligation
 from reports.models import ExportJob
-from tests.workflow_factories import PDF, fast_passwords, make_obligation, stored_files, upload
+from tests.factories import PDF, fast_passwords, make_obligation, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -771,8 +770,8 @@ def test_web_milestone_and_download_of_another_body_are_404(cast, settings, two_
     assert everything(settings) == before
 
 
-def test_a_plain_token_of_one_user_does_not_reach_another_users_notifications(cast, two_bodies):
-    key = Token.objects.create(user=cast["alice"]).key
+def test_a_token_of_one_user_does_not_reach_another_users_notifications(cast, two_bodies):
+    _, key = api_token_create(user=cast["alice"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     ids = {row["id"] for row in client.get("/api/notifications/").json()["results"]}

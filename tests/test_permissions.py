@@ -18,7 +18,7 @@ from obligations.models import (
     ReportingRequirement,
 )
 from obligations.permissions import Action, can
-from tests.workflow_factories import PDF, add_link_evidence, fast_passwords, make_obligation
+from tests.factories import PDF, add_link_evidence, fast_passwords, make_obligation
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from django.core import mail
 from django.core.management import call_command
 
 from notifications.models import Delivery, Notification, Reminder, ReminderSettings
-from tests.test_reminders_support import at, ledger, make_obligation, make_obligations, sweep_on
+from tests.factories import make_obligation, make_obligations
+from tests.test_reminders_support import at, ledger, sweep_on
 
 D = dt.date.fromisoformat
 pytestmark = pytest.mark.django_db
@@ -73,7 +74,7 @@ def test_reminder_email_names_article_clause_due_date_days_left_and_link(cast, s
     assert citation.startswith("第") and citation.endswith("第一款")
     assert citation in message.subject and "距期限还有 7 天" in message.subject
     assert citation in message.body
-    assert "市大数据主管部门应当建设公共数据平台" in message.body
+    assert obligation.clause.text in message.body
     assert "2025年6月20日" in message.body
     assert "距期限还有 7 天" in message.body
     assert f"https://duban.example.gov.cn/obligations/{obligation.id}/" in message.body

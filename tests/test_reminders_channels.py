@@ -10,7 +10,8 @@ from django.utils import timezone
 from notifications.models import Delivery, ReminderSettings, WebhookEndpoint
 from notifications.reminders import retry_deliveries
 from notifications.services import preference_update
-from tests.test_reminders_support import WebhookServer, make_obligation, sweep_on
+from tests.factories import make_obligation
+from tests.test_reminders_support import WebhookServer, sweep_on
 
 D = dt.date.fromisoformat
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from django.db import connection
 
 from notifications.models import Notification, Reminder, ReminderSettings
 from notifications.reminders import sweep
-from tests.test_reminders_support import at, make_obligations
+from tests.factories import make_obligations
+from tests.test_reminders_support import at
 
 D = dt.date.fromisoformat
 

@@ -8,7 +8,6 @@ import pytest
 import time_machine
 from django.contrib.sessions.models import Session
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts.models import ApiToken
 from accounts.services import api_token_create
@@ -51,7 +50,7 @@ def test_session_lasts_eight_hours(cast, settings):
 def test_logout_all_ends_every_session_and_token_of_the_user_only(cast):
     laptop, phone, colleague = logged_in("alice"), logged_in("alice"), logged_in("bob")
     api_token_create(user=cast["alice"], name="脚本")
-    Token.objects.create(user=cast["alice"])
+    api_token_create(user=cast["alice"], name="报表")
     bob_token, _ = api_token_create(user=cast["bob"])
 
     response = laptop.post("/accounts/logout-all/")
@@ -61,7 +60,6 @@ def test_logout_all_ends_every_session_and_token_of_the_user_only(cast):
         assert client.get(PROBE_PAGE).status_code == 302
     assert colleague.get(PROBE_PAGE).status_code == 200
     assert not ApiToken.objects.filter(user=cast["alice"]).exists()
-    assert not Token.objects.filter(user=cast["alice"]).exists()
     assert ApiToken.objects.filter(pk=bob_token.pk).exists()
     assert Session.objects.count() >= 1  # bob's
 
@@ -124,9 +122,32 @@ def test_unknown_or_inactive_tokens_are_refused(cast):
     assert Client(headers={"authorization": f"Token {key}"}).get("/api/auth/tokens/").status_code in REFUSED
 
 
-def test_plain_drf_tokens_keep_working_until_retired(cast):
-    legacy = Token.objects.create(user=cast["dave"])
-    assert Client(headers={"authorization": f"Token {legacy.key}"}).get("/api/auth/tokens/").status_code == 200
+def test_a_plain_drf_style_key_is_refused(cast):
+    # DRF's plain tokens were 40 hex characters stored in clear; migration 0004 ended them.
+    plain = "0123456789abcdef0123456789abcdef01234567"
+    response = Client(headers={"authorization": f"Token {plain}"}).get("/api/auth/tokens/")
+    assert response.status_code == 401
+
+
+def test_the_migration_ends_plain_tokens_left_in_the_database(cast):
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, user_id bigint, created timestamp)")
+        cursor.execute(
+            "INSERT INTO authtoken_token VALUES ('0123456789abcdef0123456789abcdef01234567', %s, now())",
+            [cast["dave"].pk],
+        )
+    ContentType.objects.get_or_create(app_label="authtoken", model="token")
+    migration = importlib.import_module("accounts.migrations.0004_end_plain_drf_tokens")
+    with connection.schema_editor() as editor:
+        migration.end_plain_tokens(apps, editor)
+    assert "authtoken_token" not in connection.introspection.table_names()
+    assert not ContentType.objects.filter(app_label="authtoken").exists()
 
 
 def test_security_page_shows_a_new_key_once_and_then_only_its_prefix(cast):
@@ -171,39 +192,9 @@ def test_admin_lists_no_token_keys(cast):
 
     root = get_user_model().objects.create_superuser(username="root", password="x-Secret-12345")
     _, key = api_token_create(user=cast["alice"], name="脚本")
-    legacy = Token.objects.create(user=cast["bob"])
     client = Client()
     client.force_login(root)
     listing = client.get("/admin/accounts/apitoken/")
     assert listing.status_code == 200
     assert key not in listing.content.decode()
     assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
-    assert legacy.key not in client.get("/admin/").content.decode()
-
-
-# DRF's own token view, throttled by the same lockout: how /api/auth/token/ can be wired if it
-# keeps rest_framework.authtoken (see accounts/throttling.py).
-def obtain_auth_token_view():
-    from rest_framework.authtoken.views import ObtainAuthToken
-
-    from accounts.throttling import LoginLockoutThrottle
-
-    return ObtainAuthToken.as_view(throttle_classes=[LoginLockoutThrottle])
-
-
-def _urls():
-    from django.urls import path
-
-    return [path("api/auth/token/", obtain_auth_token_view())]
-
-
-urlpatterns = _urls()
-
-
-@pytest.mark.urls(__name__)
-def test_drf_obtain_auth_token_is_locked_out_with_the_throttle(client, cast):
-    for _ in range(5):
-        assert client.post("/api/auth/token/", {"username": "carol", "password": "wrong"}).status_code == 400
-    locked = client.post("/api/auth/token/", {"username": "carol", "password": PASSWORD})
-    assert locked.status_code == 429
-    assert not Token.objects.filter(user=cast["carol"]).exists()

@@ -34,7 +34,7 @@ from obligations.models import (
     StandingResponsibility,
 )
 from reports.models import ExportJob
-from tests.workflow_factories import make_obligation
+from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from django.core.management import CommandError, call_command
 from obligations import audit
 from obligations.management.commands.verify_audit_trail import Command as VerifyCommand
 from obligations.models import AuditCheckpoint, AuditEntry
+from tests.factories import make_obligation
 from tests.test_celery_worker import redis_url, worker  # noqa: F401 (fixtures)
-from tests.workflow_factories import make_obligation
 
 KEY = "test-checkpoint-key-0123456789abcdef-not-for-production"
 HEAD_LINE = re.compile(r"^第 (\d+) 条记录，(SHA256|SM3) ([0-9a-f]{64})$")

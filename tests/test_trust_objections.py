@@ -12,7 +12,7 @@ from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from obligations.models import AuditEntry, Objection, Obligation
-from tests.workflow_factories import make_obligation
+from tests.factories import make_obligation
 
 REQUESTS = 4
 

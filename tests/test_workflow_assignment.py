@@ -7,7 +7,7 @@ import time_machine
 
 from obligations import services
 from obligations.models import AuditEntry, Objection, Obligation, ProgressEntry
-from tests.workflow_factories import fast_passwords, make_obligation
+from tests.factories import fast_passwords, make_obligation
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from obligations import services
 from obligations.models import ReportingRequirement
-from tests.workflow_factories import fast_passwords, make_obligation
+from tests.factories import fast_passwords, make_obligation
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.db import connection, connections
 
 from obligations import services
 from obligations.models import AuditEntry, Obligation
-from tests.workflow_factories import add_link_evidence, fast_passwords, make_obligation
+from tests.factories import add_link_evidence, fast_passwords, make_obligation
 
 S = Obligation.Status
 

@@ -8,7 +8,7 @@ import time_machine
 from django.test import Client
 
 from obligations.models import Obligation, ProgressEntry, ReportingRequirement
-from tests.workflow_factories import PDF, add_link_evidence, fast_passwords, make_obligation, upload
+from tests.factories import PDF, add_link_evidence, fast_passwords, make_obligation, upload
 
 pytestmark = pytest.mark.django_db
 S = Obligation.Status

@@ -1,8 +1,11 @@
-"""Settings for the obligation tracker.
+"""Settings for the obligation tracker, grouped by topic.
 
-Everything that differs between a laptop, CI and production comes from the environment.
-With no environment at all the project runs on embedded defaults: a SQLite file and a
-filesystem Celery broker under ./var, so that `make run` works on a fresh machine.
+Everything that differs between a laptop, CI and production comes from the environment, and
+each environment variable is read exactly once, here. With no environment at all the project
+runs on embedded defaults: a SQLite file and a filesystem Celery broker under ./var, so that
+`make run` works on a fresh machine. The sections: Django and the apps · database · broker
+(Celery) · security · language and time · static and uploaded files · email · API · logging ·
+the product's rules.
 """
 
 import os
@@ -45,6 +48,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+# =============================================================================================
+# Django and the apps
+# =============================================================================================
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -62,16 +68,18 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
     "csp",
+    # The project's own apps, bottom floor first (tests/test_architecture.py keeps imports pointing down).
     "core",
     "accounts",
     "obligations",
+    "notifications",
+    "reports",
     "dashboard",
 ]
 
@@ -105,12 +113,21 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.notifications",
             ],
         },
     },
 ]
 
-# Database: DATABASE_URL (postgres://user@host:5432/name) or a SQLite file under var/.
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# =============================================================================================
+# Database: DATABASE_URL (postgres://user@host:5432/name, psycopg 3) or a SQLite file under var/.
+# =============================================================================================
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
@@ -126,19 +143,58 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_USER_MODEL = "accounts.User"
 
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+# =============================================================================================
+# Broker: Celery on Redis when REDIS_URL is set; otherwise kombu's filesystem transport, which
+# needs no server and still carries messages between the web, worker and beat processes.
+# =============================================================================================
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # An unacknowledged message (its worker died) goes back to the queue after this long.
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # A web request that queues a task after its commit must not hang on an unreachable broker
+        # (a dropped route waits for the OS connect timeout, minutes): give up connecting after this
+        # many seconds; the outbox row is committed and the beat delivers it later.
+        "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2),
+    }
+else:
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        # Broadcast (control) exchanges; the default is ./control in the working directory.
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_ENABLE_UTC = True
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
+# holds one message at a time, so a crash hands back only the task it was running.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# No task runs for ever: past the soft limit it gets SoftTimeLimitExceeded (and can clean up),
+# past the hard limit its worker process is replaced. Tasks that need longer say so themselves.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 
-# ---------------------------------------------------------------------------------------------
+# =============================================================================================
 # Security: passwords, login throttling, sessions, cookies, HTTPS, CSP.
 # Production (DEBUG=0) is secure by default; every switch below is an environment variable so
 # that `python manage.py check --deploy` passes with DEBUG=0, SECRET_KEY and ALLOWED_HOSTS alone.
 # docs/deployment.md explains each one.
-# ---------------------------------------------------------------------------------------------
+# =============================================================================================
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -189,7 +245,8 @@ CSRF_COOKIE_HTTPONLY = env_bool("CSRF_COOKIE_HTTPONLY", False)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-if env_bool("SECURE_PROXY_SSL_HEADER", False):
+_TLS_AT_PROXY = env_bool("SECURE_PROXY_SSL_HEADER", False)
+if _TLS_AT_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer probes over plain HTTP
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
@@ -200,7 +257,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = []
-if not SECURE_SSL_REDIRECT and env_bool("SECURE_PROXY_SSL_HEADER", False):
+if not SECURE_SSL_REDIRECT and _TLS_AT_PROXY:
     # A deliberate choice: the TLS-terminating proxy redirects HTTP to HTTPS, not the app.
     SILENCED_SYSTEM_CHECKS.append("security.W008")
 
@@ -221,12 +278,19 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# =============================================================================================
+# Language and time: Simplified Chinese, Asia/Shanghai (core.clock.today() follows TIME_ZONE).
+# =============================================================================================
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+CELERY_TIMEZONE = TIME_ZONE
 
+# =============================================================================================
+# Static and uploaded files
+# =============================================================================================
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -252,53 +316,31 @@ MEDIA_URL = "/_private-not-served/"
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Finished exports live next to the evidence store (never under the static root), served after a check.
+REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
 
-# Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport, which needs no
-# server and still carries messages between the web, worker and beat processes.
-REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
-else:
-    _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        # Broadcast (control) exchanges; the default is ./control in the working directory.
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
-    CELERY_RESULT_BACKEND = None
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = TIME_ZONE
-CELERY_ENABLE_UTC = True
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-
+# =============================================================================================
 # Email: console in development, SMTP in production (EMAIL_BACKEND / EMAIL_HOST ...).
+# =============================================================================================
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "督办系统 <noreply@tracker.local>")
+# The base of the links in emails and robot messages.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# =============================================================================================
+# API (Django REST framework, drf-spectacular)
+# =============================================================================================
 REST_FRAMEWORK = {
-    # Token classes before the session: the first class names the scheme in WWW-Authenticate, so an
-    # anonymous API call gets 401 rather than 403. Hashed tokens (jt_...) first; DRF's plain tokens
-    # only for keys without that prefix.
+    # Token authentication before the session: the first class names the scheme in
+    # WWW-Authenticate, so an anonymous API call gets 401 rather than 403. Hashed tokens only.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.HashedTokenAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -316,6 +358,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # One error shape for every API error: {"code", "message", "details"}.
+    "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "法规义务督办系统 API",
@@ -335,13 +379,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# The regulation's coordinating department (第五条: 工业和信息化部门 leads).
-LEAD_DEPARTMENT_CODE = os.environ.get("LEAD_DEPARTMENT_CODE", "JN-GXJ")
-# Whether Jinan's functional zones (高新区, 起步区, 南部山区) share the duties the text gives to
-# 区县人民政府. The text does not say; the city decides.
-ZONES_SHARE_DISTRICT_DUTIES = env_bool("ZONES_SHARE_DISTRICT_DUTIES", False)
-DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2025")
-
+# =============================================================================================
+# Logging
+# =============================================================================================
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -351,14 +391,20 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-# --- Department staff workflow (obligations/services.py) ---
-# One error shape for every API error: {"code", "message", "details"}.
-REST_FRAMEWORK["EXCEPTION_HANDLER"] = "core.exceptions.exception_handler"
+# =============================================================================================
+# The product's rules
+# =============================================================================================
+# The regulation's coordinating department (第五条: 工业和信息化部门 leads).
+LEAD_DEPARTMENT_CODE = os.environ.get("LEAD_DEPARTMENT_CODE", "JN-GXJ")
+# Whether Jinan's functional zones (高新区, 起步区, 南部山区) share the duties the text gives to
+# 区县人民政府. The text does not say; the city decides.
+ZONES_SHARE_DISTRICT_DUTIES = env_bool("ZONES_SHARE_DISTRICT_DUTIES", False)
+# Password of the demo accounts `seed_demo` creates.
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2025")
 # A body may object to an assignment within this many working days (statutory holidays skipped).
 OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
-# Dashboard (issue 5): a due date within this many working days lights yellow (督查督办 亮灯).
+# A due date within this many working days lights yellow (督查督办 亮灯).
 DASHBOARD_YELLOW_WORKING_DAYS = env_int("DASHBOARD_YELLOW_WORKING_DAYS", 3)
-# --- Reports and the audit trail's digest (reports app) ---
 # Digest of new audit entries (and of evidence): "sha256" or "sm3" (GB/T 32905). Each entry
 # records its own algorithm, so switching keeps the existing chain verifiable.
 AUDIT_DIGEST_ALGORITHM = os.environ.get("AUDIT_DIGEST_ALGORITHM", "sha256").strip().lower() or "sha256"
@@ -374,29 +420,7 @@ if AUDIT_CHECKPOINT_KEY and len(AUDIT_CHECKPOINT_KEY) < 32:
 # Keys used before the current one (comma-separated): checkpoints they signed still verify.
 AUDIT_CHECKPOINT_RETIRED_KEYS = env_list("AUDIT_CHECKPOINT_RETIRED_KEYS", [])
 AUDIT_CHECKPOINT_LOG = Path(os.environ.get("AUDIT_CHECKPOINT_LOG", VAR_DIR / "audit-checkpoints.log"))
-# Finished exports live next to the evidence store (never under the static root), served after a check.
-REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", MEDIA_ROOT.parent / "exports"))
 # Above this many obligations an export runs as a Celery task instead of in the request.
 REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
 # A PDF is laid out in memory (page numbers need the page count); above this, use XLSX or CSV.
 REPORT_PDF_MAX_ROWS = env_int("REPORT_PDF_MAX_ROWS", 10000)
-INSTALLED_APPS.append("reports")
-# --- notifications (reminders, escalation, in-app messages) ---------------------------------
-INSTALLED_APPS.append("notifications")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.notifications")
-# The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
-# holds one message at a time, so a crash hands back only the task it was running.
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-if REDIS_URL:
-    # An unacknowledged message (its worker died) goes back to the queue after this long.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
-EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
-# --- fault drills / notification outbox ------------------------------------------------------
-# A web request that queues a task after its commit must not hang on an unreachable broker
-# (a dropped route waits for the OS connect timeout, minutes): give up connecting after this
-# many seconds; the outbox row is committed and the beat delivers it later.
-if REDIS_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        **CELERY_BROKER_TRANSPORT_OPTIONS,
-        "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2),
-    }

@@ -19,7 +19,7 @@ from django.test import Client
 
 from reports.columns import OBLIGATION_COLUMNS
 from reports.models import ExportJob
-from tests.test_reminders_support import make_obligations
+from tests.factories import make_obligations
 
 from .services import PrivateRedis
 from .support import Worker, child_env, database_url, run_django, wait_for

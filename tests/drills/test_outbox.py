@@ -9,7 +9,7 @@ from django.db import transaction
 from notifications import outbox
 from notifications.models import Delivery, Notification, OutboxMessage
 from obligations import services
-from tests.test_reminders_support import make_obligation
+from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
 

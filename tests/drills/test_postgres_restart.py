@@ -32,7 +32,7 @@ import datetime as dt
 from accounts.models import Department, User
 from notifications.models import ReminderSettings
 from obligations.registry import load_departments
-from tests.test_reminders_support import make_obligations
+from tests.factories import make_obligations
 load_departments()
 body = Department.objects.get(code="JN-DSJ")
 User.objects.bulk_create([

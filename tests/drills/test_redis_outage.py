@@ -14,7 +14,7 @@ import pytest
 
 from notifications.models import Delivery, Notification, OutboxMessage
 from obligations.models import ProgressEntry
-from tests.test_reminders_support import make_obligation
+from tests.factories import make_obligation
 
 from .services import PrivateRedis
 from .support import Worker, child_env, database_url, read_mail, run_django, wait_for

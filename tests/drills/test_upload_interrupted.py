@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from obligations import services
 from obligations.models import AuditEntry, Evidence
-from tests.test_reminders_support import make_obligation
+from tests.factories import make_obligation
 
 PDF = b"%PDF-1.4\n" + b"0" * 200_000 + b"\n%%EOF\n"
 
