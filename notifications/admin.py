@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, number
 
 from .models import (
     Delivery,
@@ -104,5 +104,5 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     """What the outbox holds and whether it went out (delivered by the workers); deleting an
     undelivered message would silently drop a notice."""
 
-    list_display = ["id", "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
+    list_display = [number, "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
     list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]

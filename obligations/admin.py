@@ -8,9 +8,9 @@ An admin page that could save or delete these rows would be a way round all of t
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, number
 
-from . import models
+from . import audit, models
 
 
 @admin.register(models.Regulation)
@@ -92,13 +92,30 @@ class ReportingRequirementAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "frequency", "starts_on", "active")
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    title = "操作"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return list(audit.ACTION_LABELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(models.AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("at", "action", "obligation", "actor")
-    list_filter = ("action",)
+    list_display = ("at", "action_name", "obligation", "actor")
+    list_filter = (AuditActionFilter,)
+    fields = ("at", "action_name", "action", "obligation", "actor", "before", "after", "algorithm", "prev_hash", "hash")
+    readonly_fields = ("action_name",)
+
+    @admin.display(description="操作", ordering="action")
+    def action_name(self, entry):
+        return audit.action_label(entry.action)
 
 
 @admin.register(models.AuditCheckpoint)
 class AuditCheckpointAdmin(ReadOnlyAdmin):
-    list_display = ("id", "entry_id", "algorithm", "length", "reason", "signed_at")
+    list_display = (number, "entry_id", "algorithm", "length", "reason", "signed_at")
     list_filter = ("reason",)

@@ -6,11 +6,14 @@ changes, and the audit chain still verifies.
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import label_for_field
 from django.contrib.auth import get_user_model
 from django.forms.models import model_to_dict
+from django.test import override_settings
 
 from accounts.models import Department
 from notifications import outbox
@@ -201,3 +204,109 @@ def test_a_bodys_code_cannot_be_changed_once_it_exists(root, departments):
     body = Department.objects.get(code="JN-DSJ")
     page = root.get(f"/admin/accounts/department/{body.pk}/change/").content.decode()
     assert 'name="code"' not in page and 'name="name"' in page
+
+
+# --- Issue 15, item 7: the admin speaks Chinese -----------------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_admin_label_is_chinese(db):
+    """Model and app names, field labels and list columns of every model in the admin."""
+    english = []
+    for model, model_admin in admin.site._registry.items():
+        meta = model._meta
+        names = [meta.verbose_name, meta.verbose_name_plural, meta.app_config.verbose_name]
+        names += [f.verbose_name for f in meta.get_fields() if f.concrete and not f.primary_key]
+        names += [label_for_field(item, model, model_admin) for item in model_admin.list_display]
+        english += [f"{meta.label}: {name}" for name in map(str, names) if not CJK.search(name)]
+    # django-celery-beat's one untranslatable label (a plain string): core.admin names it in the
+    # form, the filter and the inline instead (checked on the pages below).
+    assert english == ["django_celery_beat.PeriodicTask: Task Name"], english
+
+
+@pytest.fixture
+def everything_listed(worked_on, cast):
+    """At least one row in every admin list, so that each list renders its table."""
+    import importlib
+
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+    from django_celery_beat.models import ClockedSchedule, SolarSchedule
+
+    from accounts.models import ApiToken
+    from core.models import OfficialCalendar
+    from notifications.models import NotificationPreference, WebhookEndpoint
+
+    for name in ["notifications.migrations.0002_beat_schedule", "obligations.migrations.0006_audit_checkpoint"]:
+        importlib.import_module(name).create_schedule(apps, None)  # flushed by an earlier transactional test?
+    seen = {"user_agent": "curl", "ip_address": "10.0.0.1", "username": "alice", "http_accept": "*/*"}
+    AccessAttempt.objects.create(
+        **seen, path_info="/accounts/login/", get_data="", post_data="", failures_since_start=5
+    )
+    AccessLog.objects.create(**seen, path_info="/accounts/login/")
+    AccessFailureLog.objects.create(**seen, path_info="/accounts/login/", locked_out=True)
+    Group.objects.create(name="督办组")
+    SolarSchedule.objects.create(event="sunrise", latitude=36.65, longitude=117.12)
+    ClockedSchedule.objects.create(clocked_time=dt.datetime(2031, 1, 1, tzinfo=dt.UTC))
+    OfficialCalendar.objects.create(year=2031, source="国务院办公厅通知")
+    WebhookEndpoint.objects.create(name="大数据局工作群", url="https://robot.example.gov.cn/hook")
+    NotificationPreference.objects.get_or_create(user=cast["alice"])
+    ApiToken.objects.create(user=cast["alice"], name="脚本", prefix="jt_abc", digest="0" * 64)
+    with override_settings(AUDIT_CHECKPOINT_KEY="k" * 40):
+        audit.checkpoint_write(reason="manual")  # the log file is written after a commit: never here
+    return worked_on
+
+
+def _texts(pattern: str, html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>|\s+", " ", m).strip() for m in re.findall(pattern, html, re.S)]
+
+
+def test_every_admin_list_has_chinese_column_headers_filters_and_actions(everything_listed, root):
+    english = []
+    for model in admin.site._registry:
+        if model._meta.model_name == "remindersettings":
+            continue  # a singleton: its list redirects to the one row's form
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        page = root.get(url)
+        assert page.status_code == 200, url
+        html = page.content.decode()
+        assert 'id="result_list"' in html, f"{url} lists nothing: give the fixture a row"
+        headers = [h for h in _texts(r'<th scope="col"[^>]*>(.*?)</th>', html) if h]
+        filters = re.findall(r'data-filter-title="([^"]*)"', html)
+        actions = _texts(r'<select name="action"[^>]*>(.*?)</select>', html)
+        for text in headers + filters + actions:
+            if not CJK.search(text):
+                english.append(f"{url}: {text}")
+    assert not english, sorted(set(english))
+
+
+def test_audit_actions_are_shown_by_their_chinese_names(worked_on, root):
+    page = root.get("/admin/obligations/auditentry/").content.decode()
+    assert "提出异议" in page and "要求定期报送" in page and 'data-filter-title="操作"' in page
+    assert ">objection.raised<" not in page
+    entry = AuditEntry.objects.filter(action="objection.raised").get()
+    detail = root.get(f"/admin/obligations/auditentry/{entry.pk}/change/").content.decode()
+    assert "提出异议" in detail
+
+
+def test_the_beat_schedule_is_for_superusers_only(root, cast, client):
+    from django.contrib.auth.models import Permission
+
+    beat = "/admin/django_celery_beat/periodictask/"
+    assert root.get(beat).status_code == 200
+    assert "django_celery_beat" in root.get("/admin/").content.decode()
+    form = root.get(f"{beat}add/").content.decode()
+    assert "任务名" in form and "Task Name" not in form
+
+    adam = cast["adam"]  # the admin role: staff with every permission, not a superuser
+    adam.is_staff = True
+    adam.save()
+    adam.user_permissions.set(Permission.objects.all())
+    client.force_login(adam)
+    assert client.get("/admin/").status_code == 200
+    assert "django_celery_beat" not in client.get("/admin/").content.decode()
+    for url in [beat, f"{beat}add/", "/admin/django_celery_beat/crontabschedule/"]:
+        assert client.get(url).status_code == 403, url
+    assert client.get("/admin/accounts/department/").status_code == 200  # the rest of the admin is theirs

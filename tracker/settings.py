@@ -72,7 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
-    "axes",
+    "accounts.axes_app.AxesConfig",  # django-axes, named in Chinese
     "csp",
     # The project's own apps, bottom floor first (tests/test_architecture.py keeps imports pointing down).
     "core",
@@ -285,6 +285,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Chinese for third-party apps that lack it (django-axes, parts of django-celery-beat).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 CELERY_TIMEZONE = TIME_ZONE
 

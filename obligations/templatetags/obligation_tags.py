@@ -2,6 +2,7 @@
 
 from django import template
 
+from obligations import audit
 from obligations.permissions import can as can_check
 
 register = template.Library()
@@ -32,31 +33,9 @@ def days_text(obligation, on=None) -> str:
     return f"剩余 {left} 天"
 
 
-ACTION_LABELS = {
-    "obligation.created": "创建义务",
-    "obligation.status": "状态变更",
-    "obligation.due_date": "完成期限变更",
-    "obligation.reassigned": "调整责任单位",
-    "obligation.cooperating": "调整协办单位",
-    "obligation.superseded": "义务废止",
-    "obligation.restored": "义务恢复",
-    "progress.added": "填报进展",
-    "evidence.added": "提交佐证材料",
-    "milestone.added": "添加节点",
-    "milestone.done": "节点完成",
-    "milestone.due_date": "节点期限变更",
-    "extension.requested": "申请延期",
-    "extension.decided": "审批延期",
-    "objection.raised": "提出异议",
-    "objection.decided": "处理异议",
-    "reporting.required": "要求定期报送",
-    "report.exported": "导出报告",
-}
-
-
 @register.filter
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    return audit.action_label(action)
 
 
 @register.filter
