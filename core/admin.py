@@ -11,7 +11,7 @@ def number(obj):
     return obj.pk
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
     """Look, never add, edit or delete (no delete action either)."""
 
     def has_add_permission(self, request, obj=None):
@@ -24,18 +24,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OfficialCalendarDayInline(admin.TabularInline):
