@@ -19,6 +19,7 @@ class Result:
     ratio: float | None = None
     ratio_p95: float | None = None
     peak_mb: float | None = None
+    vs_floor: float | None = None  # p50 / (the framework floor's p50 + the baseline's p50)
     errors: int = 0
     note: str = ""
     extra: dict = field(default_factory=dict)

@@ -24,7 +24,7 @@ from bench.measure import ROOT, Result
 def print_table(scale: float, results: list[Result]) -> None:
     header = (
         f"{'scenario':<26}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'SQL p50':>9}{'SQL p95':>9}"
-        f"{'ratio':>7}{'ratio95':>8}{'peak MB':>9}{'errors':>8}"
+        f"{'ratio':>7}{'ratio95':>8}{'floor+':>8}{'peak MB':>9}{'errors':>8}"
     )
     print(f"\nbenchmark at scale {scale} ({int(200_000 * scale):,} obligations)")
     print(header)
@@ -36,7 +36,8 @@ def print_table(scale: float, results: list[Result]) -> None:
 
         print(
             f"{r.name:<26}{fmt(r.p50_ms, 9)}{fmt(r.p95_ms, 9)}{fmt(r.queries, 9)}{fmt(r.baseline_p50_ms, 9)}"
-            f"{fmt(r.baseline_p95_ms, 9)}{fmt(r.ratio, 7)}{fmt(r.ratio_p95, 8)}{fmt(r.peak_mb, 9)}{fmt(r.errors, 8)}"
+            f"{fmt(r.baseline_p95_ms, 9)}{fmt(r.ratio, 7)}{fmt(r.ratio_p95, 8)}{fmt(r.vs_floor, 8)}"
+            f"{fmt(r.peak_mb, 9)}{fmt(r.errors, 8)}"
         )
         if r.note:
             print(f"    {r.note}")

@@ -197,7 +197,11 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
 
     code = Department.objects.get(id=busiest).code
 
-    plan = [
+    plan = floor_plan(staff, staff_client, sample.id, runs) + [
+        (
+            "layers",
+            lambda: layers(staff, code, runs),
+        ),
         (
             "task_list",
             lambda: endpoint(
@@ -252,6 +256,8 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
     plan.append(("dashboard_page", lambda: endpoint("dashboard_page", lead_client, "/dashboard/", None, None, runs)))
     plan.append(("reminder_sweep", lambda: reminder_sweep(args.scale)))
     plan.append(("xlsx_export", lambda: xlsx_export(regulation.code)))
+    for fmt in ("xlsx", "csv"):
+        plan.append((f"{fmt}_export_all", lambda fmt=fmt: export_all(args.scale, fmt)))
     if not args.skip_load:
         plan.append(("load_50_clients", lambda: load_test(staff, code, sample.id)))
 
@@ -264,7 +270,69 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
             results.append(run())
         except Exception as exc:  # a broken scenario is reported, the others still run
             results.append(Result(name, errors=1, note=f"{type(exc).__name__}: {exc}"[:200]))
+    floor = next((r for r in results if r.name == "floor" and r.p50_ms), None)
+    for r in results:
+        if floor and r.baseline_p50_ms is not None and r.name.startswith(("task_", "obligation_", "dashboard_")):
+            r.vs_floor = round(r.p50_ms / (floor.p50_ms + r.baseline_p50_ms), 2)
     return results
+
+
+def floor_plan(staff, session_client, obligation_id: int, runs: int) -> list:
+    """The framework floor and its layers (bench/floor.py), under the benchmark's own URLconf."""
+    from django.test import Client, override_settings
+
+    from accounts.services import api_token_create
+
+    from .floor import FLOOR_SQL
+
+    _, key = api_token_create(user=staff, name="bench floor")
+    token_client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+    def run(name, client, url):
+        with override_settings(ROOT_URLCONF="bench.floor"):
+            return endpoint(name, client, url, FLOOR_SQL, [obligation_id], runs)
+
+    return [
+        (name, lambda name=name, client=client, url=url: run(name, client, url))
+        for name, client, url in [
+            ("floor", session_client, f"/bench-floor/drf/{obligation_id}/"),
+            ("floor_token", token_client, f"/bench-floor/drf/{obligation_id}/"),
+            ("floor_anonymous", Client(), f"/bench-floor/anonymous/{obligation_id}/"),
+            ("floor_django", session_client, f"/bench-floor/django/{obligation_id}/"),
+            ("floor_plain", Client(), f"/bench-floor/plain/{obligation_id}/"),
+        ]
+    ]
+
+
+def layers(staff, code: str, runs: int) -> Result:
+    """The task list's request taken apart: each stage timed on its own (p50 ms)."""
+    import statistics
+
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.settings import api_settings
+
+    from obligations import selectors
+    from obligations.api.serializers import ObligationSerializer
+
+    from .measure import timed
+
+    qs = selectors.obligation_list(user=staff).prefetch_related("cooperating").filter(department__code=code)
+    rows = list(qs[:20])
+    data = ObligationSerializer(rows, many=True).data
+    default_renderer = api_settings.DEFAULT_RENDERER_CLASSES[0]()
+    stages = {
+        "count": lambda: qs.count(),
+        "page": lambda: list(qs[:20]),
+        "serializer": lambda: ObligationSerializer(rows, many=True).data,
+        "render_json": lambda: JSONRenderer().render(data),
+        f"render_{type(default_renderer).__name__}": lambda: default_renderer.render(data),
+    }
+    figures = {name: round(statistics.median(timed(fn, runs)), 2) for name, fn in stages.items()}
+    return Result(
+        "layers",
+        note="task list page of 20, p50 ms: " + ", ".join(f"{k} {v}" for k, v in figures.items()),
+        extra={"layers_ms": figures},
+    )
 
 
 def reminder_sweep(scale: float) -> Result:
@@ -354,14 +422,41 @@ def xlsx_export(regulation_code: str) -> Result:
     )
 
 
+def export_all(scale: float, fmt: str) -> Result:
+    """The auditor's export of every obligation (200,000 at full scale) with the evidence manifest,
+    run as the Celery worker runs it, in a child process (bench/report_bench.py) on a database of
+    its own holding one regulation of that size: the app's reports cover one regulation each."""
+    import json
+
+    from django.db import connection
+
+    rows = max(1, int(200_000 * scale))
+    name = f"{connection.settings_dict['NAME']}_reports"
+    cmd = [sys.executable, "bench/report_bench.py", "--reuse", "--db-name", name, "--n", str(rows)]
+    cmd += ["--format", fmt, "--modes", "current"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=os.environ.copy())
+    if proc.returncode != 0:
+        return Result(f"{fmt}_export_all", errors=1, note=(proc.stderr or proc.stdout).strip()[-200:])
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    return Result(
+        f"{fmt}_export_all",
+        p50_ms=round(figures["seconds"] * 1000),
+        p95_ms=round(figures["seconds"] * 1000),
+        peak_mb=figures["peak_rss_mb"],
+        errors=0 if figures["status"] == "done" else 1,
+        note=f"{figures['rows']:,} rows, {figures['file_mb']} MB, {figures['rows'] / figures['seconds']:,.0f} rows/s",
+        extra={"rows": figures["rows"], "seconds": figures["seconds"], "file_mb": figures["file_mb"]},
+    )
+
+
 def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: int = 60) -> Result:
     """50 clients for 60 s on the list and detail endpoints against gunicorn (DEBUG off)."""
     import http.client
     import socket
 
-    from rest_framework.authtoken.models import Token
+    from accounts.services import api_token_create
 
-    token, _ = Token.objects.get_or_create(user=staff)
+    _, key = api_token_create(user=staff, name="bench load")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -373,6 +468,8 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         "DB_CONN_MAX_AGE": "60",
     }
     workers = str(int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
+    # BENCH_GUNICORN_THREADS > 1: gthread workers (each thread holds its own database connection).
+    threads = str(int(os.environ.get("BENCH_GUNICORN_THREADS", "1")))
     server = subprocess.Popen(
         [
             sys.executable,
@@ -383,6 +480,8 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
             f"127.0.0.1:{port}",
             "--workers",
             workers,
+            "--threads",
+            threads,
             "--log-level",
             "warning",
         ],
@@ -397,7 +496,7 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
             except OSError:
                 time.sleep(0.2)
         paths = [f"/api/obligations/?department={code}", f"/api/obligations/{obligation_id}/"]
-        headers = {"Authorization": f"Token {token.key}", "Accept": "application/json", "Host": "127.0.0.1"}
+        headers = {"Authorization": f"Token {key}", "Accept": "application/json", "Host": "127.0.0.1"}
         latencies: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()
@@ -441,7 +540,7 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         p50_ms=round(percentile(latencies, 50), 1) if latencies else None,
         p95_ms=round(percentile(latencies, 95), 1) if latencies else None,
         errors=len(errors),
-        note=f"{rps:.0f} requests/s over {seconds} s, {clients} clients, gunicorn {workers} workers"
+        note=f"{rps:.0f} requests/s over {seconds} s, {clients} clients, gunicorn {workers} workers × {threads} threads"
         + (f"; errors: {sorted(set(errors))}" if errors else ""),
         extra={"rps": round(rps, 1)},
     )

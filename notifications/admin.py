@@ -1,12 +1,11 @@
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline, number
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
     Delivery,
     Notification,
     NotificationPreference,
-    OutboxMessage,
     Reminder,
     ReminderSettings,
     WebhookEndpoint,
@@ -97,12 +96,3 @@ class ReminderAdmin(ReadOnlyAdmin):
 class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "notification", "channel", "status", "attempts", "next_attempt_at", "last_error"]
     list_filter = ["channel", "status"]
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdmin):
-    """What the outbox holds and whether it went out (delivered by the workers); deleting an
-    undelivered message would silently drop a notice."""
-
-    list_display = [number, "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
-    list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]

@@ -1,5 +1,6 @@
 """Every email is a subject / text / html trio under templates/emails/, rendered by `render_email`."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,6 +13,11 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+def date_text(day: dt.date | None) -> str:
+    # Formatted here, not with the |date filter: the sweep renders tens of thousands of emails.
+    return f"{day.year}年{day.month}月{day.day}日" if day else "未设定"
 
 
 def render_email(name: str, context: dict) -> RenderedEmail:

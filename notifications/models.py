@@ -144,13 +144,44 @@ class Notification(models.Model):
         EXTENSION = "extension", "延期待审批"
         ESCALATION = "escalation", "逾期升级"
         DIGEST = "digest", "每日汇总"
+        # What the sweep sends above; below, one kind per event of the outbox (a decision on an
+        # obligation, or a step the lead must act on), named for the UI that shows them.
         PROGRESS = "progress", "协办进展"
         SUBMITTED = "submitted", "提交核验"
+        RETURNED = "returned", "退回修改"
+        VERIFIED = "verified", "核验通过"
+        REOPENED = "reopened", "重新打开"
+        DUE_DATE_CHANGED = "due_date_changed", "期限调整"
+        REASSIGNED = "reassigned", "责任单位调整"
+        COOPERATING_ADDED = "cooperating_added", "新增协办单位"
+        EXTENSION_REQUESTED = "extension_requested", "延期申请"
+        EXTENSION_DECIDED = "extension_decided", "延期审批结果"
+        OBJECTION_RAISED = "objection_raised", "分工异议"
+        OBJECTION_DECIDED = "objection_decided", "异议处理结果"
+        MILESTONE_MOVED = "milestone_moved", "节点日期调整"
+        REPORTING_REQUIRED = "reporting_required", "定期报送要求"
+        # The lead's 下发台账 (notifications.ledger): one per body, not about one obligation.
+        LEDGER = "ledger", "台账填报"
+
+    # The lead's decisions on an obligation, as its body hears them (a "latest decision" banner).
+    DECISION_KINDS = (
+        Kind.RETURNED,
+        Kind.VERIFIED,
+        Kind.REOPENED,
+        Kind.DUE_DATE_CHANGED,
+        Kind.REASSIGNED,
+        Kind.COOPERATING_ADDED,
+        Kind.EXTENSION_DECIDED,
+        Kind.OBJECTION_DECIDED,
+        Kind.REPORTING_REQUIRED,
+    )
+    # What the sweep sends (reminders); every other kind is an event from the outbox.
+    REMINDER_KINDS = (Kind.REMINDER, Kind.OVERDUE, Kind.MILESTONE, Kind.EXTENSION, Kind.ESCALATION, Kind.DIGEST)
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    kind = models.CharField("类型", max_length=32, choices=Kind.choices)
     subject = models.CharField("标题", max_length=300)
     body = models.TextField("内容")
     body_html = models.TextField("邮件 HTML", blank=True)
@@ -303,44 +334,3 @@ class Delivery(models.Model):
 def backoff_delay(attempts: int, base_seconds: int) -> dt.timedelta:
     """Exponential backoff: base, 2×base, 4×base … capped at one day."""
     return dt.timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 86400))
-
-
-class OutboxMessage(models.Model):
-    """The transactional outbox: an event that must become notifications, written in the same
-    transaction as the change it reports (notifications.outbox). Delivered at most once: a
-    deliverer claims the row with a conditional UPDATE on `delivered_at` in the transaction that
-    writes the notifications."""
-
-    class Event(models.TextChoices):
-        PROGRESS = "progress.cooperating", "协办单位报送进展"
-        SUBMITTED = "obligation.submitted", "提交核验"
-
-    event = models.CharField("事件", max_length=32, choices=Event.choices)
-    obligation = models.ForeignKey(
-        "obligations.Obligation", verbose_name="义务", on_delete=models.CASCADE, related_name="outbox_messages"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="操作人",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    payload = models.JSONField("数据", default=dict, blank=True)
-    created_at = models.DateTimeField("写入时间", default=timezone.now)
-    delivered_at = models.DateTimeField("投递时间", null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField("失败次数", default=0)
-    last_error = models.TextField("最近错误", blank=True)
-
-    class Meta:
-        verbose_name = "待投递事件"
-        verbose_name_plural = "待投递事件"
-        ordering = ["id"]
-        indexes = [
-            # deliver_outbox() scans what is still undelivered.
-            models.Index(fields=["id"], condition=models.Q(delivered_at__isnull=True), name="outbox_pending")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_event_display()} #{self.obligation_id}"

@@ -1,204 +1,268 @@
-"""The transactional outbox: notifications that a change triggers survive a broker outage.
+"""The delivery side of the transactional outbox: who hears an event, and how.
 
-Triggers (each is the audit entry a service writes, inside the service's transaction):
-- a cooperating body logs progress ("progress.added" whose department is not the responsible
-  body): the responsible body's staff are told (协办进展);
-- staff submit an obligation for verification ("obligation.status" → submitted): the leads are
-  told (待核验).
+The services write the events (obligations.outbox, in the transaction of the change); this module
+turns each into one notification per person concerned, through the same sending path as the
+reminder sweep (notifications.sending: channel choice, group robot, deliveries, retries) and the
+same email helper (notifications.emails: the `event` subject / text / html trio).
+
+Who hears what (active users; the person who made the change is never told of it):
+- the leads: submitted for verification, objection raised, extension requested;
+- the staff of the responsible body (as it was at the event): returned, verified, reopened,
+  extension decided, milestone date moved, periodic report required, a cooperating body's
+  progress;
+- the staff of the responsible and the cooperating bodies: due date set or moved;
+- the staff of the old and the new body: reassigned; of the objecting body and, when the objection
+  moved the obligation, the new one: objection decided;
+- the staff of the responsible body and of the bodies added: cooperating body added.
+Each notice shows in the app whatever the preference (a decision must be seen); email and the
+group robot as each person chose.
 
 How it travels:
-1. `outbox_write` inserts an OutboxMessage in the caller's transaction: the event and the change
-   commit or roll back together; the database is the source of truth.
-2. After the commit (`transaction.on_commit`) the Celery task `deliver_outbox_message` is queued.
-   A broker error there is logged and swallowed: the user's save has succeeded and stays so.
-3. `deliver(message_id)` claims the row with `filter(id=…, delivered_at=None).update(...)` in the
+1. After the commit that wrote the row the task `deliver_outbox_message` runs `deliver(id)`.
+2. `deliver` claims the row with `filter(id=…, delivered_at=None).update(...)` in the
    transaction that writes the Notification and Delivery rows, so two workers never both deliver
-   it and a worker dying half-way delivers nothing (the claim rolls back with it). The email /
-   webhook deliveries are then sent through the reminders' delivery machinery; a sender that dies
-   before recording them leaves them to `retry_deliveries` after the claim lease.
-4. The beat task `deliver_outbox` (every minute) and the reminder sweep call `deliver_pending()`,
+   it and a worker dying half-way delivers nothing (the claim rolls back with it). The deliveries
+   start claimed by this worker; one that dies before sending leaves them to `retry_deliveries`
+   after the claim lease.
+3. The beat task `deliver_outbox` (every minute) and the reminder sweep call `deliver_pending()`,
    which picks up whatever the queued tasks did not deliver (broker down, worker lost).
 """
 
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Department, User
+from obligations.models import Obligation, OutboxMessage, ReportingRequirement
 
-from .models import (
-    Delivery,
-    Notification,
-    NotificationPreference,
-    OutboxMessage,
-    ReminderSettings,
-    WebhookEndpoint,
-)
+from .emails import date_text, render_email
+from .models import Delivery, Notification, ReminderSettings
+from .sending import Draft, choose_channels, send_deliveries, write_notifications
 
 log = logging.getLogger(__name__)
 
+Event = OutboxMessage.Event
+Kind = Notification.Kind
 MAX_ATTEMPTS = 10  # a message that failed this often (a bug, not an outage) is left for a person
 PENDING_BATCH = 500
-TEXT_EXCERPT = 200
-QUEUE_TIMEOUT = 2  # seconds a save may spend handing the message to the broker
-# Queued by name: the task module imports this one, not the other way round.
-OUTBOX_MESSAGE_TASK = "notifications.tasks.deliver_outbox_message"
+
+KINDS = {
+    Event.PROGRESS: Kind.PROGRESS,
+    Event.SUBMITTED: Kind.SUBMITTED,
+    Event.RETURNED: Kind.RETURNED,
+    Event.VERIFIED: Kind.VERIFIED,
+    Event.REOPENED: Kind.REOPENED,
+    Event.DUE_DATE: Kind.DUE_DATE_CHANGED,
+    Event.REASSIGNED: Kind.REASSIGNED,
+    Event.COOPERATING: Kind.COOPERATING_ADDED,
+    Event.EXTENSION_REQUESTED: Kind.EXTENSION_REQUESTED,
+    Event.EXTENSION_DECIDED: Kind.EXTENSION_DECIDED,
+    Event.OBJECTION_RAISED: Kind.OBJECTION_RAISED,
+    Event.OBJECTION_DECIDED: Kind.OBJECTION_DECIDED,
+    Event.MILESTONE_MOVED: Kind.MILESTONE_MOVED,
+    Event.REPORTING_REQUIRED: Kind.REPORTING_REQUIRED,
+}
+FOR_LEADS = {Event.SUBMITTED, Event.OBJECTION_RAISED, Event.EXTENSION_REQUESTED}
+USER_FIELDS = ("id", "username", "full_name", "email", "department_id", "role")
 
 
-# --------------------------------------------------------------------------- writing
+# --------------------------------------------------------------------------- who hears
 
 
-def outbox_write(*, event: str, obligation_id: int, actor_id: int | None, payload: dict) -> OutboxMessage:
-    """Record an event in the caller's transaction and queue its delivery for after the commit."""
-    message = OutboxMessage.objects.create(event=event, obligation_id=obligation_id, actor_id=actor_id, payload=payload)
-    transaction.on_commit(lambda: queue_delivery(message.id))
-    return message
+def bodies_concerned(message: OutboxMessage) -> set[int]:
+    """The bodies whose staff hear of a (non-lead) event."""
+    payload = message.payload
+    responsible = payload.get("department_id") or message.obligation.department_id
+    if message.event == Event.DUE_DATE:
+        return {responsible, *message.obligation.cooperating.values_list("id", flat=True)}
+    if message.event == Event.REASSIGNED:
+        return {payload["old_department_id"], payload["new_department_id"]}
+    if message.event == Event.COOPERATING:
+        return {responsible, *payload.get("added_department_ids", [])}
+    if message.event == Event.OBJECTION_DECIDED:
+        return {payload["objecting_department_id"], payload.get("new_department_id") or responsible}
+    return {responsible}
 
 
-def queue_delivery(message_id: int) -> bool:
-    """Hand the message to a worker. Never raises: the outbox row is already committed and
-    `deliver_outbox` picks it up when the broker is back."""
-    app = current_app
-    try:
-        # A web request must not wait for a broker that is down: one connection attempt, no
-        # publish retries (Celery's defaults retry for about 6 s before giving up).
-        with app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=QUEUE_TIMEOUT)
-            app.send_task(OUTBOX_MESSAGE_TASK, args=[message_id], retry=False, connection=conn)
-    except Exception:
-        log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id, exc_info=True)
-        return False
-    return True
-
-
-def on_audit_entry(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
-    """post_save of AuditEntry: turn the events people must hear about into outbox rows."""
-    if not created or raw or instance.obligation_id is None:
-        return
-    after = instance.after or {}
-    if instance.action == "progress.added":
-        from obligations.models import Obligation
-
-        code = after.get("department")
-        # Only a body cooperating on the obligation (not the responsible body, nor anyone else).
-        if (
-            code
-            and Obligation.cooperating.through.objects.filter(
-                obligation_id=instance.obligation_id, department__code=code
-            )
-            .exclude(obligation__department__code=code)
-            .exists()
-        ):
-            outbox_write(
-                event=OutboxMessage.Event.PROGRESS,
-                obligation_id=instance.obligation_id,
-                actor_id=instance.actor_id,
-                payload={
-                    "audit_entry_id": instance.pk,
-                    "progress_id": after.get("progress_id"),
-                    "department": after.get("department"),
-                    "percent": after.get("percent"),
-                    "text": (after.get("text") or "")[:TEXT_EXCERPT],
-                },
-            )
-    elif instance.action == "obligation.status" and after.get("status") == "submitted":
-        outbox_write(
-            event=OutboxMessage.Event.SUBMITTED,
-            obligation_id=instance.obligation_id,
-            actor_id=instance.actor_id,
-            payload={"audit_entry_id": instance.pk},
-        )
-
-
-# --------------------------------------------------------------------------- composing
-
-
-@dataclass
-class Draft:
-    notification: Notification
-    channels: list[tuple[str, int | None]]
-
-
-def _recipients(message: OutboxMessage) -> list[User]:
+def recipients(message: OutboxMessage) -> dict[int, dict]:
     users = User.objects.filter(is_active=True)
-    if message.event == OutboxMessage.Event.PROGRESS:
-        users = users.filter(role=User.Role.STAFF, department_id=message.obligation.department_id)
-    else:
+    if message.event in FOR_LEADS:
         users = users.filter(role=User.Role.LEAD)
+    else:
+        users = users.filter(role=User.Role.STAFF, department_id__in=bodies_concerned(message))
     if message.actor_id:
         users = users.exclude(pk=message.actor_id)
-    return list(users.order_by("id"))
+    return {row["id"]: row for row in users.order_by("id").values(*USER_FIELDS)}
 
 
-def _text(message: OutboxMessage) -> tuple[str, str, Notification.Kind]:
+# --------------------------------------------------------------------------- what they read
+
+
+def _day(value: str | None) -> str:
+    return date_text(dt.date.fromisoformat(value)) if value else "未设定"
+
+
+def notice(message: OutboxMessage) -> dict:
+    """The event in words: a tag for the subject, a title, a summary, facts, the reason."""
     obligation = message.obligation
+    payload = message.payload
     citation = obligation.clause.citation
-    url = f"{settings.SITE_URL}/obligations/{obligation.pk}/"
-    actor = message.actor
-    who = (actor.full_name or actor.get_username()) if actor else "（已删除用户）"
-    if message.event == OutboxMessage.Event.PROGRESS:
-        from accounts.models import Department
+    who = message.actor.display_name if message.actor else "（已删除用户）"
+    ids = {
+        payload.get(key)
+        for key in (
+            "department_id",
+            "old_department_id",
+            "new_department_id",
+            "objecting_department_id",
+            "suggested_department_id",
+            "cooperating_department_id",
+        )
+    }
+    ids.update(payload.get("added_department_ids", []))
+    names = dict(Department.objects.filter(id__in=ids - {None}).values_list("id", "name"))
 
-        code = message.payload.get("department")
-        body_name = Department.objects.filter(code=code).values_list("name", flat=True).first() or code
-        percent = message.payload.get("percent")
-        subject = f"【协办进展】{body_name}报送了{citation}的工作进展"
-        lines = [
-            f"协办单位{body_name}（{who}）报送了工作进展：",
-            "",
-            message.payload.get("text", ""),
+    def body(key: str = "department_id") -> str:
+        return names.get(payload.get(key)) or obligation.department.name
+
+    reason = payload.get("reason", "")
+    facts: list[tuple[str, str]] = []
+    event = message.event
+    if event == Event.PROGRESS:
+        cooperating = body("cooperating_department_id")
+        tag, title = "协办进展", f"{cooperating}报送了{citation}的工作进展"
+        summary = f"协办单位{cooperating}（{who}）报送了工作进展：\n{payload.get('text', '')}"
+        if payload.get("percent") is not None:
+            facts.append(("完成比例", f"{payload['percent']}%"))
+    elif event == Event.SUBMITTED:
+        tag, title = "待核验", f"{body()}已提交{citation}，请核验"
+        summary = f"{body()}（{who}）已提交该项义务，等待核验。"
+    elif event == Event.RETURNED:
+        tag, title = "退回", f"{citation}的核验申请被退回，请修改后重新提交"
+        summary = f"牵头部门（{who}）退回了该项义务的核验申请，请按退回原因补充后重新提交。"
+    elif event == Event.VERIFIED:
+        tag, title = "核验通过", f"{citation}已核验通过"
+        summary = f"牵头部门（{who}）已核验通过该项义务。"
+    elif event == Event.REOPENED:
+        tag, title = "重新打开", f"{citation}已重新打开，请继续办理"
+        summary = f"牵头部门（{who}）重新打开了已核验的该项义务，请继续办理。"
+    elif event == Event.DUE_DATE:
+        old, new = _day(payload.get("old_date")), _day(payload.get("new_date"))
+        tag = "期限调整"
+        title = f"{citation}完成期限{'设定为' + new if not payload.get('old_date') else '由' + old + '调整为' + new}"
+        summary = f"牵头部门（{who}）{'设定' if not payload.get('old_date') else '调整'}了该项义务的完成期限。"
+        facts.append(("期限调整", f"{old} → {new}"))
+    elif event == Event.REASSIGNED:
+        old, new = body("old_department_id"), body("new_department_id")
+        tag, title = "责任单位调整", f"{citation}的责任单位由{old}调整为{new}"
+        summary = f"牵头部门（{who}）调整了该项义务的责任单位。"
+        facts.append(("责任单位", f"{old} → {new}"))
+    elif event == Event.COOPERATING:
+        added = "、".join(names.get(i, str(i)) for i in payload.get("added_department_ids", []))
+        tag, title = "新增协办单位", f"{citation}新增协办单位：{added}"
+        summary = f"牵头部门（{who}）为该项义务增加了协办单位，请协同办理。"
+        facts.append(("新增协办单位", added))
+    elif event == Event.EXTENSION_REQUESTED:
+        requested = _day(payload.get("requested_date"))
+        tag, title = "延期申请", f"{body()}申请将{citation}的期限延至{requested}"
+        summary = f"{body()}（{who}）提出延期申请，请审批。"
+        facts.append(("申请延至", requested))
+    elif event == Event.EXTENSION_DECIDED:
+        requested = _day(payload.get("requested_date"))
+        if payload.get("approved"):
+            tag, title = "延期申请已同意", f"{citation}的期限已延至{requested}"
+            summary = f"牵头部门（{who}）同意了延期申请。"
+            facts.append(("期限调整", f"{_day(payload.get('old_date'))} → {_day(payload.get('new_date'))}"))
+        else:
+            tag, title = "延期申请未同意", f"{citation}的延期申请未获同意，期限不变"
+            summary = f"牵头部门（{who}）未同意延期申请，请按原期限（{_day(payload.get('old_date'))}）完成。"
+        facts.append(("申请理由", payload.get("request_reason", "")))
+    elif event == Event.OBJECTION_RAISED:
+        tag, title = "分工异议", f"{body()}对{citation}的分工提出异议"
+        summary = f"{body()}（{who}）对该项义务的分工提出异议，请处理。"
+        if payload.get("suggested_department_id"):
+            facts.append(("建议责任单位", body("suggested_department_id")))
+    elif event == Event.OBJECTION_DECIDED:
+        objecting = body("objecting_department_id")
+        if payload.get("new_department_id"):
+            new = body("new_department_id")
+            tag, title = "异议成立", f"{citation}的责任单位由{objecting}调整为{new}"
+            summary = f"牵头部门（{who}）认为{objecting}的分工异议成立，调整了责任单位。"
+            facts.append(("责任单位", f"{objecting} → {new}"))
+        else:
+            tag, title = "异议未采纳", f"{citation}维持原分工"
+            summary = f"牵头部门（{who}）处理了{objecting}的分工异议，维持原分工，请继续办理。"
+        facts.append(("异议理由", payload.get("objection_reason", "")))
+    elif event == Event.MILESTONE_MOVED:
+        old, new = _day(payload.get("old_date")), _day(payload.get("new_date"))
+        tag, title = "节点日期调整", f"{citation}的工作节点“{payload.get('title', '')}”改至{new}"
+        summary = f"{who}调整了该项义务的工作节点日期。"
+        facts += [("工作节点", payload.get("title", "")), ("节点日期", f"{old} → {new}")]
+    elif event == Event.REPORTING_REQUIRED:
+        frequency = dict(ReportingRequirement.Frequency.choices).get(payload.get("frequency"), "")
+        tag, title = "定期报送", f"{citation}须{frequency}报送工作进展"
+        summary = f"牵头部门（{who}）要求定期报送该项义务的工作进展。"
+        facts += [
+            ("报送频次", frequency),
+            ("起始日期", _day(payload.get("starts_on"))),
+            ("报送时限", f"每期结束后 {payload.get('due_day')} 天内"),
         ]
-        if percent is not None:
-            lines += ["", f"完成比例：{percent}%"]
-        kind = Notification.Kind.PROGRESS
-    else:
-        subject = f"【待核验】{obligation.department.name}已提交{citation}，请核验"
-        lines = [f"{obligation.department.name}（{who}）已提交该项义务，等待核验。"]
-        kind = Notification.Kind.SUBMITTED
-    lines += ["", f"条款：{citation}", f"查看：{url}"]
-    return subject[:300], "\n".join(lines) + "\n", kind
+    else:  # an event this version cannot word: the delivery fails and is counted (see deliver)
+        raise ValueError(f"unknown outbox event {event!r}")
+    reason_label = {Event.EXTENSION_REQUESTED: "申请理由", Event.OBJECTION_RAISED: "异议理由"}.get(event)
+    if event in (Event.EXTENSION_DECIDED, Event.OBJECTION_DECIDED):
+        reason_label = "处理意见"
+    return {
+        "tag": tag,
+        "title": title,
+        "summary": summary,
+        "facts": facts,
+        "reason": reason,
+        "reason_label": reason_label or "原因",
+    }
+
+
+def obligation_context(obligation: Obligation) -> dict:
+    return {
+        "id": obligation.pk,
+        "citation": obligation.clause.citation,
+        "clause": obligation.clause.text,
+        "department": obligation.department.name,
+        "due_text": date_text(obligation.due_date),
+        "status": obligation.get_status_display(),
+        "url": f"{settings.SITE_URL}/obligations/{obligation.pk}/",
+    }
 
 
 def compose(message: OutboxMessage) -> list[Draft]:
-    recipients = _recipients(message)
-    if not recipients:
+    users = recipients(message)
+    if not users:
         return []
-    subject, body, kind = _text(message)
-    prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user__in=recipients)}
-    endpoints = dict(
-        WebhookEndpoint.objects.filter(active=True, department__isnull=False)
-        .order_by("id")
-        .values_list("department_id", "id")
-    )
+    words = notice(message)
+    context = {"notice": words, "obligation": obligation_context(message.obligation)}
+    choices = choose_channels(users)
     drafts = []
-    for user in recipients:
-        pref = prefs.get(user.pk)
-        channels: list[tuple[str, int | None]] = []
-        if (pref.email if pref else True) and user.email:
-            channels.append((Delivery.Channel.EMAIL, None))
-        if pref and pref.webhook:
-            endpoint = pref.webhook_endpoint_id or endpoints.get(user.department_id)
-            if endpoint:
-                channels.append((Delivery.Channel.WEBHOOK, endpoint))
+    for user_id, user in users.items():
+        email = render_email("event", {**context, "name": user["full_name"] or user["username"]})
         notification = Notification(
-            recipient=user,
-            kind=kind,
-            subject=subject,
-            body=body,
-            url=f"{settings.SITE_URL}/obligations/{message.obligation_id}/",
+            recipient_id=user_id,
+            kind=KINDS[message.event],
+            subject=email.subject[:300],
+            body=email.text,
+            body_html=email.html,
+            url=context["obligation"]["url"],
             obligation_id=message.obligation_id,
-            department_id=message.obligation.department_id,
-            in_app=pref.in_app if pref else True,
+            department_id=message.payload.get("department_id") or message.obligation.department_id,
+            # A decision must be seen: it shows in the app whatever the preference.
+            in_app=True,
             payload={"outbox_id": message.pk, "event": message.event, **message.payload},
         )
-        drafts.append(Draft(notification, channels))
+        drafts.append(Draft(notification, choices[user_id].channels))
     return drafts
 
 
@@ -208,8 +272,6 @@ def compose(message: OutboxMessage) -> list[Draft]:
 def deliver(message_id: int) -> int:
     """Deliver one outbox message. Returns the number of notifications written (0 when another
     deliverer has it, or it has no recipients)."""
-    from .reminders import send_deliveries
-
     cfg = ReminderSettings.load()
     token = uuid.uuid4()
     now = timezone.now()
@@ -222,24 +284,10 @@ def deliver(message_id: int) -> int:
             message = OutboxMessage.objects.select_related(
                 "obligation__clause__article", "obligation__department", "actor"
             ).get(id=message_id)
-            drafts = compose(message)
-            notifications = Notification.objects.bulk_create([d.notification for d in drafts])
-            # Deliveries start claimed by this process (retry_token) with the lease as their next
-            # attempt: if we die before sending, retry_deliveries() sends them after the lease.
-            lease = now + dt.timedelta(seconds=cfg.claim_lease_seconds)
-            Delivery.objects.bulk_create(
-                [
-                    Delivery(
-                        notification=notification,
-                        channel=channel,
-                        endpoint_id=endpoint_id,
-                        status=Delivery.Status.RETRYING,
-                        retry_token=token,
-                        next_attempt_at=lease,
-                    )
-                    for draft, notification in zip(drafts, notifications, strict=True)
-                    for channel, endpoint_id in draft.channels
-                ]
+            notifications = write_notifications(
+                compose(message),
+                claim_token=token,
+                lease_until=now + dt.timedelta(seconds=cfg.claim_lease_seconds),
             )
     except Exception as exc:
         log.exception("outbox message %s could not be delivered", message_id)

@@ -29,25 +29,16 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from core.calendar import WorkCalendar
-from obligations.models import ExtensionRequest, Milestone, Obligation
-from obligations.parser import int_to_chinese_numeral
+from obligations.models import ExtensionRequest, Milestone, Obligation, citation
 
-from .channels import ChannelError, EmailChannel, WebhookChannel
-from .emails import render_email
-from .models import (
-    Delivery,
-    Notification,
-    NotificationPreference,
-    Reminder,
-    ReminderSettings,
-    WebhookEndpoint,
-    backoff_delay,
-)
+from .emails import date_text, render_email
+from .models import Delivery, Notification, Reminder, ReminderSettings
+from .sending import Draft, choose_channels, retry_deliveries, send_deliveries, write_notifications
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +65,8 @@ class SweepResult:
 # --------------------------------------------------------------------------- stages
 
 
-def due_stage(
-    due: dt.date, today: dt.date, cfg: ReminderSettings, cal: WorkCalendar, *, extra: list | None = None
-) -> tuple[str, dt.date] | None:
-    """The stage that applies `today` for something due on `due`, and the day it was scheduled for.
-
-    `extra` adds (name, nominal date) stages before the due date (an extension request's
-    "requested" stage)."""
+def due_stage(due: dt.date, today: dt.date, cfg: ReminderSettings, cal: WorkCalendar) -> tuple[str, dt.date] | None:
+    """The stage that applies `today` for something due on `due`, and the day it was scheduled for."""
     if today > due:
         repeat = max(cfg.overdue_repeat_days, 1)
         k = ((today - due).days - 1) // repeat
@@ -95,7 +81,6 @@ def due_stage(
     nominals: list[tuple[str, dt.date]] = [(f"before:{n}", due - dt.timedelta(days=n)) for n in cfg.before_days]
     if cfg.remind_on_due_day:
         nominals.append(("due", due))
-    nominals.extend(extra or [])
     for name, nominal in nominals:
         effective = cal.working_day_on_or_before(nominal) if cfg.shift_to_working_day else nominal
         if effective > today:
@@ -140,7 +125,7 @@ class Plan:
 
 
 def _citation(row: dict) -> str:
-    return f"{row['clause__article__label']}第{int_to_chinese_numeral(row['clause__paragraph_number'])}款"
+    return citation(row["clause__article__label"], row["clause__paragraph_number"])
 
 
 OBLIGATION_FIELDS = (
@@ -239,9 +224,10 @@ def plan(today: dt.date, cfg: ReminderSettings, cal: WorkCalendar) -> Plan:
                 )
 
     for row in extensions.values():
+        # The leads heard of the request when it was filed (the outbox's extension_requested);
+        # the sweep reminds them on the obligation's stages while it is pending.
         due = row["obligation__due_date"] or row["requested_date"]
-        requested = timezone.localtime(row["requested_at"]).date()
-        stage = due_stage(due, today, cfg, cal, extra=[("requested", requested)])
+        stage = due_stage(due, today, cfg, cal)
         if stage:
             for user_id in leads:
                 candidates.append(
@@ -392,11 +378,6 @@ def claim(candidates: list[Candidate], *, lease_seconds: int) -> tuple[uuid.UUID
 # --------------------------------------------------------------------------- composing
 
 
-def _date_text(day: dt.date | None) -> str:
-    # Formatted here, not with the |date filter: the sweep renders tens of thousands of emails.
-    return f"{day.year}年{day.month}月{day.day}日" if day else "未设定"
-
-
 def _days_phrase(due: dt.date, today: dt.date) -> str:
     days = (due - today).days
     if days > 0:
@@ -414,7 +395,7 @@ def _obligation_context(row: dict, today: dt.date) -> dict:
         "department": row["department__name"],
         "department_short": row["department__short_name"],
         "due_date": row["due_date"],
-        "due_text": _date_text(row["due_date"]),
+        "due_text": date_text(row["due_date"]),
         "days_phrase": _days_phrase(row["due_date"], today) if row["due_date"] else "未设定期限",
         "days_overdue": (today - row["due_date"]).days if row["due_date"] and row["due_date"] < today else 0,
         "url": f"{settings.SITE_URL}/obligations/{row['id']}/",
@@ -432,26 +413,6 @@ def stage_label(stage: str) -> str:
     return STAGE_LABELS.get(stage, stage)
 
 
-@dataclass
-class Draft:
-    reminders: list[Reminder]
-    notification: Notification
-    channels: list[tuple[str, int | None]]
-
-
-def _channels_for(user_id: int, prefs: dict, endpoints_by_department: dict, users: dict) -> tuple[bool, list]:
-    pref = prefs.get(user_id)
-    in_app = pref.in_app if pref else True
-    channels: list[tuple[str, int | None]] = []
-    if (pref.email if pref else True) and users[user_id]["email"]:
-        channels.append((Delivery.Channel.EMAIL, None))
-    if pref and pref.webhook:
-        endpoint = pref.webhook_endpoint_id or endpoints_by_department.get(users[user_id]["department_id"])
-        if endpoint:
-            channels.append((Delivery.Channel.WEBHOOK, endpoint))
-    return in_app, channels
-
-
 def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Draft]:
     """One Notification per reminder; escalations grouped per (recipient, body) into one digest."""
     fresh = [r for r in rows if r.notification_id is None]
@@ -463,14 +424,7 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
             "id", "username", "full_name", "email", "department_id", "role"
         ):
             users[user["id"]] = user
-    prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=user_ids)}
-    endpoints_by_department: dict[int, int] = {}
-    for endpoint_id, department_id in (
-        WebhookEndpoint.objects.filter(active=True, department__isnull=False)
-        .order_by("-id")
-        .values_list("id", "department_id")
-    ):
-        endpoints_by_department[department_id] = endpoint_id
+    choices = choose_channels({user_id: users[user_id] for user_id in user_ids})
     obligations = plan_.obligations
     needed = {r.obligation_id for r in fresh if r.obligation_id and r.obligation_id not in obligations}
     if needed:
@@ -490,7 +444,7 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
         if reminder.target_type == Reminder.TargetType.DIGEST:
             content = plan_.digest or _digest_content(today, WorkCalendar())
             email = render_email("digest", {"name": name, "today": today, **content})
-            in_app, channels = _channels_for(reminder.recipient_id, prefs, endpoints_by_department, users)
+            choice = choices[reminder.recipient_id]
             notification = Notification(
                 recipient_id=reminder.recipient_id,
                 kind=Notification.Kind.DIGEST,
@@ -498,10 +452,10 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
                 body=email.text,
                 body_html=email.html,
                 url=f"{settings.SITE_URL}/",
-                in_app=in_app,
+                in_app=choice.in_app,
                 payload={"target_type": "digest", "stage": reminder.stage},
             )
-            drafts.append(Draft([reminder], notification, channels))
+            drafts.append(Draft(notification, choice.channels, [reminder]))
             continue
         row = obligations.get(reminder.obligation_id)
         if row is None:
@@ -521,7 +475,7 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
                 continue
             context["milestone"] = {
                 **milestone,
-                "due_text": _date_text(milestone["due_date"]),
+                "due_text": date_text(milestone["due_date"]),
                 "days_phrase": _days_phrase(milestone["due_date"], today),
             }
             kind = Notification.Kind.MILESTONE
@@ -534,7 +488,7 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
             )
             if extension is None:
                 continue
-            context["extension"] = {**extension, "requested_text": _date_text(extension["requested_date"])}
+            context["extension"] = {**extension, "requested_text": date_text(extension["requested_date"])}
             kind = Notification.Kind.EXTENSION
         else:
             kind = Notification.Kind.OVERDUE if reminder.stage.startswith("overdue") else Notification.Kind.REMINDER
@@ -543,7 +497,7 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
     for recipient_id, items in sorted(items_by_recipient.items()):
         user = users[recipient_id]
         name = user["full_name"] or user["username"]
-        in_app, channels = _channels_for(recipient_id, prefs, endpoints_by_department, users)
+        choice = choices[recipient_id]
         if len(items) == 1 or not cfg.group_reminders:
             for reminder, context, kind in items:
                 email = render_email("reminder", {"name": name, "today": today, **context})
@@ -556,14 +510,14 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
                     url=context["obligation"]["url"],
                     obligation_id=context["obligation"]["id"],
                     department_id=obligations[reminder.obligation_id]["department_id"],
-                    in_app=in_app,
+                    in_app=choice.in_app,
                     payload={
                         "target_type": reminder.target_type,
                         "target_id": reminder.target_id,
                         "stage": reminder.stage,
                     },
                 )
-                drafts.append(Draft([reminder], notification, channels))
+                drafts.append(Draft(notification, choice.channels, [reminder]))
             continue
         # Several reminders for one person in one sweep: one message listing them all, so that a
         # body with forty obligations due next week gets one email per person, not forty.
@@ -581,13 +535,13 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
             body_html=email.html,
             url=f"{settings.SITE_URL}/notifications/",
             department_id=user["department_id"],
-            in_app=in_app,
+            in_app=choice.in_app,
             payload={
                 "target_type": "grouped",
                 "reminders": [[r.target_type, r.target_id, r.stage] for r, _, _ in items],
             },
         )
-        drafts.append(Draft([r for r, _, _ in items], notification, channels))
+        drafts.append(Draft(notification, choice.channels, [r for r, _, _ in items]))
 
     for (recipient_id, department_id), reminders in sorted(escalations.items()):
         user = users[recipient_id]
@@ -616,7 +570,6 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
                 "ack_url": f"{settings.SITE_URL}/notifications/",
             },
         )
-        in_app, channels = _channels_for(recipient_id, prefs, endpoints_by_department, users)
         notification = Notification(
             recipient_id=recipient_id,
             kind=Notification.Kind.ESCALATION,
@@ -631,7 +584,7 @@ def compose(plan_: Plan, rows: list[Reminder], cfg: ReminderSettings) -> list[Dr
             requires_ack=True,
             payload={"target_type": "escalation", "obligations": [i["id"] for i in items], "new": sorted(escalated)},
         )
-        drafts.append(Draft(reminders, notification, channels))
+        drafts.append(Draft(notification, choices[recipient_id].channels, reminders))
     return drafts
 
 
@@ -640,92 +593,14 @@ def save_drafts(drafts: list[Draft]) -> list[int]:
     if not drafts:
         return []
     with transaction.atomic():
-        notifications = Notification.objects.bulk_create([d.notification for d in drafts])
-        deliveries = []
+        notifications = write_notifications(drafts)
         links = []
         for draft, notification in zip(drafts, notifications, strict=True):
-            for channel, endpoint_id in draft.channels:
-                deliveries.append(Delivery(notification=notification, channel=channel, endpoint_id=endpoint_id))
             for reminder in draft.reminders:
                 reminder.notification_id = notification.id
                 links.append(reminder)
-        Delivery.objects.bulk_create(deliveries)
         _link_notifications(links)
     return [n.id for n in notifications]
-
-
-# --------------------------------------------------------------------------- sending
-
-
-def _record(ok: list[int], failures: dict[int, str], deliveries: dict[int, Delivery], cfg: ReminderSettings) -> None:
-    now = timezone.now()
-    if ok:
-        Delivery.objects.filter(id__in=ok).update(
-            status=Delivery.Status.SENT, attempts=F("attempts") + 1, sent_at=now, last_error="", next_attempt_at=None
-        )
-    if failures:
-        changed = []
-        for delivery_id, error in failures.items():
-            delivery = deliveries[delivery_id]
-            delivery.attempts += 1
-            delivery.last_error = error[:2000]
-            if delivery.attempts >= cfg.max_delivery_attempts:
-                delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None
-            else:
-                delivery.status = Delivery.Status.RETRYING
-                delivery.next_attempt_at = now + backoff_delay(delivery.attempts, cfg.retry_backoff_seconds)
-            changed.append(delivery)
-        Delivery.objects.bulk_update(changed, ["attempts", "last_error", "status", "next_attempt_at"], batch_size=1000)
-
-
-def send_deliveries(queryset, cfg: ReminderSettings) -> tuple[int, int]:
-    """Send the given deliveries: email in batches over one connection, then webhooks one by one.
-
-    Returns (sent, failed)."""
-    sent = failed = 0
-    deliveries = list(queryset.select_related("notification__recipient", "endpoint").order_by("id"))
-    emails = [d for d in deliveries if d.channel == Delivery.Channel.EMAIL]
-    hooks = [d for d in deliveries if d.channel == Delivery.Channel.WEBHOOK]
-    batch = max(cfg.send_batch_size, 1)
-    for start in range(0, len(emails), batch):
-        chunk = emails[start : start + batch]
-        ok, failures = [], {}
-        with EmailChannel() as channel:
-            for delivery in chunk:
-                try:
-                    channel.send(delivery.notification, delivery)
-                except ChannelError as exc:
-                    failures[delivery.id] = str(exc)
-                else:
-                    ok.append(delivery.id)
-        _record(ok, failures, {d.id: d for d in chunk}, cfg)
-        sent, failed = sent + len(ok), failed + len(failures)
-    webhook = WebhookChannel(timeout=cfg.webhook_timeout_seconds)
-    for delivery in hooks:
-        try:
-            webhook.send(delivery.notification, delivery)
-        except ChannelError as exc:
-            log.warning("webhook delivery %s failed: %s", delivery.id, exc)
-            _record([], {delivery.id: str(exc)}, {delivery.id: delivery}, cfg)
-            failed += 1
-        else:
-            # Marked at once: a slow endpoint later in the loop must not leave this one unrecorded.
-            _record([delivery.id], {}, {}, cfg)
-            sent += 1
-    return sent, failed
-
-
-def retry_deliveries(*, now: dt.datetime | None = None) -> tuple[int, int]:
-    """Try again the deliveries whose backoff has passed."""
-    cfg = ReminderSettings.load()
-    now = now or timezone.now()
-    token = uuid.uuid4()
-    # Claim by conditional UPDATE: a concurrent pass re-checks next_attempt_at after we commit
-    # and finds it in the future. If this process dies, the delivery is retried after the lease.
-    Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lte=now).update(
-        retry_token=token, next_attempt_at=now + dt.timedelta(seconds=cfg.claim_lease_seconds)
-    )
-    return send_deliveries(Delivery.objects.filter(retry_token=token, status=Delivery.Status.RETRYING), cfg)
 
 
 # --------------------------------------------------------------------------- the sweep

@@ -7,7 +7,9 @@ import datetime as dt
 
 from celery import shared_task
 
-from . import outbox, reminders
+from obligations.outbox import DELIVER_TASK
+
+from . import outbox, reminders, sending
 
 SWEEP_TASK = "notifications.tasks.send_reminders"
 RETRY_TASK = "notifications.tasks.retry_deliveries"
@@ -35,14 +37,14 @@ def send_reminders(self, now: str | None = None) -> dict:
 
 @shared_task(name=RETRY_TASK, acks_late=True, reject_on_worker_lost=True)
 def retry_deliveries() -> dict:
-    sent, failed = reminders.retry_deliveries()
+    sent, failed = sending.retry_deliveries()
     return {"sent": sent, "failed": failed}
 
 
 OUTBOX_TASK = "notifications.tasks.deliver_outbox"
 
 
-@shared_task(name=outbox.OUTBOX_MESSAGE_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name=DELIVER_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver_outbox_message(message_id: int) -> int:
     """Queued after the commit that wrote the outbox row; a no-op when someone delivered it."""
     return outbox.deliver(message_id)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/acknowledge/", views.notification_acknowledge, name="acknowledge"),
     path("acknowledgements/", views.acknowledgement_list, name="acknowledgements"),
     path("preferences/", views.preferences, name="preferences"),
+    path("ledger/issue/", views.ledger_issue, name="ledger-issue"),
 ]

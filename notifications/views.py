@@ -5,7 +5,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from core.errors import NotAllowed
+
+from . import ledger, selectors, services
 from .forms import PreferenceForm
 
 
@@ -75,3 +77,14 @@ def preferences(request):
             }
         )
     return render(request, "notifications/preferences.html", {"form": form})
+
+
+@login_required
+@require_POST
+def ledger_issue(request):
+    try:
+        bodies = ledger.ledger_issue(actor=request.user)
+    except NotAllowed as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, f"已向 {bodies} 个单位下发台账")
+    return redirect("tasks")

@@ -2,20 +2,108 @@
 
 Every change of workflow state, dates, assignments, progress, evidence, milestones, extension
 requests and objections goes through obligations.services (with its audit entry and notices),
-from the app's pages or the API. The regulation's text changes only through import_regulation.
-An admin page that could save or delete these rows would be a way round all of that.
+from the app's pages or the API. The regulation's text changes only through the import (the
+import page below or import_regulation), body proposals only through their services. An admin
+page that could save or delete these rows would be a way round all of that.
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, number
+from core.errors import ServiceError
 
-from . import audit, models
+from . import audit, models, services
+from .importing import import_regulation, preview
+from .parser import RegulationFormatError
+from .readers import ACCEPTED_SUFFIXES, FORMATS, MAX_BYTES, read_regulation_bytes
+
+
+class RegulationUploadForm(forms.Form):
+    file = forms.FileField(
+        label="法规文件",
+        help_text="支持 .txt、.md、.docx、PDF（带文字层）、.html；扫描件 PDF 无法识别。",
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_SUFFIXES)}),
+    )
+    code = forms.SlugField(label="法规代码", required=False, help_text="默认取文件名")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(ACCEPTED_SUFFIXES):
+            raise forms.ValidationError("只支持 .txt、.md、.docx、.pdf、.html 文件")
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError("文件过大（超过 20 MB）")
+        try:
+            return read_regulation_bytes(upload.read()), upload.name
+        except RegulationFormatError as exc:
+            raise forms.ValidationError(exc.args[0]) from exc
+
+
+SESSION_KEY = "regulation_import"
 
 
 @admin.register(models.Regulation)
 class RegulationAdmin(ReadOnlyAdmin):
     list_display = ("title", "code", "effective_date", "imported_at")
+    change_list_template = "admin/obligations/regulation/change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="obligations_regulation_import"), *super().get_urls()]
+
+    def import_view(self, request):
+        """Upload → dry-run preview → import. The previewed text waits in the session, so what is
+        imported is exactly what was previewed."""
+        # Not has_add_permission: the plain add form stays closed, a regulation comes only
+        # through this import (parsed, with its audit entries).
+        if not request.user.has_perm("obligations.add_regulation"):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "导入法规"}
+        form = RegulationUploadForm()
+        if request.method == "POST" and "confirm" in request.POST:
+            pending = request.session.pop(SESSION_KEY, None)
+            if not pending:
+                messages.error(request, "预览已失效，请重新上传文件")
+                return redirect("admin:obligations_regulation_import")
+            try:
+                report = import_regulation(pending["text"], code=pending["code"], actor=request.user)
+            except RegulationFormatError as exc:
+                messages.error(request, exc.args[0])
+                return redirect("admin:obligations_regulation_import")
+            messages.success(
+                request,
+                f"已导入《{report.regulation.title}》：新生成义务 {report.obligations_created} 项，"
+                f"待确认主体 {len(report.unresolved)} 处",
+            )
+            if report.proposed:
+                messages.warning(
+                    request, f"以下机构不在机构名录中，请在“待确认机构”中确认：{'、'.join(report.proposed)}"
+                )
+            return redirect("admin:obligations_regulation_changelist")
+        if request.method == "POST":
+            form = RegulationUploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                source, name = form.cleaned_data["file"]
+                try:
+                    clauses = preview(source.text, source_format=source.format)
+                except RegulationFormatError as exc:
+                    form.add_error("file", exc.args[0])
+                else:
+                    code = form.cleaned_data["code"] or name.rsplit(".", 1)[0][:50]
+                    request.session[SESSION_KEY] = {"text": source.text, "code": code}
+                    context.update(
+                        clauses=clauses,
+                        source_format=FORMATS[source.format],
+                        file_name=name,
+                        duties=sum(1 for c in clauses if c["kind"] == models.Clause.Kind.DUTY),
+                        waiting=sum(1 for c in clauses if c["kind"] == models.Clause.Kind.DUTY and c["unresolved"]),
+                    )
+        context["form"] = form
+        return TemplateResponse(request, "admin/obligations/regulation/import.html", context)
 
 
 @admin.register(models.Chapter)
@@ -119,3 +207,86 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = (number, "entry_id", "algorithm", "length", "reason", "signed_at")
     list_filter = ("reason",)
+
+
+class BodyProposalForm(forms.ModelForm):
+    class Meta:
+        model = models.BodyProposal
+        fields = ("level", "kind", "department")
+        help_texts = {"department": "选择现有机构 = 该称谓是现有机构的另一种说法；留空保存 = 确认为新机构"}
+
+
+@admin.register(models.BodyProposal)
+class BodyProposalAdmin(admin.ModelAdmin):
+    """Confirm a proposed body (save without choosing a body) or map it onto an existing one
+    (choose the body and save). Both go through the services, which create the waiting obligations."""
+
+    form = BodyProposalForm
+    list_display = ("name", "level", "kind", "status", "department", "regulation", "waiting")
+    list_filter = ("status",)
+    readonly_fields = ("name", "status", "regulation", "proposed_at", "decided_at", "decided_by", "clauses")
+    actions = ["confirm_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != models.BodyProposal.Status.PROPOSED:
+            return (*self.readonly_fields, "level", "kind", "department")
+        return self.readonly_fields
+
+    @admin.display(description="待确认条款")
+    def waiting(self, obj):
+        return len(obj.waiting_clauses())
+
+    @admin.display(description="引用该称谓的条款")
+    def clauses(self, obj):
+        return "；".join(f"《{c.regulation.title}》{c.citation}" for c in obj.waiting_clauses()) or "—"
+
+    def save_model(self, request, obj, form, change):
+        # The admin is no back door: a decision is the service's, with its audit entries.
+        if obj.status != models.BodyProposal.Status.PROPOSED:
+            return
+        try:
+            if obj.department_id:
+                decision = services.body_proposal_map(proposal=obj, actor=request.user, department=obj.department)
+            else:
+                decision = services.body_proposal_confirm(
+                    proposal=obj, actor=request.user, level=obj.level, kind=obj.kind
+                )
+        except ServiceError as exc:
+            request.proposal_failure = exc.message  # shown by response_change
+            return
+        obj.refresh_from_db()
+        self.message_user(
+            request, f"“{obj.name}” → {decision.department.name}：新生成义务 {decision.obligations_created} 项"
+        )
+
+    def response_change(self, request, obj):
+        failure = getattr(request, "proposal_failure", None)
+        if failure:
+            self.message_user(request, failure, level=messages.ERROR)
+            return redirect(reverse("admin:obligations_bodyproposal_change", args=[obj.pk]))
+        return super().response_change(request, obj)
+
+    @admin.action(description="确认所选为新机构（层级、类型按建议）")
+    def confirm_selected(self, request, queryset):
+        for proposal in queryset.filter(status=models.BodyProposal.Status.PROPOSED):
+            try:
+                decision = services.body_proposal_confirm(proposal=proposal, actor=request.user)
+            except ServiceError as exc:
+                self.message_user(request, f"“{proposal.name}”：{exc.message}", level=messages.ERROR)
+                continue
+            self.message_user(request, f"“{proposal.name}”已确认：新生成义务 {decision.obligations_created} 项")
+
+
+@admin.register(models.OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """What the outbox holds and whether it went out (delivered by the workers); deleting an
+    undelivered message would silently drop a notice."""
+
+    list_display = [number, "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
+    list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]

@@ -50,6 +50,12 @@ ACTION_LABELS = {
     "objection.decided": "处理异议",
     "reporting.required": "要求定期报送",
     "report.exported": "导出报告",
+    "ledger.exported": "导出台账",
+    "ledger.imported": "导入台账",
+    "ledger.row_imported": "台账导入",
+    "ledger.issued": "下发台账",
+    "registry.body_confirmed": "确认新机构",
+    "registry.body_mapped": "机构称谓归并",
 }
 
 

@@ -155,3 +155,24 @@ class ReportingForm(InputForm):
     frequency = forms.ChoiceField(label="报送频次", choices=ReportingRequirement.Frequency.choices)
     starts_on = forms.DateField(label="起始日期", required=False, widget=DateInput)
     due_day = forms.IntegerField(label="期后报送天数", min_value=0, max_value=31, initial=5)
+
+
+class LedgerRowForm(InputForm):
+    """One filled row of a returned 台账 (obligations.ledger): the cells people type, checked by
+    the rules of the web forms. Labels are the ledger's column headers, used in its errors."""
+
+    progress = forms.CharField(label="本期进展", required=False, max_length=5000)
+    percent = forms.IntegerField(label="完成比例", required=False, min_value=0, max_value=100)
+    status_request = forms.ChoiceField(
+        label="状态申请", required=False, choices=[("", "—"), ("开始办理", "开始办理"), ("提交核验", "提交核验")]
+    )
+    evidence = forms.CharField(label="佐证链接或发文字号", required=False, max_length=1000)
+
+
+class LedgerUploadForm(InputForm):
+    file = forms.FileField(label="填报后的台账（.xlsx）")
+
+
+class LedgerConfirmForm(InputForm):
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+    name = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)

@@ -16,9 +16,18 @@ from django.utils import timezone
 from accounts.models import Department
 
 from . import audit
-from .models import Article, Chapter, Clause, Obligation, Paragraph, Regulation, StandingResponsibility
-from .parser import ExtractedClause, ParsedRegulation, extract_clauses, extract_remits, parse_regulation
-from .registry import build_registry
+from .models import (
+    Article,
+    BodyProposal,
+    Chapter,
+    Clause,
+    Obligation,
+    Paragraph,
+    Regulation,
+    StandingResponsibility,
+)
+from .parser import DUTY, ExtractedClause, ParsedRegulation, extract_clauses, extract_remits, parse_regulation
+from .registry import build_registry, database_ready, proposed_level_and_kind, registry_from_file
 
 EFFECTIVE_DATE_RE = re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日起施行")
 
@@ -32,6 +41,7 @@ class ImportReport:
     removed: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+    proposed: list[str] = field(default_factory=list)  # bodies newly proposed for the registry
     obligations_created: int = 0
 
     @property
@@ -50,9 +60,10 @@ def effective_date_of(parsed: ParsedRegulation) -> dt.date | None:
     return None
 
 
-def clause_to_dict(clause: ExtractedClause, names: dict[str, str]) -> dict:
+def clause_to_dict(clause: ExtractedClause, names: dict[str, str], source_format: str = "txt") -> dict:
     """The dry-run JSON shape of one extracted clause."""
     return {
+        "source_format": source_format,
         "article": clause.article,
         "paragraph": clause.paragraph,
         "ordinal": clause.ordinal,
@@ -65,11 +76,19 @@ def clause_to_dict(clause: ExtractedClause, names: dict[str, str]) -> dict:
     }
 
 
-def preview(text: str) -> list[dict]:
+def preview(text: str, *, source_format: str = "txt") -> list[dict]:
+    """The clauses an import would store, without writing anything.
+
+    Before ``migrate`` (or with no database at all) the registry comes from the registry file, so
+    a dry run works on a fresh checkout.
+    """
     parsed = parse_regulation(text)
-    registry = build_registry()
-    names = dict(Department.objects.values_list("code", "name"))
-    return [clause_to_dict(c, names) for c in extract_clauses(parsed, registry)]
+    if database_ready() and Department.objects.exists():
+        registry = build_registry()
+        names = dict(Department.objects.values_list("code", "name"))
+    else:
+        registry, names = registry_from_file()
+    return [clause_to_dict(c, names, source_format) for c in extract_clauses(parsed, registry)]
 
 
 def _has_history(obligation: Obligation) -> bool:
@@ -89,7 +108,7 @@ def _cite(article: int, paragraph: int, ordinal: int) -> str:
 
 
 @transaction.atomic
-def import_regulation(text: str, *, code: str) -> ImportReport:
+def import_regulation(text: str, *, code: str, actor=None) -> ImportReport:
     parsed = parse_regulation(text)
     registry = build_registry()
     extracted = extract_clauses(parsed, registry)
@@ -120,9 +139,25 @@ def import_regulation(text: str, *, code: str) -> ImportReport:
     chapters = _sync_chapters(regulation, parsed)
     articles = _sync_articles(regulation, parsed, chapters)
     removed_articles = set(articles) - {a.number for a in parsed.articles}
-    _sync_clauses(regulation, extracted, articles, removed_articles, depts, report)
+    _sync_clauses(regulation, extracted, articles, removed_articles, depts, report, actor)
     _sync_remits(regulation, remits, articles, depts)
+    _propose_bodies(regulation, extracted, report)
     return report
+
+
+def _propose_bodies(regulation: Regulation, extracted: list[ExtractedClause], report: ImportReport) -> None:
+    """Every body a duty names that the registry lacks becomes a proposal for the admin (once)."""
+    known = set(BodyProposal.objects.values_list("name", flat=True))
+    for clause in extracted:
+        if clause.kind != DUTY:
+            continue
+        for name in clause.unresolved:
+            if name in known:
+                continue
+            level, kind = proposed_level_and_kind(name)
+            BodyProposal.objects.create(name=name, level=level, kind=kind, regulation=regulation)
+            known.add(name)
+            report.proposed.append(name)
 
 
 def _sync_chapters(regulation: Regulation, parsed: ParsedRegulation) -> dict[int, Chapter]:
@@ -177,7 +212,7 @@ def pa_items(paragraph) -> list:
     return list(getattr(paragraph, "items", []) or [])
 
 
-def _sync_clauses(regulation, extracted, articles, removed_articles, depts, report: ImportReport) -> None:
+def _sync_clauses(regulation, extracted, articles, removed_articles, depts, report: ImportReport, actor) -> None:
     now = timezone.now()
     existing = {
         (c.article.number, c.paragraph_number, c.ordinal): c
@@ -225,13 +260,13 @@ def _sync_clauses(regulation, extracted, articles, removed_articles, depts, repo
             clause.responsible.set(responsible)
             clause.cooperating.set(cooperating)
             report.changed.append(f"{cite}：{ec.text}")
-        _sync_obligations(clause, responsible if ec.kind == Clause.Kind.DUTY else [], cooperating, now, report)
+        _sync_obligations(clause, responsible if ec.kind == Clause.Kind.DUTY else [], cooperating, now, report, actor)
 
     for clause in existing.values():
         if clause.superseded_at is not None:
             continue
         report.removed.append(f"{_cite(clause.article.number, clause.paragraph_number, clause.ordinal)}：{clause.text}")
-        _sync_obligations(clause, [], [], now, report)
+        _sync_obligations(clause, [], [], now, report, actor)
         if clause.obligations.exists():
             clause.superseded_at = now
             clause.save(update_fields=["superseded_at"])
@@ -241,20 +276,20 @@ def _sync_clauses(regulation, extracted, articles, removed_articles, depts, repo
     Article.objects.filter(regulation=regulation, number__in=removed_articles, clauses__isnull=True).delete()
 
 
-def _sync_obligations(clause: Clause, responsible: list, cooperating: list, now, report: ImportReport) -> None:
+def _sync_obligations(clause: Clause, responsible: list, cooperating: list, now, report: ImportReport, actor) -> None:
     current = {o.department_id: o for o in clause.obligations.all()}
     for dept in responsible:
         obligation = current.pop(dept.id, None)
         if obligation is None:
             obligation = Obligation.objects.create(clause=clause, department=dept)
             obligation.cooperating.set(cooperating)
-            audit.record("obligation.created", obligation=obligation, after={"department": dept.code})
+            audit.record("obligation.created", obligation=obligation, actor=actor, after={"department": dept.code})
             report.obligations_created += 1
         elif obligation.superseded_at is not None:
             obligation.superseded_at = None
             obligation.superseded_reason = ""
             obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
-            audit.record("obligation.restored", obligation=obligation)
+            audit.record("obligation.restored", obligation=obligation, actor=actor)
     for obligation in current.values():
         if obligation.superseded_at is not None:
             continue
@@ -264,7 +299,9 @@ def _sync_obligations(clause: Clause, responsible: list, cooperating: list, now,
         still_in_text = clause.superseded_at is None and responsible
         obligation.superseded_reason = "法规修订后该条款不再适用于本单位" if still_in_text else "法规修订后该条款已删除"
         obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
-        audit.record("obligation.superseded", obligation=obligation, after={"reason": obligation.superseded_reason})
+        audit.record(
+            "obligation.superseded", obligation=obligation, actor=actor, after={"reason": obligation.superseded_reason}
+        )
         if touched:
             report.superseded.append(f"{obligation.citation} · {obligation.department.short_name}")
 

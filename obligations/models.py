@@ -15,6 +15,13 @@ from accounts.models import Department
 from core.clock import today
 
 
+def citation(article_label: str, paragraph_number: int) -> str:
+    """第X条第Y款, as a civil servant cites it (also for rows read as values, without models)."""
+    from obligations.parser import int_to_chinese_numeral
+
+    return f"{article_label}第{int_to_chinese_numeral(paragraph_number)}款"
+
+
 class Regulation(models.Model):
     code = models.SlugField("法规代码", max_length=100, unique=True)
     title = models.CharField("法规名称", max_length=200)
@@ -123,11 +130,13 @@ class Clause(models.Model):
         return self.citation
 
     @property
-    def citation(self) -> str:
-        """第X条第Y款, as a civil servant cites it."""
-        from obligations.parser import int_to_chinese_numeral
+    def awaits_confirmation(self) -> bool:
+        """待确认: a duty naming a body the registry lacks, until the admin confirms or maps it."""
+        return self.kind == self.Kind.DUTY and bool(self.unresolved) and self.superseded_at is None
 
-        return f"{self.article.label}第{int_to_chinese_numeral(self.paragraph_number)}款"
+    @property
+    def citation(self) -> str:
+        return citation(self.article.label, self.paragraph_number)
 
 
 class StandingResponsibility(models.Model):
@@ -599,3 +608,107 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"检查点 #{self.pk}：第 {self.entry_id} 条记录"
+
+
+class BodyProposal(models.Model):
+    """A body a regulation names that the registry lacks: a proposed registry entry.
+
+    The import proposes it (the name as written, level and kind read from its suffix); the admin
+    confirms it as a new body or maps it onto an existing one (``services.body_proposal_confirm``,
+    ``services.body_proposal_map``). Until then the duties naming it show as 待确认 and create no
+    obligation; once decided, the name is one of the body's phrases for every later import.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "待确认"
+        CONFIRMED = "confirmed", "已确认为新机构"
+        MAPPED = "mapped", "已对应现有机构"
+
+    name = models.CharField("法规中的称谓", max_length=300, unique=True)
+    level = models.CharField("层级（建议）", max_length=16, choices=Department.Level.choices)
+    kind = models.CharField("类型（建议）", max_length=16, choices=Department.Kind.choices)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    department = models.ForeignKey(
+        Department, verbose_name="对应机构", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals"
+    )
+    regulation = models.ForeignKey(
+        Regulation, verbose_name="首次出现于", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    proposed_at = models.DateTimeField("提出时间", default=timezone.now)
+    decided_at = models.DateTimeField("确认时间", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="确认人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "待确认机构"
+        verbose_name_plural = "待确认机构"
+        ordering = ["status", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def waiting_clauses(self) -> list[Clause]:
+        """The duties naming this body (JSON containment is not portable to SQLite: filtered here)."""
+        candidates = Clause.objects.filter(kind=Clause.Kind.DUTY, superseded_at__isnull=True).exclude(unresolved=[])
+        return [c for c in candidates.select_related("article", "regulation") if self.name in c.unresolved]
+
+
+class OutboxMessage(models.Model):
+    """The transactional outbox: a decision people must hear about, written by the service in
+    the same transaction as the change (obligations.outbox.outbox_write). Who hears it and how is
+    notifications' business (notifications.outbox). Delivered at most once: a deliverer claims
+    the row with a conditional UPDATE on `delivered_at` in the transaction that writes the
+    notifications. The table kept its name when the model moved here from notifications."""
+
+    class Event(models.TextChoices):
+        PROGRESS = "progress.cooperating", "协办单位报送进展"
+        SUBMITTED = "obligation.submitted", "提交核验"
+        RETURNED = "obligation.returned", "退回"
+        VERIFIED = "obligation.verified", "核验通过"
+        REOPENED = "obligation.reopened", "重新打开"
+        DUE_DATE = "obligation.due_date", "设定或调整完成期限"
+        REASSIGNED = "obligation.reassigned", "调整责任单位"
+        COOPERATING = "obligation.cooperating", "增加协办单位"
+        EXTENSION_REQUESTED = "extension.requested", "申请延期"
+        EXTENSION_DECIDED = "extension.decided", "审批延期申请"
+        OBJECTION_RAISED = "objection.raised", "提出分工异议"
+        OBJECTION_DECIDED = "objection.decided", "处理分工异议"
+        MILESTONE_MOVED = "milestone.due_date", "调整工作节点日期"
+        REPORTING_REQUIRED = "reporting.required", "要求定期报送"
+
+    event = models.CharField("事件", max_length=32, choices=Event.choices)
+    obligation = models.ForeignKey(
+        Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="outbox_messages"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    payload = models.JSONField("数据", default=dict, blank=True)
+    created_at = models.DateTimeField("写入时间", default=timezone.now)
+    delivered_at = models.DateTimeField("投递时间", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("失败次数", default=0)
+    last_error = models.TextField("最近错误", blank=True)
+
+    class Meta:
+        db_table = "notifications_outboxmessage"
+        verbose_name = "待投递事件"
+        verbose_name_plural = "待投递事件"
+        ordering = ["id"]
+        indexes = [
+            # deliver_outbox() scans what is still undelivered.
+            models.Index(fields=["id"], condition=models.Q(delivered_at__isnull=True), name="outbox_pending")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} #{self.obligation_id}"

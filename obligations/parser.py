@@ -39,6 +39,7 @@ __all__ = [
     "Resolution",
     "chinese_numeral_to_int",
     "clean_text",
+    "decode_text",
     "extract_clauses",
     "extract_remits",
     "int_to_chinese_numeral",
@@ -70,6 +71,11 @@ def read_regulation_file(path: str | os.PathLike[str]) -> str:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise RegulationFormatError(f"无法读取文件：{path}（{exc.strerror or exc}）") from exc
+    return decode_text(data)
+
+
+def decode_text(data: bytes) -> str:
+    """The text of a plain-text regulation file: strict UTF-8, a leading BOM allowed."""
     if not data.strip():
         raise RegulationFormatError(MSG_EMPTY)
     try:
@@ -244,10 +250,13 @@ def _ends_sentence(text: str) -> bool:
 
 @dataclass
 class ParsedItem:
-    """A 项: a line starting （一） inside an article; it belongs to the paragraph before it."""
+    """A 项: a line starting （一） inside an article; it belongs to the paragraph before it.
+
+    A list written without marks (lines after a lead-in ending "：") has items with an empty label.
+    """
 
     number: int
-    label: str  # "（一）"
+    label: str  # "（一）", or "" when the text has no mark
     text: str
 
 
@@ -316,6 +325,7 @@ HTML_TAG_LIMIT = 5  # this many tags and the "text" is a web page
 class _ItemDraft:
     number: int
     pieces: list[str]  # raw lines, joined and cleaned at the end
+    marked: bool = True
 
 
 @dataclass
@@ -349,14 +359,21 @@ class _ArticleBuilder:
         else:
             self.new_paragraph(text)
 
-    def add_item(self, number: int, text: str) -> None:
-        self.paragraphs[-1].items.append(_ItemDraft(number, [text]))
+    def add_item(self, number: int, text: str, *, marked: bool = True) -> None:
+        self.paragraphs[-1].items.append(_ItemDraft(number, [text], marked))
+
+    def next_item_number(self) -> int:
+        return len(self.paragraphs[-1].items) + 1
 
     def build(self) -> ParsedArticle:
         paragraphs = []
         for index, draft in enumerate(self.paragraphs, start=1):
             items = [
-                ParsedItem(item.number, f"（{int_to_chinese_numeral(item.number)}）", clean_text(" ".join(item.pieces)))
+                ParsedItem(
+                    item.number,
+                    f"（{int_to_chinese_numeral(item.number)}）" if item.marked else "",
+                    clean_text(" ".join(item.pieces)),
+                )
                 for item in draft.items
             ]
             paragraphs.append(ParsedParagraph(index, clean_text(" ".join(draft.pieces)), items))
@@ -421,6 +438,16 @@ def _check_input(text: str) -> None:
             raise RegulationFormatError(MSG_HTML)
 
 
+def _opens_list(line: str) -> bool:
+    """A lead-in such as "…履行下列职责：": the lines after it are the items (项) of its paragraph."""
+    return line.rstrip().rstrip(CLOSING_MARKS).endswith(("：", ":"))
+
+
+def _closes_list(line: str) -> bool:
+    """The last item of a list ends the sentence with "。" (the others with "；")."""
+    return line.rstrip().rstrip(CLOSING_MARKS).endswith(("。", "．", ".", "！", "？", "!", "?"))
+
+
 def _split_front_matter(front: list[tuple[str, bool]]) -> tuple[str, str]:
     """(title, preamble) from the cleaned lines before the first article.
 
@@ -455,6 +482,7 @@ def parse_regulation(text: str) -> ParsedRegulation:
     article: _ArticleBuilder | None = None
     chapter_number: int | None = None
     unfinished = False  # the previous block does not end a sentence: the next one continues it
+    in_list = False  # the previous block is a lead-in ("…下列职责：") or an item not ending the list
 
     for raw in _normalise_input(text).split("\n"):
         line = raw.strip()
@@ -478,7 +506,7 @@ def parse_regulation(text: str) -> ParsedRegulation:
                     elif all(c.number != number for c in chapters):
                         chapters.append(parsed)
                         chapter_number = number
-                unfinished = False  # sections (节) and parts (编) are not kept
+                unfinished = in_list = False  # sections (节) and parts (编) are not kept
                 continue
 
         start = _article_start(line, article.number if article else 0, unfinished and article is not None)
@@ -492,6 +520,7 @@ def parse_regulation(text: str) -> ParsedRegulation:
             article = _ArticleBuilder(number, chapter_number)
             article.new_paragraph(rest)
             unfinished = bool(rest.strip()) and not _ends_sentence(rest)
+            in_list = _opens_list(rest)
             continue
 
         if article is None:
@@ -504,8 +533,14 @@ def parse_regulation(text: str) -> ParsedRegulation:
         item_number = _numeral(item.group(1)) if item else None
         if item and item_number and not unfinished:
             article.add_item(item_number, line[item.end() :])
+            in_list = not _closes_list(line)
+        elif in_list and not unfinished:
+            # A list whose items lost their （一）（二） marks: each line up to the one ending "。".
+            article.add_item(article.next_item_number(), line, marked=False)
+            in_list = not _closes_list(line)
         else:
             article.add_text(line, continuation=unfinished)
+            in_list = not _closes_list(line) if unfinished and in_list else _opens_list(line)
         unfinished = not _ends_sentence(line)
 
     if article is not None:
@@ -739,7 +774,7 @@ def _is_general(subject: str) -> bool:
 def _classify(subject: str, resolution: Resolution) -> str:
     if not subject:
         return PRINCIPLE
-    if _is_general(subject):
+    if _is_general(subject) and not (EVERY_LEVEL_GOVERNMENT in subject and resolution.codes):
         return GENERAL
     if resolution.codes or resolution.unresolved:
         return DUTY
@@ -868,11 +903,25 @@ def extract_clauses(reg: ParsedRegulation, registry: Registry) -> list[Extracted
                     if previous_subject and _omits_actor(subject, index > 0, registry):
                         subject = previous_subject
                     ordinal += 1
+                    if paragraph.items and _opens_list(text) and paragraph.text.endswith(text):
+                        text = _with_items(text, paragraph)
                     clauses.append(
                         _clause(article.number, paragraph.number, ordinal, text, subject, kind, after, registry)
                     )
                     previous_subject = subject
     return clauses
+
+
+def _with_items(lead_in: str, paragraph: ParsedParagraph) -> str:
+    """ "…应当履行下列职责：" says what is owed only with its items: those that are not clauses of
+    their own (no 应当 / 不得 in them) become part of the lead-in's clause text."""
+    own = [
+        f"{item.label}{item.text}"
+        for item in paragraph.items
+        if not _marker_positions(item.text, SHALL, NOT_SHALL_RE)
+        and not _marker_positions(item.text, MUST_NOT, NOT_MUST_NOT_RE)
+    ]
+    return "\n".join([lead_in, *own])
 
 
 def extract_remits(reg: ParsedRegulation, registry: Registry) -> list[Remit]:
@@ -940,6 +989,56 @@ BODY_NAME_ENDINGS = GOVERNMENT_NOUNS + ("机关", "厅", "委", "办", "署", "�
 
 _BODY, _SEPARATOR, _FILLER, _OTHER = "body", "separator", "filler", "other"
 
+# "经济与信息化" is one body: 与 inside a name reads as 和 (the registry's spelling), both in the
+# registry's phrases and in the text; as a word between two bodies it separates them like 和.
+_AND_FOR_YU = str.maketrans({"与": "和"})
+
+# Lists of governments. Laws write the same governments many ways ("市、区县人民政府",
+# "市和区、县（市）人民政府", "市、县（市、区）人民政府", "市、区人民政府", "各级人民政府"); they are
+# read as the canonical names below, one per level, so a registry names each government once with
+# "省人民政府" / "市人民政府" / "区县人民政府" / "乡镇人民政府" and every form resolves.
+GOVERNMENT = "人民政府"
+EVERY_LEVEL_GOVERNMENT = "各级人民政府"
+CANONICAL_GOVERNMENTS = ("省人民政府", "市人民政府", "区县人民政府", "乡镇人民政府")
+_LEVEL_WORDS = "自治区|自治州|县级市|县级|区县|乡镇|街道|省|市|州|区|县|旗|乡|镇"
+_LEVEL_OF = {
+    "自治区": "省",
+    "省": "省",
+    "自治州": "市",
+    "市": "市",
+    "州": "市",
+    "乡镇": "乡镇",
+    "街道": "乡镇",
+    "乡": "乡镇",
+    "镇": "乡镇",
+}  # anything else (区, 县, 区县, 县级, 县级市, 旗) is the level below the city: 区县
+# One level, with a note in brackets that belongs to it: "县（市）", "县（市、区）".
+GOVERNMENT_LEVEL_RE = re.compile(rf"({_LEVEL_WORDS})(?:[（(][^（()）]{{1,8}}[）)])?")
+# A list starts the text or follows a separator, so "历下区人民政府" and "浦东新区人民政府" are names.
+GOVERNMENT_LIST_RE = re.compile(
+    rf"{EVERY_LEVEL_GOVERNMENT}|(?<![^、，,和及与或；;])"
+    rf"(?:{GOVERNMENT_LEVEL_RE.pattern}[、和及与]?)*?{GOVERNMENT_LEVEL_RE.pattern}{GOVERNMENT}"
+)
+
+# Public bodies missing from the registry are often named by their kind rather than with a
+# government noun: "大数据管理机构", "社会保险经办机构", "市政府办公厅", "浦东新区", "市大数据中心".
+# Such a name is an unresolved body (to be confirmed by the admin), never a third party.
+PUBLIC_BODY_ENDINGS = ("管理机构", "经办机构", "监管机构", "执法机构", "主管机构", "办公厅", "新区")
+# "中心" is a public body only with a place in front ("市大数据中心"); "数据中心" is a building.
+PLACE_PREFIXES = ("市", "区", "县", "省", "州")
+PLACED_BODY_ENDINGS = ("中心",)
+
+
+def _is_full_name(phrase: str) -> bool:
+    """A registry phrase that names a body by itself, not just its field of work."""
+    return phrase.endswith(BODY_NAME_ENDINGS) or names_public_body(phrase)
+
+
+def names_public_body(name: str) -> bool:
+    return name.endswith(PUBLIC_BODY_ENDINGS) or (
+        name.startswith(PLACE_PREFIXES) and name.endswith(PLACED_BODY_ENDINGS)
+    )
+
 
 @dataclass
 class Resolution:
@@ -952,12 +1051,11 @@ class _Token:
     kind: str
     text: str
     codes: tuple[str, ...] = ()
+    start: int = 0  # where the token starts in the text being read
 
     @property
     def is_head(self) -> bool:
-        return (self.kind == _FILLER and self.text in HEAD_NOUNS) or (
-            self.kind == _BODY and self.text.endswith(BODY_NAME_ENDINGS)
-        )
+        return (self.kind == _FILLER and self.text in HEAD_NOUNS) or (self.kind == _BODY and _is_full_name(self.text))
 
 
 def _head_after(tokens: list[_Token]) -> list[bool]:
@@ -976,7 +1074,9 @@ class Registry:
     """Registry phrases -> body codes. A phrase may name several bodies ("市、区县人民政府")."""
 
     def __init__(self, phrases: Mapping[str, list[str]]):
-        self._codes: dict[str, tuple[str, ...]] = {p: tuple(codes) for p, codes in phrases.items() if p and codes}
+        self._codes: dict[str, tuple[str, ...]] = {
+            p.translate(_AND_FOR_YU): tuple(codes) for p, codes in phrases.items() if p and codes
+        }
         self._by_first_char: dict[str, list[str]] = {}
         for phrase in sorted(self._codes, key=lambda p: (-len(p), p)):
             self._by_first_char.setdefault(phrase[0], []).append(phrase)
@@ -1001,6 +1101,7 @@ class Registry:
         return next((p for p in self._by_first_char.get(text[index], ()) if text.startswith(p, index)), "")
 
     def ends_with_phrase(self, text: str) -> bool:
+        text = text.translate(_AND_FOR_YU)
         return any(text.endswith(p) for p in self._codes)
 
     def _tokens(self, text: str, demote: bool = True) -> list[_Token]:
@@ -1009,7 +1110,7 @@ class Registry:
         while i < len(text):
             phrase = self._phrase_at(text, i)
             if phrase:
-                tokens.append(_Token(_BODY, phrase, self._codes[phrase]))
+                tokens.append(_Token(_BODY, phrase, self._codes[phrase], i))
                 i += len(phrase)
                 continue
             word = _longest_word_at(text, i, SEPARATORS)
@@ -1017,13 +1118,13 @@ class Registry:
             if not word:
                 word, kind = _longest_word_at(text, i, FILLERS), _FILLER
             if word:
-                tokens.append(_Token(kind, word))
+                tokens.append(_Token(kind, word, (), i))
                 i += len(word)
                 continue
             if tokens and tokens[-1].kind == _OTHER:
-                tokens[-1] = _Token(_OTHER, tokens[-1].text + text[i])
+                tokens[-1] = _Token(_OTHER, tokens[-1].text + text[i], (), tokens[-1].start)
             else:
-                tokens.append(_Token(_OTHER, text[i]))
+                tokens.append(_Token(_OTHER, text[i], (), i))
             i += 1
         return self._demote_glued_bodies(tokens) if demote else tokens
 
@@ -1037,35 +1138,71 @@ class Registry:
                 continue
             before = tokens[i - 1].kind if i > 0 else None
             after = tokens[i + 1].kind if i + 1 < len(tokens) else None
-            full_name = token.text.endswith(BODY_NAME_ENDINGS)
+            full_name = _is_full_name(token.text)
             if full_name and after == _BODY:
-                result[i] = _Token(_FILLER, token.text)  # the owner of the next body
+                result[i] = _Token(_FILLER, token.text, (), token.start)  # the owner of the next body
                 continue
             if full_name:
                 glued = after == _OTHER
             else:
                 glued = _OTHER in (before, after) or not head_after[i + 1]
             if glued:
-                result[i] = _Token(_OTHER, token.text)
+                result[i] = _Token(_OTHER, token.text, (), token.start)
         merged: list[_Token] = []
         for token in result:
             if merged and token.kind == _OTHER and merged[-1].kind == _OTHER:
-                merged[-1] = _Token(_OTHER, merged[-1].text + token.text)
+                merged[-1] = _Token(_OTHER, merged[-1].text + token.text, (), merged[-1].start)
             else:
                 merged.append(token)
         return merged
 
     def resolve(self, subject: str) -> Resolution:
         text = clean_text(subject or "")
-        tokens = self._tokens(text)
+        canonical, origin = self._canonical(text)
+        tokens = self._tokens(canonical)
         codes: list[str] = []
         for token in tokens:
             codes += [c for c in token.codes if c not in codes]
-        return Resolution(codes, self._unresolved(tokens))
+        return Resolution(codes, self._unresolved(tokens, text, origin))
+
+    def _canonical(self, text: str) -> tuple[str, list[tuple[int, int]]]:
+        """The text with government lists written out (see GOVERNMENT_LIST_RE) and 与 read as 和,
+        and for each of its characters the span of the original text it stands for."""
+        out: list[str] = []
+        origin: list[tuple[int, int]] = []
+        position = 0
+        for m in GOVERNMENT_LIST_RE.finditer(text):
+            replacement = self._governments(m.group(0))
+            out.append(text[position : m.start()])
+            origin += [(i, i + 1) for i in range(position, m.start())]
+            out.append(replacement)
+            if replacement == m.group(0):
+                origin += [(i, i + 1) for i in range(m.start(), m.end())]
+            else:
+                origin += [(m.start(), m.end())] * len(replacement)
+            position = m.end()
+        out.append(text[position:])
+        origin += [(i, i + 1) for i in range(position, len(text))]
+        return "".join(out).translate(_AND_FOR_YU), origin
+
+    def _governments(self, written: str) -> str:
+        """ "市和区、县（市）人民政府" -> "市人民政府、区县人民政府"; "各级人民政府" -> every level the
+        registry names. A list the registry knows as written stays as written."""
+        if written.translate(_AND_FOR_YU) in self._codes:
+            return written
+        if written == EVERY_LEVEL_GOVERNMENT:
+            known = [name for name in CANONICAL_GOVERNMENTS if name in self._codes]
+            return "、".join(known) if known else written
+        names: list[str] = []
+        for m in GOVERNMENT_LEVEL_RE.finditer(written[: -len(GOVERNMENT)]):
+            name = _LEVEL_OF.get(m.group(1), "区县") + GOVERNMENT
+            if name not in names:
+                names.append(name)
+        return "、".join(names)
 
     @staticmethod
-    def _unresolved(tokens: list[_Token]) -> list[str]:
-        """Runs of unknown text (with the fillers around them) that look like a body name."""
+    def _unresolved(tokens: list[_Token], original: str, origin: list[tuple[int, int]]) -> list[str]:
+        """Runs of unknown text (with the fillers around them) that look like a body name, as written."""
         fragments: list[str] = []
         run: list[_Token] = []
         head_after = _head_after(tokens)
@@ -1074,11 +1211,14 @@ class Registry:
             rest = tokens[next_index:]
             owner = bool(rest) and rest[0].kind == _BODY  # "县级以上人民政府" in "…人民政府大数据部门"
             if any(t.kind == _OTHER for t in run) and not owner:
-                fragment = "".join(t.text for t in run)
+                end = run[-1].start + len(run[-1].text) - 1
+                fragment = original[origin[run[0].start][0] : origin[end][1]]
                 in_list = bool(rest) and rest[0].kind == _SEPARATOR
                 later_head = in_list and head_after[next_index]
-                looks_like_body = any(n in fragment for n in GOVERNMENT_NOUNS) or (
-                    later_head and not any(n in fragment for n in THIRD_PARTY_NOUNS)
+                looks_like_body = (
+                    any(n in fragment for n in GOVERNMENT_NOUNS)
+                    or names_public_body(fragment)
+                    or (later_head and not any(n in fragment for n in THIRD_PARTY_NOUNS))
                 )
                 if looks_like_body and fragment not in fragments:
                     fragments.append(fragment)
@@ -1106,7 +1246,7 @@ class Registry:
         A field of work glued to the verb text ("教育培训") is dropped when the result is resolved.
         """
         taken: list[_Token] = []
-        for token in self._tokens(clean_text(text), demote=False):
+        for token in self._tokens(clean_text(text).translate(_AND_FOR_YU), demote=False):
             if token.kind == _OTHER:
                 break
             taken.append(token)

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.models import Department
 
+from .models import BodyProposal
 from .parser import Registry
 
 DEFAULT_REGISTRY_PATH = Path(settings.BASE_DIR) / "fixtures" / "departments.json"
@@ -53,11 +54,48 @@ def body_phrases(dept: Department) -> list[str]:
 
 
 def build_registry() -> Registry:
+    """The parser's registry: each body's phrases, and the names the admin confirmed for it."""
+    confirmed: dict[int, list[str]] = {}
+    decided = BodyProposal.objects.exclude(status=BodyProposal.Status.PROPOSED).exclude(department=None)
+    for name, department_id in decided.values_list("name", "department_id"):
+        confirmed.setdefault(department_id, []).append(name)
     bodies = [
-        {"code": d.code, "name": d.name, "phrases": body_phrases(d)}
+        {"code": d.code, "name": d.name, "phrases": body_phrases(d) + confirmed.get(d.id, [])}
         for d in Department.objects.filter(active=True).order_by("sort_order", "code")
     ]
     return Registry.from_bodies(bodies)
+
+
+def registry_from_file(path: Path = DEFAULT_REGISTRY_PATH) -> tuple[Registry, dict[str, str]]:
+    """The registry and body names straight from the registry file, for a database not yet migrated."""
+    bodies = json.loads(Path(path).read_text(encoding="utf-8"))["bodies"]
+    return Registry.from_bodies(bodies), {b["code"]: b["name"] for b in bodies}
+
+
+def database_ready() -> bool:
+    """Whether ``migrate`` has created the registry's tables (False too when there is no database)."""
+    from django.db import DatabaseError, connection
+
+    try:
+        tables = connection.introspection.table_names()
+    except DatabaseError:
+        return False
+    return Department._meta.db_table in tables and BodyProposal._meta.db_table in tables
+
+
+# Level and kind of a body, read from how its name ends: "浦东新区" a district government,
+# "市大数据中心" a city body, "…管理委员会" a zone. The admin confirms or corrects them.
+def proposed_level_and_kind(name: str) -> tuple[str, str]:
+    if name.endswith(("管理委员会", "管委会")):
+        return Department.Level.ZONE, Department.Kind.ZONE
+    if name.endswith(("法院", "检察院")):
+        kind = Department.Kind.COURT
+    elif name.endswith(("人民政府", "新区", "区", "县")):
+        kind = Department.Kind.GOVERNMENT
+    else:
+        kind = Department.Kind.DEPARTMENT
+    lower = name.startswith(("区", "县")) or (kind == Department.Kind.GOVERNMENT and not name.startswith("市"))
+    return (Department.Level.DISTRICT if lower else Department.Level.CITY), kind
 
 
 def lead_department() -> Department | None:

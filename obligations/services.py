@@ -32,8 +32,10 @@ from core.clock import today
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, ServiceError, StaleVersion, invalid
 
 from . import audit
+from .importing import import_regulation
 from .models import (
     AuditEntry,
+    BodyProposal,
     DueDateChange,
     Evidence,
     ExtensionRequest,
@@ -43,6 +45,7 @@ from .models import (
     ProgressEntry,
     ReportingRequirement,
 )
+from .outbox import Event, excerpt, outbox_write
 from .permissions import Action, can
 
 
@@ -176,6 +179,13 @@ TRANSITION_LABELS = {
     "reopen": "重新打开",
 }
 REASON_REQUIRED = {"return", "reopen"}
+# The transitions people must hear about (starting work is nobody else's news).
+TRANSITION_EVENTS = {
+    "submit": Event.SUBMITTED,
+    "verify": Event.VERIFIED,
+    "return": Event.RETURNED,
+    "reopen": Event.REOPENED,
+}
 
 
 def available_transitions(obligation: Obligation) -> list[str]:
@@ -214,6 +224,8 @@ def obligation_transition(
     if reason:
         after["reason"] = reason
     audit.record("obligation.status", obligation=obligation, actor=actor, before={"status": old}, after=after)
+    if action in TRANSITION_EVENTS:
+        outbox_write(event=TRANSITION_EVENTS[action], obligation=obligation, actor=actor, payload={"reason": reason})
     return obligation
 
 
@@ -249,9 +261,21 @@ def obligation_set_due_date(
     _require(actor, Action.SET_DUE_DATE, obligation)
     _check_version(obligation, expected_version)
     reason = _reason(reason)
-    return _set_due_date(
+    old = obligation.due_date
+    _set_due_date(
         obligation=obligation, actor=actor, due_date=due_date, reason=reason, expected_version=expected_version
     )
+    outbox_write(
+        event=Event.DUE_DATE,
+        obligation=obligation,
+        actor=actor,
+        payload={"old_date": _iso(old), "new_date": _iso(due_date), "reason": reason},
+    )
+    return obligation
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 @transaction.atomic
@@ -280,6 +304,17 @@ def extension_request(*, obligation: Obligation, actor: User, requested_date: dt
         actor=actor,
         after={"request_id": request.pk, "requested_date": requested_date.isoformat(), "reason": reason},
     )
+    outbox_write(
+        event=Event.EXTENSION_REQUESTED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "request_id": request.pk,
+            "requested_date": _iso(requested_date),
+            "due_date": _iso(obligation.due_date),
+            "reason": reason,
+        },
+    )
     return request
 
 
@@ -293,6 +328,7 @@ def extension_decide(
     if request.status != ExtensionRequest.Status.PENDING:
         raise InvalidTransition("该延期申请已处理", code="already_decided")
     note = _reason(note, required=not approve, field_name="note")
+    old_due = obligation.due_date
     if approve:
         _check_version(obligation, expected_version)
         reason = f"同意延期申请：{request.reason}" + (f"（{note}）" if note else "")
@@ -314,6 +350,21 @@ def extension_decide(
         actor=actor,
         before={"status": ExtensionRequest.Status.PENDING},
         after={"request_id": request.pk, "status": request.status, "note": note},
+    )
+    # One decision, one message: an approval that moves the date is not a second event.
+    outbox_write(
+        event=Event.EXTENSION_DECIDED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "request_id": request.pk,
+            "approved": approve,
+            "requested_date": _iso(request.requested_date),
+            "old_date": _iso(old_due),
+            "new_date": _iso(obligation.due_date),
+            "request_reason": request.reason,
+            "reason": note,
+        },
     )
     return request
 
@@ -388,6 +439,18 @@ def milestone_set_due_date(*, milestone: Milestone, actor: User, due_date: dt.da
         before={"milestone_id": milestone.pk, "due_date": old.isoformat()},
         after={"milestone_id": milestone.pk, "due_date": due_date.isoformat(), "reason": reason},
     )
+    outbox_write(
+        event=Event.MILESTONE_MOVED,
+        obligation=milestone.obligation,
+        actor=actor,
+        payload={
+            "milestone_id": milestone.pk,
+            "title": milestone.title,
+            "old_date": _iso(old),
+            "new_date": _iso(due_date),
+            "reason": reason,
+        },
+    )
     return milestone
 
 
@@ -453,6 +516,19 @@ def progress_add(
             "corrects": corrects.pk if corrects else None,
         },
     )
+    # Progress of a cooperating body is news to the responsible body; its own progress is not.
+    if department.pk != obligation.department_id and obligation.cooperating.filter(pk=department.pk).exists():
+        outbox_write(
+            event=Event.PROGRESS,
+            obligation=obligation,
+            actor=actor,
+            payload={
+                "progress_id": entry.pk,
+                "cooperating_department_id": department.pk,
+                "percent": percent,
+                "text": excerpt(text),
+            },
+        )
     return entry
 
 
@@ -701,13 +777,25 @@ def obligation_reassign(
     _require(actor, Action.REASSIGN, obligation)
     _check_version(obligation, expected_version)
     reason = _reason(reason)
-    return _reassign(
+    old_department_id = obligation.department_id
+    _reassign(
         obligation=obligation,
         actor=actor,
         department=_department(department),
         reason=reason,
         expected_version=expected_version,
     )
+    outbox_write(
+        event=Event.REASSIGNED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "old_department_id": old_department_id,
+            "new_department_id": obligation.department_id,
+            "reason": reason,
+        },
+    )
+    return obligation
 
 
 @transaction.atomic
@@ -734,6 +822,12 @@ def obligation_add_cooperating(
         actor=actor,
         before={"cooperating": before},
         after={"cooperating": after},
+    )
+    outbox_write(
+        event=Event.COOPERATING,
+        obligation=obligation,
+        actor=actor,
+        payload={"added_department_ids": sorted({d.pk for d in new if d.code not in before})},
     )
     return obligation
 
@@ -790,6 +884,16 @@ def objection_raise(*, obligation: Obligation, actor: User, reason: str, suggest
             "suggested_department": suggested.code if suggested else None,
         },
     )
+    outbox_write(
+        event=Event.OBJECTION_RAISED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "objection_id": objection.pk,
+            "reason": reason,
+            "suggested_department_id": suggested.pk if suggested else None,
+        },
+    )
     return objection
 
 
@@ -841,6 +945,20 @@ def objection_decide(
             "status": objection.status,
             "note": note,
             "new_department": objection.new_department.code if objection.new_department else None,
+        },
+    )
+    # One decision, one message: a reassignment decided here is not a second event.
+    outbox_write(
+        event=Event.OBJECTION_DECIDED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "objection_id": objection.pk,
+            "status": objection.status,
+            "objecting_department_id": objection.department_id,
+            "new_department_id": objection.new_department_id,
+            "objection_reason": objection.reason,
+            "reason": note,
         },
     )
     return objection
@@ -922,4 +1040,93 @@ def reporting_require(
         actor=actor,
         after={"frequency": frequency, "starts_on": starts_on.isoformat(), "due_day": int(due_day)},
     )
+    outbox_write(
+        event=Event.REPORTING_REQUIRED,
+        obligation=obligation,
+        actor=actor,
+        payload={"frequency": frequency, "starts_on": _iso(starts_on), "due_day": int(due_day)},
+    )
     return requirement
+
+
+# --------------------------------------------------------------------------------------------
+# The registry: bodies a regulation names that the registry lacked (BodyProposal).
+
+
+@dataclass
+class BodyDecision:
+    department: Department
+    obligations_created: int
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor.is_superuser or actor.is_admin_role):
+        raise NotAllowed("只有系统管理员可以确认机构")
+
+
+def _open_proposal(proposal: BodyProposal) -> BodyProposal:
+    locked = BodyProposal.objects.select_for_update().get(pk=proposal.pk)
+    if locked.status != BodyProposal.Status.PROPOSED:
+        raise Conflict(f"“{locked.name}”已确认，不能再次处理")
+    return locked
+
+
+def _adopt(proposal: BodyProposal, department: Department, actor: User, status: str) -> BodyDecision:
+    """Record the decision, then import again every regulation with a duty waiting on the name:
+    the name now resolves to the body, and the import creates its obligations with audit entries."""
+    proposal.department = department
+    proposal.status = status
+    proposal.decided_at = timezone.now()
+    proposal.decided_by = actor
+    proposal.save(update_fields=["department", "status", "decided_at", "decided_by"])
+    audit.record(
+        "registry.body_confirmed" if status == BodyProposal.Status.CONFIRMED else "registry.body_mapped",
+        actor=actor,
+        after={"name": proposal.name, "department": department.code},
+    )
+    created = 0
+    regulations = {clause.regulation_id: clause.regulation for clause in proposal.waiting_clauses()}
+    for regulation in regulations.values():
+        created += import_regulation(regulation.source_text, code=regulation.code, actor=actor).obligations_created
+    return BodyDecision(department, created)
+
+
+@transaction.atomic
+def body_proposal_confirm(
+    *,
+    proposal: BodyProposal,
+    actor: User,
+    code: str = "",
+    name: str = "",
+    short_name: str = "",
+    level: str = "",
+    kind: str = "",
+) -> BodyDecision:
+    """Confirm a proposed body as a new registry entry (name as written unless given)."""
+    _require_admin(actor)
+    proposal = _open_proposal(proposal)
+    name = (name or proposal.name).strip()
+    code = (code or f"NEW-{proposal.pk}").strip()
+    level = level or proposal.level
+    kind = kind or proposal.kind
+    if Department.objects.filter(name=name).exists():
+        raise invalid("name", f"已有名为“{name}”的机构，请改为对应现有机构")
+    if Department.objects.filter(code=code).exists():
+        raise invalid("code", f"机构代码“{code}”已被使用")
+    department = Department(
+        code=code, name=name, short_name=(short_name or name)[:50], level=level, kind=kind, phrases=[]
+    )
+    try:
+        department.full_clean()
+    except DjangoValidationError as exc:
+        raise InvalidInput(details={k: list(v) for k, v in exc.message_dict.items()}) from exc
+    department.save()
+    return _adopt(proposal, department, actor, BodyProposal.Status.CONFIRMED)
+
+
+@transaction.atomic
+def body_proposal_map(*, proposal: BodyProposal, actor: User, department: Department) -> BodyDecision:
+    """The name is another way the law names an existing body."""
+    _require_admin(actor)
+    proposal = _open_proposal(proposal)
+    return _adopt(proposal, department, actor, BodyProposal.Status.MAPPED)

@@ -4,6 +4,8 @@ from . import views
 
 urlpatterns = [
     path("tasks/", views.tasks, name="tasks"),
+    path("tasks/ledger/", views.ledger_download, name="ledger-download"),
+    path("tasks/ledger/import/", views.ledger_import, name="ledger-import"),
     path("regulation/", views.regulation, name="regulation"),
     path("obligations/<int:pk>/", views.obligation_detail, name="obligation-detail"),
     path("obligations/<int:pk>/act/<slug:name>/", views.obligation_action, name="obligation-action"),

@@ -5,20 +5,22 @@ Views check visibility (404) and call one service per form; the services check p
 """
 
 import datetime as dt
+import tempfile
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from accounts.models import Department
 from obligations.permissions import Action, allowed_actions, can
 
-from . import forms, selectors, services
+from . import forms, ledger, selectors, services
 from .api.views import evidence_file_response
 from .models import (
     Article,
@@ -75,7 +77,14 @@ def tasks(request):
     return render(
         request,
         "obligations/tasks.html",
-        {"form": form, "page": page, "query": query.urlencode(), "today": today(), "reports": reports},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "today": today(),
+            "reports": reports,
+            "ledger_bodies": Department.objects.filter(active=True) if request.user.sees_everything else None,
+        },
     )
 
 
@@ -332,3 +341,85 @@ def regulation(request):
             .order_by("number")
         )
     return render(request, "obligations/regulation.html", {"regulation": reg, "articles": articles})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+def ledger_download(request):
+    """台账: staff get their own body's; the lead, auditors and admins any body's (?department=)."""
+    user = request.user
+    code = request.GET.get("department") or ""
+    if user.sees_everything and code:
+        department = get_object_or_404(Department, code=code, active=True)
+    elif user.department_id and code in ("", user.department.code):
+        department = user.department
+    else:
+        raise Http404  # another body's ledger does not exist for staff
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+    try:
+        ledger.ledger_export(actor=user, department=department, out=out)
+    except services.NotAllowed:
+        out.close()
+        raise Http404 from None
+    out.seek(0)
+    return FileResponse(out, as_attachment=True, filename=ledger.ledger_download_name(department), content_type=XLSX)
+
+
+@login_required
+def ledger_import(request):
+    """Upload a filled 台账, see every row's changes, then confirm. Both steps run the same
+    service (obligations.ledger.ledger_import); the preview is rolled back."""
+    user = request.user
+    context = {"form": forms.LedgerUploadForm(), "max_mb": ledger.MAX_BYTES // (1024 * 1024)}
+    if request.method == "GET":
+        return render(request, "obligations/ledger_import.html", context)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if "token" in request.POST:
+        return _ledger_confirm(request, context)
+    form = forms.LedgerUploadForm(request.POST, request.FILES)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "obligations/ledger_import.html", context, status=400)
+    upload = form.cleaned_data["file"]
+    if upload.size > ledger.MAX_BYTES:
+        form.add_error("file", f"文件过大，台账文件不应超过 {context['max_mb']} MB")
+        return render(request, "obligations/ledger_import.html", context, status=400)
+    data = upload.read()
+    name = services.display_name(upload.name)
+    try:
+        result = ledger.ledger_import(actor=user, data=data, file_name=name, apply=False)
+    except ledger.LedgerRefused as exc:
+        form.add_error("file", exc.message)
+        context["refused"] = [ledger.RowError(**e) for e in exc.details.get("errors", []) if e["row"]]
+        return render(request, "obligations/ledger_import.html", context, status=400)
+    context.update(result=result, name=name)
+    if result.ok and result.changed:
+        context["token"] = ledger.ledger_stash(actor=user, data=data)
+    return render(request, "obligations/ledger_import.html", context, status=200 if result.ok else 400)
+
+
+def _ledger_confirm(request, context):
+    user = request.user
+    confirm = forms.LedgerConfirmForm(request.POST)
+    data = ledger.ledger_stashed(actor=user, token=confirm.data.get("token")) if confirm.is_valid() else None
+    if data is None:
+        messages.error(request, "预览已失效，请重新上传台账")
+        return redirect("ledger-import")
+    token, name = confirm.cleaned_data["token"], confirm.cleaned_data["name"]
+    try:
+        result = ledger.ledger_import(actor=user, data=data, file_name=name, apply=True)
+    except ledger.LedgerRefused as exc:
+        ledger.ledger_unstash(actor=user, token=token)
+        messages.error(request, exc.message)
+        return redirect("ledger-import")
+    if not result.ok:
+        # Something changed between the preview and the confirmation: show why, apply nothing.
+        ledger.ledger_unstash(actor=user, token=token)
+        context.update(result=result, name=name)
+        return render(request, "obligations/ledger_import.html", context, status=409)
+    ledger.ledger_unstash(actor=user, token=token)
+    messages.success(request, result.summary())
+    return redirect("tasks")

@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from accounts.models import Department
 from obligations.audit import ChainHead, head_statement
-from obligations.models import AuditEntry, Evidence, Obligation, ProgressEntry, Regulation
+from obligations.models import AuditEntry, Evidence, Obligation, ProgressEntry, Regulation, citation
 
 CHUNK_SIZE = 2000
 STATUS_LABELS = dict(Obligation.Status.choices)
@@ -442,50 +442,115 @@ def iter_obligation_rows(ctx: ReportContext, chunk_size: int = CHUNK_SIZE) -> It
         yield from _obligation_rows(ctx, chunk_size)
 
 
+ROW_FIELDS = (
+    "id",
+    "clause__article__label",
+    "clause__paragraph_number",
+    "clause__article__chapter__label",
+    "clause__article__chapter__title",
+    "clause__text",
+    "r_dept",
+    "r_coop",
+    "r_status",
+    "r_due",
+    "r_sub_at",
+    "r_sub_by",
+    "r_ver_at",
+    "r_ver_by",
+    "r_progress",
+    "r_progress_at",
+    "r_percent",
+    "r_evidence",
+)
+
+
+def _chunks(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _cooperating(chunk: list[tuple]) -> dict[int, list[str]]:
+    """The cooperating bodies' codes of a chunk's obligations, in registry order: one query per
+    chunk (what prefetch_related did for model instances)."""
+    through = Obligation.cooperating.through.objects.filter(obligation_id__in=[row[0] for row in chunk])
+    codes: dict[int, list[str]] = {}
+    for obligation_id, code in through.order_by(
+        "obligation_id", "department__sort_order", "department__code"
+    ).values_list("obligation_id", "department__code"):
+        codes.setdefault(obligation_id, []).append(code)
+    return codes
+
+
 def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[ObligationRow]:
+    """Rows from value tuples (no model instances): the whole province is 200,000 of them."""
     qs = (
         obligations(ctx)
-        .select_related("clause__article__chapter")
-        .prefetch_related("cooperating")
         .order_by("clause__article__number", "clause__paragraph_number", "clause__ordinal", "r_dept", "id")
+        .values_list(*ROW_FIELDS)
     )
     depts = ctx.departments
-    for o in qs.iterator(chunk_size=chunk_size):
-        status = o.r_status or Obligation.Status.NOT_STARTED
-        closed = status in CLOSED
-        submitted_at = _local(o.r_sub_at) if closed else None
-        verified_at = _local(o.r_ver_at) if status == Obligation.Status.VERIFIED else None
-        due = o.r_due
-        if o.r_coop is not None:
-            coop_codes = json.loads(o.r_coop) if isinstance(o.r_coop, str) else list(o.r_coop)
-        else:
-            coop_codes = [d.code for d in o.cooperating.all()]
-        label, kind, late = timeliness(status, due, submitted_at or verified_at, ctx.on)
-        dept = depts.get(o.r_dept)
-        article = o.clause.article
-        yield ObligationRow(
-            obligation_id=o.id,
-            citation=o.clause.citation,
-            chapter=f"{article.chapter.label} {article.chapter.title}" if article.chapter else "",
-            clause_text=o.clause.text,
-            department_code=o.r_dept,
-            department=dept.name if dept else o.r_dept,
-            cooperating="、".join(depts[c].name if c in depts else c for c in coop_codes),
-            status=status,
-            status_label=STATUS_LABELS.get(status, status),
-            due_date=due,
-            submitted_at=submitted_at,
-            submitted_by=(o.r_sub_by or "") if closed else "",
-            verified_at=verified_at,
-            verified_by=(o.r_ver_by or "") if verified_at else "",
-            timeliness=label,
-            timeliness_kind=kind,
-            days_late=late,
-            latest_progress=o.r_progress or "",
-            latest_progress_at=_local(o.r_progress_at),
-            percent=o.r_percent,
-            evidence_count=o.r_evidence or 0,
-        )
+    names = {code: dept.name for code, dept in depts.items()}
+    on = ctx.on
+    for chunk in _chunks(qs.iterator(chunk_size=chunk_size), chunk_size):
+        cooperating = _cooperating(chunk)
+        for (
+            pk,
+            article_label,
+            paragraph,
+            chapter_label,
+            chapter_title,
+            clause_text,
+            dept_code,
+            coop,
+            status,
+            due,
+            sub_at,
+            sub_by,
+            ver_at,
+            ver_by,
+            progress_text,
+            progress_at,
+            percent,
+            evidence_count,
+        ) in chunk:
+            status = status or Obligation.Status.NOT_STARTED
+            closed = status in CLOSED
+            submitted_at = _local(sub_at) if closed else None
+            verified_at = _local(ver_at) if status == Obligation.Status.VERIFIED else None
+            if coop is not None:
+                coop_codes = json.loads(coop) if isinstance(coop, str) else list(coop)
+            else:
+                coop_codes = cooperating.get(pk, [])
+            label, kind, late = timeliness(status, due, submitted_at or verified_at, on)
+            yield ObligationRow(
+                obligation_id=pk,
+                citation=citation(article_label, paragraph),
+                chapter=f"{chapter_label} {chapter_title}" if chapter_label is not None else "",
+                clause_text=clause_text,
+                department_code=dept_code,
+                department=names.get(dept_code, dept_code),
+                cooperating="、".join(names.get(c, c) for c in coop_codes),
+                status=status,
+                status_label=STATUS_LABELS.get(status, status),
+                due_date=due,
+                submitted_at=submitted_at,
+                submitted_by=(sub_by or "") if closed else "",
+                verified_at=verified_at,
+                verified_by=(ver_by or "") if verified_at else "",
+                timeliness=label,
+                timeliness_kind=kind,
+                days_late=late,
+                latest_progress=progress_text or "",
+                latest_progress_at=_local(progress_at),
+                percent=percent,
+                evidence_count=evidence_count or 0,
+            )
 
 
 def iter_evidence_rows(ctx: ReportContext, chunk_size: int = CHUNK_SIZE) -> Iterator[EvidenceRow]:
@@ -493,39 +558,58 @@ def iter_evidence_rows(ctx: ReportContext, chunk_size: int = CHUNK_SIZE) -> Iter
         yield from _evidence_rows(ctx, chunk_size)
 
 
+EVIDENCE_FIELDS = (
+    "id",
+    "obligation_id",
+    "obligation__clause__article__label",
+    "obligation__clause__paragraph_number",
+    "department__name",
+    "kind",
+    "description",
+    "url",
+    "document_number",
+    "original_name",
+    "digest",
+    "digest_algorithm",
+    "size",
+    "uploaded_by__full_name",
+    "uploaded_by__username",
+    "uploaded_at",
+    "file",
+)
+
+
 def _evidence_rows(ctx: ReportContext, chunk_size: int) -> Iterator[EvidenceRow]:
     qs = Evidence.objects.filter(obligation__in=obligations(ctx).values("pk"))
     if ctx.cutoff is not None:
         qs = qs.filter(uploaded_at__lt=ctx.cutoff)
-    qs = qs.select_related("obligation__clause__article", "department", "uploaded_by").order_by(
+    qs = qs.order_by(
         "obligation__clause__article__number",
         "obligation__clause__paragraph_number",
         "obligation__clause__ordinal",
         "obligation_id",
         "uploaded_at",
         "id",
-    )
-    for e in qs.iterator(chunk_size=chunk_size):
-        if e.kind == Evidence.Kind.LINK:
-            reference = e.url
-        elif e.kind == Evidence.Kind.DOCUMENT:
-            reference = e.document_number
-        else:
-            reference = e.original_name
-        algorithm = (e.digest_algorithm or "sha256").lower() if e.digest else ""
+    ).values_list(*EVIDENCE_FIELDS)
+    references = {Evidence.Kind.LINK: 7, Evidence.Kind.DOCUMENT: 8}
+    for row in qs.iterator(chunk_size=chunk_size):
+        (pk, obligation_id, article_label, paragraph, department, kind, description) = row[:7]
+        digest, algorithm, size, full_name, username, uploaded_at, file_name = row[10:]
+        reference = row[references.get(kind, 9)]
+        algorithm = (algorithm or "sha256").lower() if digest else ""
         yield EvidenceRow(
-            evidence_id=e.id,
-            obligation_id=e.obligation_id,
-            citation=e.obligation.clause.citation,
-            department=e.department.name,
-            kind=e.kind,
-            kind_label=KIND_LABELS.get(e.kind, e.kind),
-            description=e.description,
+            evidence_id=pk,
+            obligation_id=obligation_id,
+            citation=citation(article_label, paragraph),
+            department=department,
+            kind=kind,
+            kind_label=KIND_LABELS.get(kind, kind),
+            description=description,
             reference=reference or "",
-            digest=e.digest,
+            digest=digest,
             algorithm=ALGORITHM_LABELS.get(algorithm, algorithm.upper()),
-            size=e.size,
-            uploaded_by=e.uploaded_by.display_name,
-            uploaded_at=_local(e.uploaded_at),
-            file_path=e.file.name if e.file else "",
+            size=size,
+            uploaded_by=full_name or username,
+            uploaded_at=_local(uploaded_at),
+            file_path=file_name or "",
         )

@@ -43,3 +43,9 @@ class ReportForm(InputForm):
             due_to=data.get("due_to"),
             as_of=data.get("as_of"),
         )
+
+
+class ImplementationReportForm(InputForm):
+    as_of = forms.DateField(
+        label="状态截至（留空为当前）", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

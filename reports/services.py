@@ -19,7 +19,7 @@ from core.clock import today
 from obligations import audit
 from obligations.models import AuditCheckpoint, Regulation
 
-from . import asof, bundle, pdf, xlsx
+from . import asof, bundle, docx, pdf, xlsx
 from . import csv as csv_report
 from .models import ExportJob
 
@@ -75,7 +75,7 @@ def report_context(*, user, filters: asof.ReportFilters, regulation: Regulation 
     if regulation is None:
         raise ReportError("no_regulation", "尚未导入法规，无可导出的内容。", 404)
     if user is None:
-        generated_by = "系统管理命令（export_compliance_report）"
+        generated_by = "系统管理命令"
     else:
         dept = user.department.name if user.department_id else "未归属机构"
         generated_by = f"{user.display_name}（{dept}，{user.get_role_display()}）"
@@ -213,3 +213,26 @@ def export_job_path(job: ExportJob) -> Path | None:
         return None
     path = Path(settings.REPORTS_ROOT) / job.file_name
     return path if path.is_file() else None
+
+
+# --- The implementation report (实施情况报告): the lead's Word document ------------------------
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def implementation_report_context(*, user, as_of: dt.date | None = None) -> asof.ReportContext:
+    """The whole regulation as of a day; for those who see everything (the lead reports it,
+    auditors and admins may read it). `user` None is the operator's command."""
+    if user is not None and user.is_authenticated and not user.sees_everything:
+        raise ReportError("permission_denied", "实施情况报告由牵头部门导出，经办人不能导出。", 403)
+    return report_context(user=user, filters=asof.ReportFilters(as_of=as_of))
+
+
+def implementation_report_write(*, ctx: asof.ReportContext, user, out) -> docx.ReportData:
+    """Write the Word report and record the export in the audit trail."""
+    report_record_export(ctx=ctx, fmt="docx", user=user)
+    return docx.write(ctx, out)
+
+
+def implementation_report_name(*, ctx: asof.ReportContext) -> str:
+    return f"{ctx.regulation.title}实施情况报告_{ctx.on:%Y%m%d}.docx"

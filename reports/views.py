@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import csv as csv_report
 from . import services
-from .forms import ReportForm
+from .forms import ImplementationReportForm, ReportForm
 from .models import ExportJob
 
 
@@ -20,7 +20,11 @@ from .models import ExportJob
 def index(request):
     form = ReportForm(user=request.user, initial={"format": ExportJob.Format.XLSX})
     jobs = ExportJob.objects.filter(requested_by=request.user)[:10]
-    return render(request, "reports/index.html", {"form": form, "jobs": jobs})
+    return render(request, "reports/index.html", _page(form, jobs))
+
+
+def _page(form, jobs) -> dict:
+    return {"form": form, "jobs": jobs, "docx_form": ImplementationReportForm()}
 
 
 def export_response(*, user, fmt: str, filters):
@@ -53,7 +57,7 @@ def export(request):
     form = ReportForm(request.POST, user=request.user)
     if not form.is_valid():
         jobs = ExportJob.objects.filter(requested_by=request.user)[:10]
-        return render(request, "reports/index.html", {"form": form, "jobs": jobs}, status=400)
+        return render(request, "reports/index.html", _page(form, jobs), status=400)
     try:
         response, job = export_response(user=request.user, fmt=form.cleaned_data["format"], filters=form.filters())
     except services.ReportError as err:
@@ -61,7 +65,7 @@ def export(request):
             raise Http404(err.message) from err
         form.add_error(None, err.message)
         jobs = ExportJob.objects.filter(requested_by=request.user)[:10]
-        return render(request, "reports/index.html", {"form": form, "jobs": jobs}, status=err.status)
+        return render(request, "reports/index.html", _page(form, jobs), status=err.status)
     if job is not None:
         messages.info(request, f"所选范围共 {job.total_rows} 项义务，报告将在后台生成，完成后可在此页下载。")
         return redirect("reports:job", job_id=job.id)
@@ -98,3 +102,25 @@ def job_download(request, job_id):
         filename=job.download_name,
         content_type=services.FORMATS[job.format][1],
     )
+
+
+@login_required
+@require_POST
+def implementation_report(request):
+    """《条例》实施情况报告 (Word): the lead's button; the same path as the command."""
+    form = ImplementationReportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("reports:index")
+    try:
+        ctx = services.implementation_report_context(user=request.user, as_of=form.cleaned_data["as_of"])
+    except services.ReportError as err:
+        if err.status in (403, 404):
+            raise Http404(err.message) from err
+        messages.error(request, err.message)
+        return redirect("reports:index")
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+    services.implementation_report_write(ctx=ctx, user=request.user, out=out)
+    out.seek(0)
+    name = services.implementation_report_name(ctx=ctx)
+    return FileResponse(out, as_attachment=True, filename=name, content_type=services.DOCX_TYPE)

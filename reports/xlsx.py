@@ -1,97 +1,123 @@
 """XLSX: a summary sheet, the obligations and the evidence manifest.
 
-openpyxl's write_only mode streams every sheet to its own temporary file, so memory does not grow
-with the number of rows; the summary sheet comes first in the workbook but is filled last, once
-the obligation rows have streamed past it.
+Written with XlsxWriter in constant_memory mode: each sheet streams row by row to a temporary file
+of its own, so memory does not grow with the number of rows, at twice the speed of openpyxl's
+write-only mode (docs/benchmarks.md). The summary sheet comes first in the workbook but is filled
+last, once the obligation rows have streamed past it. Strings are always written as text, never
+read as formulas, numbers or links; neutralise() still quotes what a spreadsheet would run when
+the text is copied elsewhere.
 """
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
+import datetime as dt
+
+import xlsxwriter
 
 from . import asof
 from .columns import EVIDENCE_COLUMNS, OBLIGATION_COLUMNS, evidence_values, neutralise, obligation_values
 
 PROGRESS_EVERY = 1000
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
-TITLE_FONT = Font(bold=True, size=14)
+HEADER = {"bold": True, "bg_color": "#EEF1F4", "pattern": 1, "valign": "vcenter"}
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd h:mm:ss"
 
 
-def _header(ws, columns) -> None:
-    for index, (_, width, _, _) in enumerate(columns, start=1):
-        ws.column_dimensions[_letter(index)].width = width
-    ws.freeze_panes = "A2"
-    row = []
-    for title, _, _, _ in columns:
-        cell = WriteOnlyCell(ws, value=title)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = Alignment(vertical="center")
-        row.append(cell)
-    ws.append(row)
+class Sheet:
+    """One worksheet written top to bottom: typed cells, rows in order."""
 
+    def __init__(self, workbook, name: str, formats: dict):
+        self.ws = workbook.add_worksheet(name)
+        self.formats = formats
+        self.row = 0
 
-def _letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
+    def append(self, values, cell_format=None) -> None:
+        ws, r = self.ws, self.row
+        for c, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                ws.write_string(r, c, neutralise(value), cell_format)
+            elif isinstance(value, dt.datetime):
+                ws.write_datetime(r, c, value, self.formats["datetime"])
+            elif isinstance(value, dt.date):
+                ws.write_datetime(r, c, value, self.formats["date"])
+            else:
+                ws.write_number(r, c, value, cell_format)
+        self.row += 1
 
-    return get_column_letter(index)
-
-
-def _bold(ws, value):
-    cell = WriteOnlyCell(ws, value=neutralise(value))
-    cell.font = HEADER_FONT
-    return cell
+    def header(self, columns) -> None:
+        for index, (_, width, _, _) in enumerate(columns):
+            self.ws.set_column(index, index, width)
+        self.ws.freeze_panes(1, 0)
+        self.append([title for title, _, _, _ in columns], self.formats["header"])
 
 
 def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
-    wb = Workbook(write_only=True)
-    summary_ws = wb.create_sheet("汇总")
-    obligations_ws = wb.create_sheet("义务明细")
-    evidence_ws = wb.create_sheet("佐证材料清单")
-    summary_ws.column_dimensions["A"].width = 30
-    for letter in "BCDEFGH":
-        summary_ws.column_dimensions[letter].width = 12
-    summary_ws.column_dimensions["B"].width = 16
+    wb = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    formats = {
+        "header": wb.add_format(HEADER),
+        "bold": wb.add_format({"bold": True}),
+        "title": wb.add_format({"bold": True, "font_size": 14}),
+        "date": wb.add_format({"num_format": DATE_FORMAT}),
+        "datetime": wb.add_format({"num_format": DATETIME_FORMAT}),
+    }
+    summary_ws = Sheet(wb, "汇总", formats)
+    obligations_ws = Sheet(wb, "义务明细", formats)
+    evidence_ws = Sheet(wb, "佐证材料清单", formats)
+    summary_ws.ws.set_column(0, 0, 30)
+    summary_ws.ws.set_column(1, 1, 16)
+    summary_ws.ws.set_column(2, 7, 12)
 
-    _header(obligations_ws, OBLIGATION_COLUMNS)
+    obligations_ws.header(OBLIGATION_COLUMNS)
     summary = asof.Summary()
     for done, row in enumerate(asof.iter_obligation_rows(ctx), start=1):
         summary.add(row)
-        obligations_ws.append([neutralise(v) for v in obligation_values(row)])
+        obligations_ws.append(obligation_values(row))
         if progress and done % PROGRESS_EVERY == 0:
             progress(done)
 
-    _header(evidence_ws, EVIDENCE_COLUMNS)
+    evidence_ws.header(EVIDENCE_COLUMNS)
     for row in asof.iter_evidence_rows(ctx):
-        evidence_ws.append([neutralise(v) for v in evidence_values(row)])
+        evidence_ws.append(evidence_values(row))
 
     _summary(summary_ws, ctx, summary)
-    wb.save(out)
+    wb.close()
     if progress:
         progress(summary.total)
     return summary
 
 
-def _summary(ws, ctx: asof.ReportContext, summary: asof.Summary) -> None:
-    title = WriteOnlyCell(ws, value=ctx.title)
-    title.font = TITLE_FONT
-    ws.append([title])
+def _summary(sheet: Sheet, ctx: asof.ReportContext, summary: asof.Summary) -> None:
+    bold, ws = sheet.formats["bold"], sheet.ws
+
+    def labelled(label, value):
+        ws.write_string(sheet.row, 0, neutralise(label), bold)
+        sheet.append([None, value])
+
+    sheet.append([ctx.title], sheet.formats["title"])
     for label, value in ctx.header_lines():
-        ws.append([_bold(ws, label), neutralise(value)])
-    ws.append([])
-    ws.append([_bold(ws, "总体情况")])
-    ws.append(["义务总数", summary.total])
-    ws.append(["逾期未提交", summary.overdue])
-    ws.append(["按期完成", summary.on_time])
-    ws.append(["逾期完成", summary.late])
-    ws.append(["按期完成率", asof.format_rate(summary.on_time_rate)])
-    ws.append(["佐证材料（件）", summary.evidence])
-    ws.append([])
-    ws.append([_bold(ws, "按状态统计"), _bold(ws, "数量")])
+        labelled(label, value)
+    sheet.append([])
+    sheet.append(["总体情况"], bold)
+    sheet.append(["义务总数", summary.total])
+    sheet.append(["逾期未提交", summary.overdue])
+    sheet.append(["按期完成", summary.on_time])
+    sheet.append(["逾期完成", summary.late])
+    sheet.append(["按期完成率", asof.format_rate(summary.on_time_rate)])
+    sheet.append(["佐证材料（件）", summary.evidence])
+    sheet.append([])
+    sheet.append(["按状态统计", "数量"], bold)
     for label, n in summary.state_rows():
-        ws.append([label, n])
-    ws.append([])
+        sheet.append([label, n])
+    sheet.append([])
     states = [label for _, label in asof.Obligation.Status.choices]
-    ws.append([_bold(ws, h) for h in ["按责任单位统计", "义务数", *states, "逾期未提交", "按期完成率"]])
+    sheet.append(["按责任单位统计", "义务数", *states, "逾期未提交", "按期完成率"], bold)
     for row in summary.body_rows(ctx.departments):
-        ws.append([*row[:-1], asof.format_rate(row[-1])])
+        sheet.append([*row[:-1], asof.format_rate(row[-1])])

@@ -211,3 +211,32 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_duplicates_nothing(cast, wo
     assert {p["key"] for p in robot.requests} == {str(delivery.key)}
     assert len(robot.requests) == 2
     assert "WorkerLostError" in worker.log_path.read_text(errors="replace")
+
+
+def test_a_returned_submission_reaches_the_body_through_a_real_worker(cast, worker):
+    """The service writes the event with the change; after the commit it is queued by name and
+    the worker delivers it: each of the body's staff once, in the app and by email, nobody else."""
+    from notifications.services import preference_update
+    from obligations.models import Obligation, OutboxMessage
+    from obligations.services import obligation_transition
+
+    preference_update(user=cast["bob"], email=False, in_app=True, webhook=False)
+    obligation = make_obligation(cast["alice"].department, dt.date(2025, 6, 20), status=Obligation.Status.SUBMITTED)
+    obligation_transition(
+        obligation=obligation,
+        actor=cast["lena"],
+        action="return",
+        expected_version=obligation.version,
+        reason="请补充验收报告。",
+    )
+
+    def delivered():
+        return OutboxMessage.objects.filter(delivered_at__isnull=False).count() == 1 and read_mail(worker.mail_dir)
+
+    wait_for(delivered, 90, "the worker to deliver the event", worker)
+    notes = Notification.objects.order_by("recipient__username")
+    assert [(n.recipient.username, n.kind) for n in notes] == [("alice", "returned"), ("bob", "returned")]
+    messages = read_mail(worker.mail_dir)
+    assert [m["To"] for m in messages] == ["alice@example.gov.cn"]
+    assert "请补充验收报告" in plain_text(messages[0])
+    assert f"/obligations/{obligation.id}/" in plain_text(messages[0])

@@ -100,7 +100,7 @@ def test_amended_text_reports_changes_and_keeps_obligations_with_progress(regula
     [
         (b"", "\u7a7a"),  # 空
         ("第一条 测试".encode("gbk"), "UTF-8"),
-        (b"<!DOCTYPE html><html><body><p>hello</p></body></html>", "HTML"),
+        (b"<!DOCTYPE html><html><body><p>hello</p></body></html>", "网页"),  # a page without a law
         ("这是一段没有条文的文字。".encode(), "第X条"),
     ],
     ids=["empty", "gbk", "html", "no-articles"],

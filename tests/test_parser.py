@@ -365,7 +365,8 @@ def test_another_regulation_with_its_own_registry():
     unknown = clauses[(4, 1, 1)]
     assert unknown.kind == "duty" and unknown.departments == [] and unknown.unresolved == ["省海洋渔业部门"]
 
-    assert clauses[(5, 1, 1)].kind == "general" and clauses[(5, 1, 1)].departments == []
+    # 各级人民政府: every government the registry names by its level (here only 省人民政府).
+    assert clauses[(5, 1, 1)].kind == "duty" and clauses[(5, 1, 1)].departments == ["P-GOV"]
     prohibition = clauses[(5, 1, 2)]
     assert (prohibition.kind, prohibition.subject, prohibition.departments) == ("prohibition", "任何单位和个人", [])
 

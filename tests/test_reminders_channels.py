@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from notifications.models import Delivery, ReminderSettings, WebhookEndpoint
-from notifications.reminders import retry_deliveries
+from notifications.sending import retry_deliveries
 from notifications.services import preference_update
 from tests.factories import make_obligation
 from tests.test_reminders_support import WebhookServer, sweep_on

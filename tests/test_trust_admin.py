@@ -239,7 +239,7 @@ def everything_listed(worked_on, cast):
     from core.models import OfficialCalendar
     from notifications.models import NotificationPreference, WebhookEndpoint
 
-    for name in ["notifications.migrations.0002_beat_schedule", "obligations.migrations.0006_audit_checkpoint"]:
+    for name in ["notifications.migrations.0002_beat_schedule", "obligations.migrations.0007_trust_audit"]:
         importlib.import_module(name).create_schedule(apps, None)  # flushed by an earlier transactional test?
     seen = {"user_agent": "curl", "ip_address": "10.0.0.1", "username": "alice", "http_accept": "*/*"}
     AccessAttempt.objects.create(

@@ -313,7 +313,7 @@ def test_beat_has_a_checkpoint_entry_that_a_real_worker_runs(keyed_environment, 
     from obligations.tasks import CHECKPOINT_TASK, write_audit_checkpoint
     from tracker.celery import app
 
-    migration = importlib.import_module("obligations.migrations.0006_audit_checkpoint")
+    migration = importlib.import_module("obligations.migrations.0007_trust_audit")
     migration.create_schedule(apps, None)  # a transactional test earlier in the run may have flushed it
     entry = PeriodicTask.objects.get(name=migration.CHECKPOINT_NAME)
     assert entry.task == CHECKPOINT_TASK and entry.enabled and entry.interval.every == 10

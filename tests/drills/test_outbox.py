@@ -7,8 +7,9 @@ from django.core import mail
 from django.db import transaction
 
 from notifications import outbox
-from notifications.models import Delivery, Notification, OutboxMessage
+from notifications.models import Delivery, Notification
 from obligations import services
+from obligations.models import OutboxMessage
 from tests.factories import make_obligation
 
 pytestmark = pytest.mark.django_db
@@ -31,13 +32,14 @@ def add_progress(obligation, actor, text="已完成平台需求调研。"):
     return services.progress_add(obligation=obligation, actor=actor, text=text, percent=30)
 
 
-def test_cooperating_progress_writes_one_outbox_row_with_the_entry(cast, shared_obligation):
+def test_cooperating_progress_writes_one_outbox_row_with_the_entry(cast, departments, shared_obligation):
     entry = add_progress(shared_obligation, cast["carol"])
 
     message = OutboxMessage.objects.get()
     assert message.event == OutboxMessage.Event.PROGRESS
     assert message.obligation_id == shared_obligation.id and message.actor == cast["carol"]
-    assert message.payload["progress_id"] == entry.id and message.payload["department"] == "JN-FGW"
+    assert message.payload["progress_id"] == entry.id
+    assert message.payload["cooperating_department_id"] == departments["JN-FGW"].id
     assert message.delivered_at is None
 
 

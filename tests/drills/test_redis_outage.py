@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from notifications.models import Delivery, Notification, OutboxMessage
-from obligations.models import ProgressEntry
+from notifications.models import Delivery, Notification
+from obligations.models import OutboxMessage, ProgressEntry
 from tests.factories import make_obligation
 
 from .services import PrivateRedis
@@ -76,7 +76,7 @@ def test_progress_saved_while_redis_is_down_is_notified_once_when_it_is_back(
         recovery_seconds = time.monotonic() - started
 
         # Delivery triggered again (the beat, a sweep, a duplicated task): nothing more.
-        again = run_django(TRIGGER + "\nfrom notifications.outbox import queue_delivery\n"
+        again = run_django(TRIGGER + "\nfrom obligations.outbox import queue_delivery\n"
                            f"print(queue_delivery({message.id}))\n", env)  # fmt: skip
         assert again.returncode == 0, again.stderr[-3000:]
         assert again.stdout.split()[:2] == ["delivered", "0"]

@@ -16,8 +16,8 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished
-from rest_framework.authtoken.models import Token
 
+from accounts.services import api_token_create
 from obligations import services
 from obligations.models import AuditEntry, Evidence
 from tests.factories import make_obligation
@@ -79,7 +79,7 @@ def test_a_client_dropping_mid_body_leaves_no_file_and_no_record(
     settings.FILE_UPLOAD_TEMP_DIR.mkdir()
     pdf = b"%PDF-1.4\n" + b"0" * size + b"\n%%EOF\n"
     obligation = make_obligation(cast["alice"].department, dt.date(2026, 12, 31))
-    key = Token.objects.create(user=cast["alice"]).key
+    _, key = api_token_create(user=cast["alice"])
     path = f"/api/obligations/{obligation.id}/evidence/"
     boundary = uuid.uuid4().hex
     body = multipart({"kind": "file", "description": "实施方案"}, pdf, boundary)

@@ -4,31 +4,39 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from obligations.importing import import_regulation, preview
-from obligations.parser import RegulationFormatError, read_regulation_file
-from obligations.registry import load_departments
+from obligations.parser import RegulationFormatError
+from obligations.readers import FORMATS, read_regulation_source
+from obligations.registry import database_ready, load_departments
+
+MSG_MIGRATE_FIRST = "数据库尚未初始化，请先运行：python manage.py migrate"
 
 
 class Command(BaseCommand):
-    help = "导入法规文本：解析条文，提取“应当”条款，为每个责任单位生成督办义务。"
+    help = (
+        "导入法规：解析条文，提取“应当”条款，为每个责任单位生成督办义务。"
+        "支持 .txt/.md、.docx、PDF（带文字层）和网页（.html）。"
+    )
+    requires_system_checks = []  # a dry run must work before migrate; checks are for the server
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="法规文本文件（UTF-8）")
+        parser.add_argument("path", help="法规文件：.txt/.md（UTF-8）、.docx、PDF 或 .html")
         parser.add_argument("--code", help="法规代码（默认取文件名）")
-        parser.add_argument("--dry-run", action="store_true", help="只解析，不写入数据库")
+        parser.add_argument("--dry-run", action="store_true", help="只解析，不写入数据库（未执行 migrate 时也可用）")
         parser.add_argument("--json", action="store_true", help="以 JSON 输出提取的条款（配合 --dry-run）")
 
     def handle(self, *args, path, code=None, dry_run=False, json=False, **options):
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"找不到文件：{path}")
+        if not dry_run and not database_ready():
+            raise CommandError(MSG_MIGRATE_FIRST)
         try:
-            text = read_regulation_file(file)
+            source = read_regulation_source(file)
             if dry_run:
-                self._load_registry_if_empty()
-                clauses = preview(text)
+                clauses = preview(source.text, source_format=source.format)
             else:
                 load_departments()
-                report = import_regulation(text, code=code or file.stem)
+                report = import_regulation(source.text, code=code or file.stem)
         except RegulationFormatError as exc:
             raise CommandError(f"无法导入 {file.name}：{exc.args[0]}") from exc
 
@@ -39,16 +47,9 @@ class Command(BaseCommand):
                 for c in clauses:
                     bodies = "、".join(c["departments"]) or "（不分配）"
                     self.stdout.write(f"第{c['article']}条第{c['paragraph']}款 [{c['kind']}] {bodies}")
-                self.stdout.write(f"共 {len(clauses)} 条款（未写入数据库）")
+                self.stdout.write(f"共 {len(clauses)} 条款（来源：{FORMATS[source.format]}；未写入数据库）")
             return
         self._print_report(report)
-
-    def _load_registry_if_empty(self):
-        from accounts.models import Department
-
-        if not Department.objects.exists():
-            # A dry run on a fresh database still needs the registry; loading it is idempotent.
-            load_departments()
 
     def _print_report(self, report):
         reg = report.regulation
@@ -66,7 +67,10 @@ class Command(BaseCommand):
             if report.obligations_created:
                 self.stdout.write(f"  新生成义务 {report.obligations_created} 项")
         for row in report.unresolved:
-            self.stdout.write(self.style.WARNING(f"  未能识别的主体：{row}"))
+            self.stdout.write(self.style.WARNING(f"  未能识别的主体（待确认，暂不生成义务）：{row}"))
+        if report.proposed:
+            names = "、".join(report.proposed)
+            self.stdout.write(self.style.WARNING(f"  已提交管理员确认的新机构：{names}（管理后台 › 待确认机构）"))
 
 
 def _json_dumps(data) -> str:

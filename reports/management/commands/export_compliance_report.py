@@ -1,11 +1,10 @@
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
+from core.files import write_whole
 from obligations.models import Regulation
 from reports import services
 from reports.asof import ReportFilters
@@ -62,16 +61,9 @@ class Command(BaseCommand):
             raise CommandError(err.message) from err
         services.report_record_export(ctx=ctx, fmt=fmt, user=user)
         target = Path(opts["output"]).resolve()
-        target.parent.mkdir(parents=True, exist_ok=True)
         # Same rule as the worker: write beside the target, rename when complete.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                result = services.report_write(ctx=ctx, fmt=fmt, out=out)
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        with write_whole(target) as out:
+            result = services.report_write(ctx=ctx, fmt=fmt, out=out)
         total = getattr(result, "total", None)
         count = f"，共 {total} 项义务" if total is not None else ""
         self.stdout.write(self.style.SUCCESS(f"已导出 {target}{count}（状态截至 {ctx.on.isoformat()}）。"))

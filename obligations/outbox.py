@@ -1,0 +1,59 @@
+"""The writing side of the transactional outbox: every decision is an event the service records
+itself, in its own transaction.
+
+1. `outbox_write` inserts an OutboxMessage in the caller's transaction: the event and the change
+   commit or roll back together; the database is the source of truth.
+2. After the commit (`transaction.on_commit`) the delivery task is queued by NAME: obligations
+   sits below notifications and never imports it. A broker error there is logged and swallowed:
+   the user's save has succeeded and stays so; the beat's `deliver_outbox` picks the row up.
+
+Who hears an event and through which channel is notifications' business (notifications.outbox).
+The payload holds the facts as they were at the decision (reason, old and new date, old and new
+body), so a message delivered after an outage still tells what was decided, not what is now.
+"""
+
+import logging
+
+from celery import current_app
+from django.db import transaction
+
+from .models import Obligation, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+Event = OutboxMessage.Event
+QUEUE_TIMEOUT = 2  # seconds a save may spend handing the message to the broker
+DELIVER_TASK = "notifications.tasks.deliver_outbox_message"
+TEXT_EXCERPT = 200
+
+
+def outbox_write(*, event: str, obligation: Obligation, actor, payload: dict | None = None) -> OutboxMessage:
+    """Record an event in the caller's transaction and queue its delivery for after the commit.
+
+    The payload always names the responsible body at the time of the event (`department_id`)."""
+    payload = {"department_id": obligation.department_id, **(payload or {})}
+    message = OutboxMessage.objects.create(
+        event=event, obligation_id=obligation.pk, actor_id=actor.pk if actor else None, payload=payload
+    )
+    transaction.on_commit(lambda: queue_delivery(message.id))
+    return message
+
+
+def queue_delivery(message_id: int) -> bool:
+    """Hand the message to a worker. Never raises: the outbox row is already committed and
+    `deliver_outbox` picks it up when the broker is back."""
+    app = current_app
+    try:
+        # A web request must not wait for a broker that is down: one connection attempt, no
+        # publish retries (Celery's defaults retry for about 6 s before giving up).
+        with app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=QUEUE_TIMEOUT)
+            app.send_task(DELIVER_TASK, args=[message_id], retry=False, connection=conn)
+    except Exception:
+        log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id, exc_info=True)
+        return False
+    return True
+
+
+def excerpt(text: str) -> str:
+    return (text or "")[:TEXT_EXCERPT]
