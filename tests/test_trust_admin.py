@@ -17,11 +17,12 @@ from django.test import override_settings
 
 from accounts.models import Department
 from notifications import outbox
-from notifications.models import Delivery, Notification, OutboxMessage, Reminder
+from notifications.models import Delivery, Notification, Reminder
 from obligations import audit, services
 from obligations.models import (
     Article,
     AuditEntry,
+    BodyProposal,
     Chapter,
     Clause,
     DueDateChange,
@@ -30,6 +31,7 @@ from obligations.models import (
     Milestone,
     Objection,
     Obligation,
+    OutboxMessage,
     Paragraph,
     ProgressEntry,
     Regulation,
@@ -248,6 +250,7 @@ def everything_listed(worked_on, cast):
     AccessLog.objects.create(**seen, path_info="/accounts/login/")
     AccessFailureLog.objects.create(**seen, path_info="/accounts/login/", locked_out=True)
     Group.objects.create(name="督办组")
+    BodyProposal.objects.create(name="市数字经济促进中心", level=Department.Level.CITY, kind=Department.Kind.DEPARTMENT)
     SolarSchedule.objects.create(event="sunrise", latitude=36.65, longitude=117.12)
     ClockedSchedule.objects.create(clocked_time=dt.datetime(2031, 1, 1, tzinfo=dt.UTC))
     OfficialCalendar.objects.create(year=2031, source="国务院办公厅通知")
