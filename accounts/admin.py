@@ -1,3 +1,6 @@
+from axes import admin as axes_admin  # imported first: it registers the lockout models
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
@@ -9,6 +12,10 @@ class DepartmentAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "short_name", "level", "kind", "active")
     list_filter = ("level", "kind", "active")
     search_fields = ("code", "name", "short_name")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Audit entries and reports name bodies by code: a changed code would change what they say.
+        return ("code",) if obj is not None else ()
 
 
 @admin.register(User)
@@ -34,3 +41,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """axes' admin, with its status column in Chinese (axes composes it from English pieces)."""
+
+    @admin.display(description="状态")
+    def status(self, attempt):
+        left = settings.AXES_FAILURE_LIMIT - attempt.failures_since_start
+        return f"还可尝试 {left} 次" if left > 0 else "已锁定"
+
+
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+    admin.site.register(AccessAttempt, AccessAttemptAdmin)

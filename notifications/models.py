@@ -116,7 +116,9 @@ class WebhookEndpoint(models.Model):
 class NotificationPreference(models.Model):
     """Which channels a user wants. No row means the defaults: email and in-app."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_pref")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="notification_pref"
+    )
     email = models.BooleanField("邮件", default=True)
     in_app = models.BooleanField("站内消息", default=True)
     webhook = models.BooleanField("Webhook（工作群机器人）", default=False)
@@ -176,17 +178,24 @@ class Notification(models.Model):
     # What the sweep sends (reminders); every other kind is an event from the outbox.
     REMINDER_KINDS = (Kind.REMINDER, Kind.OVERDUE, Kind.MILESTONE, Kind.EXTENSION, Kind.ESCALATION, Kind.DIGEST)
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField("类型", max_length=32, choices=Kind.choices)
     subject = models.CharField("标题", max_length=300)
     body = models.TextField("内容")
     body_html = models.TextField("邮件 HTML", blank=True)
     url = models.CharField("链接", max_length=500, blank=True)
     obligation = models.ForeignKey(
-        "obligations.Obligation", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        "obligations.Obligation",
+        verbose_name="义务",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
     department = models.ForeignKey(
-        "accounts.Department", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "accounts.Department", verbose_name="单位", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     payload = models.JSONField("数据", default=dict, blank=True)
     in_app = models.BooleanField("站内显示", default=True)
@@ -237,9 +246,16 @@ class Reminder(models.Model):
     target_id = models.BigIntegerField("对象编号")
     stage = models.CharField("阶段", max_length=32)
     due_date = models.DateField("期限")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE, related_name="+"
+    )
     obligation = models.ForeignKey(
-        "obligations.Obligation", on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+        "obligations.Obligation",
+        verbose_name="义务",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders",
     )
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.CLAIMED)
     claim_token = models.UUIDField("认领标识", default=uuid.uuid4)
@@ -247,7 +263,7 @@ class Reminder(models.Model):
     scheduled_for = models.DateField("计划日期")
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
     notification = models.ForeignKey(
-        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="reminders"
+        Notification, verbose_name="通知", on_delete=models.SET_NULL, null=True, blank=True, related_name="reminders"
     )
 
     class Meta:
@@ -283,9 +299,13 @@ class Delivery(models.Model):
         RETRYING = "retrying", "等待重试"
         FAILED = "failed", "发送失败"
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, verbose_name="通知", on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.CharField("渠道", max_length=16, choices=Channel.choices)
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, verbose_name="Webhook 地址", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     key = models.UUIDField("幂等键", default=uuid.uuid4, unique=True)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField("尝试次数", default=0)

@@ -1,3 +1,12 @@
+"""The admin looks at the regulation and the work done on it; it changes none of it.
+
+Every change of workflow state, dates, assignments, progress, evidence, milestones, extension
+requests and objections goes through obligations.services (with its audit entry and notices),
+from the app's pages or the API. The regulation's text changes only through the import (the
+import page below or import_regulation), body proposals only through their services. An admin
+page that could save or delete these rows would be a way round all of that.
+"""
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -5,25 +14,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, number
 from core.errors import ServiceError
 
-from . import models, services
+from . import audit, models, services
 from .importing import import_regulation, preview
 from .parser import RegulationFormatError
 from .readers import ACCEPTED_SUFFIXES, FORMATS, MAX_BYTES, read_regulation_bytes
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History is append-only: the admin may look, never edit or delete."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RegulationUploadForm(forms.Form):
@@ -50,9 +47,8 @@ SESSION_KEY = "regulation_import"
 
 
 @admin.register(models.Regulation)
-class RegulationAdmin(admin.ModelAdmin):
+class RegulationAdmin(ReadOnlyAdmin):
     list_display = ("title", "code", "effective_date", "imported_at")
-    readonly_fields = ("source_sha256", "imported_at", "updated_at")
     change_list_template = "admin/obligations/regulation/change_list.html"
 
     def get_urls(self):
@@ -62,7 +58,9 @@ class RegulationAdmin(admin.ModelAdmin):
     def import_view(self, request):
         """Upload → dry-run preview → import. The previewed text waits in the session, so what is
         imported is exactly what was previewed."""
-        if not self.has_add_permission(request):
+        # Not has_add_permission: the plain add form stays closed, a regulation comes only
+        # through this import (parsed, with its audit entries).
+        if not request.user.has_perm("obligations.add_regulation"):
             raise PermissionDenied
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "导入法规"}
         form = RegulationUploadForm()
@@ -109,18 +107,17 @@ class RegulationAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Chapter)
-class ChapterAdmin(admin.ModelAdmin):
+class ChapterAdmin(ReadOnlyAdmin):
     list_display = ("regulation", "label", "title")
     list_filter = ("regulation",)
 
 
-class ParagraphInline(admin.TabularInline):
+class ParagraphInline(ReadOnlyInline):
     model = models.Paragraph
-    extra = 0
 
 
 @admin.register(models.Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ReadOnlyAdmin):
     list_display = ("label", "regulation", "chapter")
     list_filter = ("regulation", "chapter")
     search_fields = ("text",)
@@ -128,26 +125,22 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Clause)
-class ClauseAdmin(admin.ModelAdmin):
+class ClauseAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "kind", "subject", "superseded_at")
     list_filter = ("kind", "regulation")
     search_fields = ("text", "subject")
-    filter_horizontal = ("responsible", "cooperating")
 
 
 @admin.register(models.StandingResponsibility)
-class StandingResponsibilityAdmin(admin.ModelAdmin):
+class StandingResponsibilityAdmin(ReadOnlyAdmin):
     list_display = ("department", "article", "text")
 
 
 @admin.register(models.Obligation)
-class ObligationAdmin(admin.ModelAdmin):
+class ObligationAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "department", "status", "due_date", "superseded_at")
     list_filter = ("status", "department__level", "department")
     search_fields = ("clause__text",)
-    raw_id_fields = ("clause",)
-    filter_horizontal = ("cooperating",)
-    readonly_fields = ("version", "submitted_at", "submitted_by", "verified_at", "verified_by", "last_activity_at")
 
 
 @admin.register(models.ProgressEntry)
@@ -161,7 +154,7 @@ class EvidenceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.Milestone)
-class MilestoneAdmin(admin.ModelAdmin):
+class MilestoneAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "title", "due_date", "done_at")
 
 
@@ -171,26 +164,49 @@ class DueDateChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.ExtensionRequest)
-class ExtensionRequestAdmin(admin.ModelAdmin):
+class ExtensionRequestAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "requested_date", "status", "requested_by", "decided_by")
     list_filter = ("status",)
 
 
 @admin.register(models.Objection)
-class ObjectionAdmin(admin.ModelAdmin):
+class ObjectionAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "department", "status", "raised_by", "decided_by")
     list_filter = ("status",)
 
 
 @admin.register(models.ReportingRequirement)
-class ReportingRequirementAdmin(admin.ModelAdmin):
+class ReportingRequirementAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "frequency", "starts_on", "active")
+
+
+class AuditActionFilter(admin.SimpleListFilter):
+    title = "操作"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return list(audit.ACTION_LABELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
 
 
 @admin.register(models.AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("at", "action", "obligation", "actor")
-    list_filter = ("action",)
+    list_display = ("at", "action_name", "obligation", "actor")
+    list_filter = (AuditActionFilter,)
+    fields = ("at", "action_name", "action", "obligation", "actor", "before", "after", "algorithm", "prev_hash", "hash")
+    readonly_fields = ("action_name",)
+
+    @admin.display(description="操作", ordering="action")
+    def action_name(self, entry):
+        return audit.action_label(entry.action)
+
+
+@admin.register(models.AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = (number, "entry_id", "algorithm", "length", "reason", "signed_at")
+    list_filter = ("reason",)
 
 
 class BodyProposalForm(forms.ModelForm):
@@ -269,7 +285,8 @@ class BodyProposalAdmin(admin.ModelAdmin):
 
 @admin.register(models.OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    """What the outbox holds and whether it went out (delivered by the workers)."""
+    """What the outbox holds and whether it went out (delivered by the workers); deleting an
+    undelivered message would silently drop a notice."""
 
-    list_display = ["id", "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
+    list_display = [number, "event", "obligation", "actor", "created_at", "delivered_at", "attempts"]
     list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]

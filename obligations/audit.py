@@ -3,20 +3,64 @@
 `record()` is the one way to write an entry. Entries are never updated or deleted by the app;
 `verify_chain()` walks them and reports the first link that does not hold.
 
+A chain alone cannot tell a cut tail, or a rewrite that recomputed every later digest, from an
+honest chain. Anchors can: a report states the head (entry N and its digest) and
+`verify_audit_trail --expect-head N:DIGEST` checks it later; signed checkpoints (`checkpoint_write()`,
+on a schedule and with every report) sign the head with a key kept outside the database and are
+appended to a log outside the database too; `verify_anchors()` checks all of them.
+
 Digests are SHA-256 or SM3 (GB/T 32905-2016, settings.AUDIT_DIGEST_ALGORITHM); each entry records
 the algorithm it was hashed with, so a chain may mix both after the setting changes.
 """
 
 import datetime as dt
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .models import AuditEntry
+from .models import AuditCheckpoint, AuditEntry
+
+log = logging.getLogger(__name__)
+
+# What each action is called where people read the trail (the obligation's history, the admin).
+ACTION_LABELS = {
+    "obligation.created": "创建义务",
+    "obligation.status": "状态变更",
+    "obligation.due_date": "完成期限变更",
+    "obligation.reassigned": "调整责任单位",
+    "obligation.cooperating": "调整协办单位",
+    "obligation.superseded": "义务废止",
+    "obligation.restored": "义务恢复",
+    "progress.added": "填报进展",
+    "evidence.added": "提交佐证材料",
+    "milestone.added": "添加节点",
+    "milestone.done": "节点完成",
+    "milestone.due_date": "节点期限变更",
+    "extension.requested": "申请延期",
+    "extension.decided": "审批延期",
+    "objection.raised": "提出异议",
+    "objection.decided": "处理异议",
+    "reporting.required": "要求定期报送",
+    "report.exported": "导出报告",
+    "ledger.exported": "导出台账",
+    "ledger.imported": "导入台账",
+    "ledger.row_imported": "台账导入",
+    "ledger.issued": "下发台账",
+    "registry.body_confirmed": "确认新机构",
+    "registry.body_mapped": "机构称谓归并",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
 
 
 class AuditAction(models.TextChoices):
@@ -250,20 +294,278 @@ class ChainCheck:
     broken_id: int | None = None
     reason: str = ""
     head: str = ""
+    head_id: int | None = None
+    head_algorithm: str = ""
+    # For the entries asked about (`watch`): id -> (digest, position in the chain, 1-based).
+    seen: dict[int, tuple[str, int]] = field(default_factory=dict)
 
 
-def verify_chain(batch_size: int = 2000) -> ChainCheck:
-    prev = ""
+def verify_chain(batch_size: int = 2000, watch: set[int] | frozenset[int] = frozenset()) -> ChainCheck:
+    prev, prev_id, prev_algorithm = "", None, ""
     checked = 0
+    seen: dict[int, tuple[str, int]] = {}
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=batch_size):
         if entry.prev_hash != prev:
-            return ChainCheck(False, checked, entry.id, "前一条摘要不符（记录被删除或插入）")
+            return ChainCheck(False, checked, entry.id, "前一条摘要不符（记录被删除或插入）", seen=seen)
         try:
             digest = compute_digest(entry, entry.algorithm)
         except ValueError:
-            return ChainCheck(False, checked, entry.id, f"摘要算法无法识别：{entry.algorithm!r}")
+            return ChainCheck(False, checked, entry.id, f"摘要算法无法识别：{entry.algorithm!r}", seen=seen)
         if digest != entry.hash:
-            return ChainCheck(False, checked, entry.id, "本条内容与摘要不符（记录被修改）")
-        prev = entry.hash
+            return ChainCheck(False, checked, entry.id, "本条内容与摘要不符（记录被修改）", seen=seen)
+        prev, prev_id, prev_algorithm = entry.hash, entry.id, entry.algorithm
         checked += 1
-    return ChainCheck(True, checked, head=prev)
+        if entry.id in watch:
+            seen[entry.id] = (entry.hash, checked)
+    return ChainCheck(True, checked, head=prev, head_id=prev_id, head_algorithm=prev_algorithm, seen=seen)
+
+
+# --------------------------------------------------------------------------------------------
+# Anchors: the head a report stated, and signed checkpoints.
+
+
+def head_statement(entry_id: int, algorithm: str, digest: str) -> str:
+    """How a report states the chain's head; `verify_audit_trail --expect-head N:DIGEST` checks it."""
+    return f"第 {entry_id} 条记录，{algorithm.upper()} {digest}"
+
+
+def parse_expected_head(text: str) -> tuple[int, str]:
+    """ "N:DIGEST" -> (N, digest); ValueError with a Chinese message otherwise."""
+    number, _, digest = (text or "").strip().partition(":")
+    digest = digest.strip().lower()
+    if not number.strip().isdigit() or not digest or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"链头应写作“记录编号:摘要”（如 1234:9f86d0…），收到 {text!r}")
+    return int(number), digest
+
+
+def _checkpoint_key() -> bytes:
+    return (getattr(settings, "AUDIT_CHECKPOINT_KEY", "") or "").encode("utf-8")
+
+
+def _verifying_keys() -> list[bytes]:
+    """The current key, then retired ones: checkpoints signed before a key change still verify."""
+    retired = [k.encode("utf-8") for k in getattr(settings, "AUDIT_CHECKPOINT_RETIRED_KEYS", []) if k]
+    return [k for k in [_checkpoint_key(), *retired] if k]
+
+
+def _signature_holds(cp) -> bool:
+    fields = _signed_fields(cp)
+    return any(hmac.compare_digest(checkpoint_mac(**fields, key=key), cp.mac) for key in _verifying_keys())
+
+
+def checkpoint_mac(
+    *, entry_id: int, entry_hash: str, algorithm: str, length: int, signed_at, reason: str, key: bytes | None = None
+) -> str:
+    message = "|".join(
+        [
+            "tracker-audit-checkpoint-v1",
+            str(entry_id),
+            algorithm,
+            entry_hash,
+            str(length),
+            signed_at.astimezone(dt.UTC).isoformat(),
+            reason,
+        ]
+    ).encode("utf-8")
+    return hmac.new(key or _checkpoint_key(), message, hashlib.sha256).hexdigest()
+
+
+def _signed_fields(cp) -> dict:
+    return {k: getattr(cp, k) for k in ("entry_id", "entry_hash", "algorithm", "length", "signed_at", "reason")}
+
+
+def checkpoint_log_path() -> Path:
+    return Path(settings.AUDIT_CHECKPOINT_LOG)
+
+
+def checkpoint_write(reason: str = AuditCheckpoint.Reason.SCHEDULE) -> AuditCheckpoint | None:
+    """Sign the chain's current head, in the database and (after the commit) in the log file.
+
+    Nothing is written when the chain is empty, when the head is already signed, or when no key
+    is configured (that is logged: an unanchored chain cannot show a cut tail)."""
+    if not _checkpoint_key():
+        log.warning("AUDIT_CHECKPOINT_KEY is not set: no signed checkpoint of the audit chain was written")
+        return None
+    with transaction.atomic():
+        _lock_chain()  # the head and the count belong to the same moment
+        head = AuditEntry.objects.order_by("-id").values("id", "hash", "algorithm").first()
+        if head is None:
+            return None
+        last = AuditCheckpoint.objects.order_by("-id").first()
+        if last and last.entry_id == head["id"] and last.entry_hash == head["hash"]:
+            return None
+        checkpoint = AuditCheckpoint(
+            entry_id=head["id"],
+            entry_hash=head["hash"],
+            algorithm=head["algorithm"],
+            length=AuditEntry.objects.filter(id__lte=head["id"]).count(),
+            signed_at=timezone.now(),
+            reason=reason,
+        )
+        checkpoint.mac = checkpoint_mac(**_signed_fields(checkpoint))
+        checkpoint.save()
+        transaction.on_commit(lambda: _append_to_log(checkpoint))
+    return checkpoint
+
+
+def _log_line(cp: AuditCheckpoint) -> str:
+    fields = _signed_fields(cp) | {"checkpoint": cp.pk, "mac": cp.mac}
+    fields["signed_at"] = cp.signed_at.astimezone(dt.UTC).isoformat()
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _append_to_log(cp: AuditCheckpoint) -> None:
+    # One write() of one line with O_APPEND: lines from several processes never interleave.
+    path = checkpoint_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, _log_line(cp).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        log.exception("could not append audit checkpoint %s to %s", cp.pk, path)
+
+
+@dataclass
+class LoggedCheckpoint:
+    """A checkpoint as the log file holds it (the same fields as the row)."""
+
+    checkpoint: int
+    entry_id: int
+    entry_hash: str
+    algorithm: str
+    length: int
+    signed_at: dt.datetime
+    reason: str
+    mac: str
+    source: str
+
+    @property
+    def pk(self) -> int:
+        return self.checkpoint
+
+
+def read_checkpoint_log(path: Path) -> tuple[list[LoggedCheckpoint], list[str]]:
+    """The checkpoints in a log file, and a problem for each line that cannot be read."""
+    items, problems = [], []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                # A copy shipped through syslog has the sender's prefix before the JSON object.
+                data = json.loads(line[line.index("{") :])
+                data["signed_at"] = dt.datetime.fromisoformat(data["signed_at"])
+                items.append(LoggedCheckpoint(**data, source=f"{path}:{number}"))
+            except (ValueError, TypeError, KeyError):
+                problems.append(f"检查点日志 {path} 第 {number} 行无法识别（被改动或截断）")
+    return items, problems
+
+
+@dataclass
+class AnchorCheck:
+    chain: ChainCheck
+    problems: list[str]
+    checkpoints: int = 0
+    logged: int = 0
+    signatures_checked: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.problems
+
+
+def verify_anchors(
+    *, expect_head: tuple[int, str] | None = None, log_paths: list[Path] | None = None, batch_size: int = 2000
+) -> AnchorCheck:
+    """Walk the chain once and check it against every anchor: the head a report stated, the
+    signed checkpoints in the database and those in the log file(s) outside it. Each problem
+    names the entry (or the range of entries) that is missing or changed."""
+    problems: list[str] = []
+    stored = list(AuditCheckpoint.objects.order_by("entry_id", "id"))
+    if log_paths is None:
+        default = checkpoint_log_path()
+        log_paths = [default] if default.exists() else []
+    logged: list[LoggedCheckpoint] = []
+    for path in log_paths:
+        try:
+            items, unreadable = read_checkpoint_log(path)
+        except OSError as exc:
+            problems.append(f"检查点日志 {path} 无法读取：{exc.strerror or exc}")
+            continue
+        logged += items
+        problems += unreadable
+
+    watch = {cp.entry_id for cp in stored} | {cp.entry_id for cp in logged}
+    if expect_head:
+        watch.add(expect_head[0])
+    chain = verify_chain(batch_size=batch_size, watch=watch)
+    last_id = chain.head_id if chain.ok else None
+    after_last = f"现存最后一条为第 {last_id} 条" if last_id else "审计链现为空"
+
+    if expect_head:
+        number, digest = expect_head
+        if number not in chain.seen:
+            if chain.ok:
+                problems.append(f"报告载明的链头第 {number} 条记录不存在（记录被删除）；{after_last}")
+        elif chain.seen[number][0] != digest:
+            problems.append(
+                f"第 {number} 条记录的摘要与报告载明的不符（记录被改写）：报告为 {digest}，现为 {chain.seen[number][0]}"
+            )
+
+    signatures_checked = bool(_checkpoint_key())
+    if (stored or logged) and not signatures_checked:
+        problems.append("未配置 AUDIT_CHECKPOINT_KEY，无法校验签名检查点")
+
+    def check(cp, where: str, previous_good: int | None) -> bool:
+        label = f"{where}签名检查点 #{cp.pk}（{timezone.localtime(cp.signed_at):%Y-%m-%d %H:%M:%S}）"
+        if signatures_checked and not _signature_holds(cp):
+            problems.append(f"{label}的签名无效（检查点被伪造或改动）")
+            return False
+        if not chain.ok:
+            return True  # the chain's own break is reported; positions after it are unknown
+        since = f"第 {previous_good} 条及以前与检查点相符，" if previous_good else ""
+        if cp.entry_id not in chain.seen:
+            problems.append(
+                f"第 {cp.entry_id} 条记录缺失：{label}记载其摘要 {cp.entry_hash}，链长 {cp.length} 条；"
+                f"{after_last}（记录被删除）"
+            )
+            return False
+        digest, position = chain.seen[cp.entry_id]
+        if digest != cp.entry_hash:
+            problems.append(
+                f"第 {cp.entry_id} 条记录的摘要与{label}不符（记录被改写并重算摘要）："
+                f"检查点记载 {cp.entry_hash}，现为 {digest}；{since}改动在第 {cp.entry_id} 条及以前"
+            )
+            return False
+        if position != cp.length:
+            problems.append(
+                f"第 {cp.entry_id} 条记录之前的记录数与{label}不符：检查点记载链长 {cp.length} 条，现为 {position} 条"
+                f"（{since}记录被删除或插入）"
+            )
+            return False
+        return True
+
+    good = None
+    for cp in stored:
+        if check(cp, "", good):
+            good = cp.entry_id
+    by_id = {cp.pk: cp for cp in stored}
+    good = None
+    for cp in sorted(logged, key=lambda c: (c.entry_id, c.checkpoint)):
+        if not check(cp, "日志中的", good):
+            continue
+        good = cp.entry_id
+        row = by_id.get(cp.checkpoint)
+        if row is None:
+            problems.append(
+                f"签名检查点 #{cp.checkpoint}（第 {cp.entry_id} 条记录）在数据库中缺失（检查点被删除），见 {cp.source}"
+            )
+        elif row.mac != cp.mac or _signed_fields(row) != _signed_fields(cp):
+            problems.append(
+                f"签名检查点 #{cp.checkpoint}（第 {cp.entry_id} 条记录）与 {cp.source} 不符（检查点被改动）"
+            )
+    return AnchorCheck(chain, problems, len(stored), len(logged), signatures_checked)

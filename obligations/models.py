@@ -45,7 +45,7 @@ class Regulation(models.Model):
 
 
 class Chapter(models.Model):
-    regulation = models.ForeignKey(Regulation, on_delete=models.CASCADE, related_name="chapters")
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="chapters")
     number = models.PositiveIntegerField("章序号")
     label = models.CharField("章", max_length=20)
     title = models.CharField("章名", max_length=100)
@@ -61,8 +61,10 @@ class Chapter(models.Model):
 
 
 class Article(models.Model):
-    regulation = models.ForeignKey(Regulation, on_delete=models.CASCADE, related_name="articles")
-    chapter = models.ForeignKey(Chapter, on_delete=models.SET_NULL, null=True, blank=True, related_name="articles")
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="articles")
+    chapter = models.ForeignKey(
+        Chapter, verbose_name="章", on_delete=models.SET_NULL, null=True, blank=True, related_name="articles"
+    )
     number = models.PositiveIntegerField("条序号")
     label = models.CharField("条", max_length=20)
     text = models.TextField("条文")
@@ -78,7 +80,7 @@ class Article(models.Model):
 
 
 class Paragraph(models.Model):
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="paragraphs")
+    article = models.ForeignKey(Article, verbose_name="条文", on_delete=models.CASCADE, related_name="paragraphs")
     number = models.PositiveIntegerField("款序号")
     text = models.TextField("款文")
     items = models.JSONField("项", default=list, blank=True)
@@ -103,15 +105,19 @@ class Clause(models.Model):
         GENERAL = "general", "泛指主体"
         PROHIBITION = "prohibition", "禁止性规定"
 
-    regulation = models.ForeignKey(Regulation, on_delete=models.CASCADE, related_name="clauses")
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="clauses")
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="clauses")
+    article = models.ForeignKey(Article, verbose_name="条文", on_delete=models.CASCADE, related_name="clauses")
     paragraph_number = models.PositiveIntegerField("款序号")
     ordinal = models.PositiveIntegerField("款内序号", default=1)
     text = models.TextField("条款内容")
     subject = models.CharField("主体（原文）", max_length=300)
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
-    responsible = models.ManyToManyField(Department, related_name="responsible_clauses", blank=True)
-    cooperating = models.ManyToManyField(Department, related_name="cooperating_clauses", blank=True)
+    responsible = models.ManyToManyField(
+        Department, verbose_name="责任单位", related_name="responsible_clauses", blank=True
+    )
+    cooperating = models.ManyToManyField(
+        Department, verbose_name="协办单位", related_name="cooperating_clauses", blank=True
+    )
     unresolved = models.JSONField("未识别主体", default=list, blank=True)
     superseded_at = models.DateTimeField("废止时间", null=True, blank=True)
 
@@ -140,9 +146,9 @@ class Clause(models.Model):
 class StandingResponsibility(models.Model):
     """A 负责 remit (第五条): context for routing and for the lead's dashboard, not a duty to close."""
 
-    regulation = models.ForeignKey(Regulation, on_delete=models.CASCADE, related_name="remits")
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="remits")
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="remits")
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="remits")
+    department = models.ForeignKey(Department, verbose_name="单位", on_delete=models.CASCADE, related_name="remits")
+    article = models.ForeignKey(Article, verbose_name="条文", on_delete=models.CASCADE, related_name="remits")
     paragraph_number = models.PositiveIntegerField("款序号")
     text = models.TextField("职责")
 
@@ -300,7 +306,7 @@ class Obligation(models.Model):
     # Submitted work is off the body's desk: the clock stops when it is handed in.
     CLOSED_STATUSES = (Status.SUBMITTED, Status.VERIFIED)
 
-    clause = models.ForeignKey(Clause, on_delete=models.PROTECT, related_name="obligations")
+    clause = models.ForeignKey(Clause, verbose_name="条款", on_delete=models.PROTECT, related_name="obligations")
     department = models.ForeignKey(
         Department, verbose_name="责任单位", on_delete=models.PROTECT, related_name="obligations"
     )
@@ -312,11 +318,21 @@ class Obligation(models.Model):
     version = models.PositiveIntegerField("版本", default=1)
     submitted_at = models.DateTimeField("提交核验时间", null=True, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="提交人",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     verified_at = models.DateTimeField("核验时间", null=True, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="核验人",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     last_activity_at = models.DateTimeField("最近动态", null=True, blank=True)
     # The due date this obligation missed, kept once a write ends or moves that miss (handed in
@@ -371,9 +387,13 @@ class Obligation(models.Model):
 class ProgressEntry(models.Model):
     """Append-only. A correction is a new entry pointing at the one it corrects."""
 
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="progress_entries")
+    obligation = models.ForeignKey(
+        Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="progress_entries"
+    )
     department = models.ForeignKey(Department, verbose_name="填报单位", on_delete=models.PROTECT, related_name="+")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="progress_entries")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="填报人", on_delete=models.PROTECT, related_name="progress_entries"
+    )
     created_at = models.DateTimeField("填报时间", default=timezone.now)
     text = models.TextField("工作进展")
     percent = models.PositiveSmallIntegerField("完成比例", null=True, blank=True)
@@ -408,7 +428,7 @@ class Evidence(models.Model):
         LINK = "link", "链接"
         DOCUMENT = "document", "发文字号"
 
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="evidence")
+    obligation = models.ForeignKey(Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="evidence")
     department = models.ForeignKey(Department, verbose_name="提交单位", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
     description = models.CharField("说明", max_length=500)
@@ -420,7 +440,9 @@ class Evidence(models.Model):
     digest_algorithm = models.CharField("摘要算法", max_length=16, blank=True)
     url = models.URLField("链接", max_length=1000, blank=True)
     document_number = models.CharField("发文字号", max_length=100, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="提交人", on_delete=models.PROTECT, related_name="+"
+    )
     uploaded_at = models.DateTimeField("提交时间", default=timezone.now)
 
     class Meta:
@@ -433,11 +455,13 @@ class Evidence(models.Model):
 
 
 class Milestone(models.Model):
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="milestones")
+    obligation = models.ForeignKey(Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="milestones")
     title = models.CharField("节点", max_length=200)
     due_date = models.DateField("节点期限")
     done_at = models.DateTimeField("完成时间", null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="创建人", on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField("创建时间", default=timezone.now)
 
     class Meta:
@@ -452,14 +476,20 @@ class Milestone(models.Model):
 class DueDateChange(models.Model):
     """Every change of a date, with who, when and why."""
 
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="due_date_changes")
-    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    obligation = models.ForeignKey(
+        Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="due_date_changes"
+    )
+    milestone = models.ForeignKey(
+        Milestone, verbose_name="工作节点", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     old_date = models.DateField("原期限", null=True, blank=True)
     new_date = models.DateField("新期限", null=True, blank=True)
     # Room for an approved extension's composed reason: the request's reason (500) and the
     # lead's note (500) are kept whole, never cut.
     reason = models.CharField("原因", max_length=1100)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="变更人", on_delete=models.PROTECT, related_name="+"
+    )
     changed_at = models.DateTimeField("变更时间", default=timezone.now)
 
     class Meta:
@@ -477,14 +507,23 @@ class ExtensionRequest(models.Model):
         APPROVED = "approved", "已同意"
         REJECTED = "rejected", "已驳回"
 
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="extension_requests")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    obligation = models.ForeignKey(
+        Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="extension_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
+    )
     requested_at = models.DateTimeField("申请时间", default=timezone.now)
     requested_date = models.DateField("申请延至")
     reason = models.CharField("理由", max_length=500)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="审批人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     decided_at = models.DateTimeField("审批时间", null=True, blank=True)
     decision_note = models.CharField("审批意见", max_length=500, blank=True)
@@ -512,9 +551,11 @@ class Objection(models.Model):
         CONFIRMED = "confirmed", "维持原分工"
         REASSIGNED = "reassigned", "已调整"
 
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="objections")
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
-    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    obligation = models.ForeignKey(Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="objections")
+    department = models.ForeignKey(Department, verbose_name="提出单位", on_delete=models.PROTECT, related_name="+")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="提出人", on_delete=models.PROTECT, related_name="+"
+    )
     raised_at = models.DateTimeField("提出时间", default=timezone.now)
     reason = models.CharField("理由", max_length=1000)
     suggested_department = models.ForeignKey(
@@ -522,7 +563,12 @@ class Objection(models.Model):
     )
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="处理人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     decided_at = models.DateTimeField("处理时间", null=True, blank=True)
     decision_note = models.CharField("处理意见", max_length=1000, blank=True)
@@ -534,6 +580,15 @@ class Objection(models.Model):
         verbose_name = "分工异议"
         verbose_name_plural = "分工异议"
         ordering = ["-raised_at", "-id"]
+        constraints = [
+            # One open objection per obligation and body: concurrent requests cannot both pass the
+            # service's check, the database refuses the second row.
+            models.UniqueConstraint(
+                fields=["obligation", "department"],
+                condition=models.Q(status="pending"),
+                name="one_pending_objection_per_body",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"异议：{self.reason[:30]}"
@@ -546,13 +601,17 @@ class ReportingRequirement(models.Model):
         MONTHLY = "monthly", "每月"
         QUARTERLY = "quarterly", "每季度"
 
-    obligation = models.OneToOneField(Obligation, on_delete=models.CASCADE, related_name="reporting")
+    obligation = models.OneToOneField(
+        Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="reporting"
+    )
     frequency = models.CharField("报送频次", max_length=16, choices=Frequency.choices)
     # A period's report is due this many days after the period ends.
     due_day = models.PositiveSmallIntegerField("期后报送天数", default=5)
     starts_on = models.DateField("起始日期")
     active = models.BooleanField("启用", default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="创建人", on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField("创建时间", default=timezone.now)
 
     class Meta:
@@ -568,12 +627,17 @@ class AuditEntry(models.Model):
     carries the digest of the previous one, so an edit of history breaks the chain."""
 
     obligation = models.ForeignKey(
-        Obligation, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+        Obligation, verbose_name="义务", on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    action = models.CharField("操作", max_length=50)
+    action = models.CharField("操作代码", max_length=50)
     at = models.DateTimeField("时间", default=timezone.now)
     before = models.JSONField("变更前", default=dict, blank=True)
     after = models.JSONField("变更后", default=dict, blank=True)
@@ -598,6 +662,35 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the audit chain's head: entry N had this digest and was the chain's
+    L-th entry. The signature is an HMAC with AUDIT_CHECKPOINT_KEY, which is never stored in the
+    database, so someone who can rewrite the database (and recompute every digest) cannot make a
+    checkpoint agree with the rewrite. Each checkpoint is also appended to a log file outside the
+    database (AUDIT_CHECKPOINT_LOG), so deleting checkpoints here is noticed too."""
+
+    class Reason(models.TextChoices):
+        SCHEDULE = "schedule", "定时"
+        REPORT = "report", "导出报告"
+        MANUAL = "manual", "手动"
+
+    entry_id = models.BigIntegerField("审计记录编号")
+    entry_hash = models.CharField("审计记录摘要", max_length=128)
+    algorithm = models.CharField("摘要算法", max_length=16)
+    length = models.PositiveBigIntegerField("链长")
+    signed_at = models.DateTimeField("签署时间")
+    reason = models.CharField("来由", max_length=16, choices=Reason.choices)
+    mac = models.CharField("签名（HMAC-SHA256）", max_length=64)
+
+    class Meta:
+        verbose_name = "审计链签名检查点"
+        verbose_name_plural = "审计链签名检查点"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"检查点 #{self.pk}：第 {self.entry_id} 条记录"
 
 
 class BodyProposal(models.Model):
@@ -673,9 +766,16 @@ class OutboxMessage(models.Model):
         REPORTING_REQUIRED = "reporting.required", "要求定期报送"
 
     event = models.CharField("事件", max_length=32, choices=Event.choices)
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="outbox_messages")
+    obligation = models.ForeignKey(
+        Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="outbox_messages"
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     payload = models.JSONField("数据", default=dict, blank=True)
     created_at = models.DateTimeField("写入时间", default=timezone.now)

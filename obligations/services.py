@@ -922,16 +922,20 @@ def objection_raise(*, obligation: Obligation, actor: User, reason: str, suggest
         raise InvalidTransition(
             f"异议期已过（截至 {deadline:%Y-%m-%d}），如有问题请联系牵头部门", code="objection_window_closed"
         )
-    if obligation.objections.filter(status=Objection.Status.PENDING).exists():
+    if obligation.objections.filter(status=Objection.Status.PENDING, department=obligation.department).exists():
         raise Conflict("已有一项待处理的异议", code="objection_pending")
     suggested = _department(suggested_department) if suggested_department else None
-    objection = Objection.objects.create(
-        obligation=obligation,
-        department=obligation.department,
-        raised_by=actor,
-        reason=reason,
-        suggested_department=suggested,
-    )
+    try:
+        with transaction.atomic():
+            objection = Objection.objects.create(
+                obligation=obligation,
+                department=obligation.department,
+                raised_by=actor,
+                reason=reason,
+                suggested_department=suggested,
+            )
+    except IntegrityError:  # a concurrent request raised one first (one_pending_objection_per_body)
+        raise Conflict("已有一项待处理的异议", code="objection_pending") from None
     audit.record(
         AuditAction.OBJECTION_RAISED,
         obligation=obligation,

@@ -43,7 +43,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from accounts.models import Department
-from obligations.audit import AuditAction, ChainHead
+from obligations.audit import AuditAction, ChainHead, head_statement
 from obligations.figures import ON_TIME_RULE, Timeliness, format_rate, handed_in_day, on_time_rate, timeliness_of
 from obligations.models import (
     AuditEntry,
@@ -151,11 +151,7 @@ class ReportContext:
         else:
             state = f"{self.on:%Y年%m月%d日}（生成时的当前状态）"
         head = self.head
-        chain = (
-            f"第 {head.entry_id} 条记录，{head.algorithm.upper()} {head.hash}（链长 {head.length} 条）"
-            if head.entry_id
-            else "审计链为空"
-        )
+        chain = head_statement(head.entry_id, head.algorithm, head.hash) if head.entry_id else "审计链为空"
         return [
             ("报告名称", self.title),
             ("法规", f"{reg.title}{effective}"),
@@ -164,6 +160,14 @@ class ReportContext:
             ("生成时间", f"{timezone.localtime(self.generated_at):%Y-%m-%d %H:%M:%S}（北京时间）"),
             ("筛选条件", self.describe_filters()),
             ("审计链头（生成时）", chain),
+            *(
+                [
+                    ("审计链长度", f"{head.length} 条记录"),
+                    ("核对方法", f"manage.py verify_audit_trail --expect-head {head.entry_id}:{head.hash}"),
+                ]
+                if head.entry_id
+                else []
+            ),
             ("统计口径", ON_TIME_RULE),
             ("亮灯规则", self.window.describe()),
         ]

@@ -20,8 +20,10 @@ class ExportJob(models.Model):
         FAILED = "failed", "生成失败"
 
     # A UUID: the download link of someone's report should not be guessable by counting.
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="export_jobs")
+    id = models.UUIDField("编号", primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="export_jobs"
+    )
     format = models.CharField("格式", max_length=16, choices=Format.choices)
     params = models.JSONField("筛选条件", default=dict, blank=True)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)

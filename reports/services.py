@@ -18,7 +18,7 @@ from accounts.models import Department
 from core.clock import today
 from obligations import audit
 from obligations.audit import AuditAction
-from obligations.models import Regulation
+from obligations.models import AuditCheckpoint, Regulation
 
 from . import asof, bundle, docx, pdf, xlsx
 from . import csv as csv_report
@@ -107,6 +107,9 @@ def report_record_export(*, ctx: asof.ReportContext, fmt: str, user, job: Export
             "job": str(job.id) if job else None,
         },
     )
+    # Sign the head that now includes this export: a later rewrite or cut of what the report
+    # stated is caught even without the report at hand.
+    audit.checkpoint_write(reason=AuditCheckpoint.Reason.REPORT)
 
 
 def report_write(*, ctx: asof.ReportContext, fmt: str, out, progress=None):

@@ -23,6 +23,7 @@ def production_env(**extra) -> dict:
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="tracker.example.gov.cn,testserver",
+        AUDIT_CHECKPOINT_KEY=secrets.token_urlsafe(32),
         DJANGO_SETTINGS_MODULE="tracker.settings",
     )
     env.update(extra)

@@ -72,7 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
-    "axes",
+    "accounts.axes_app.AxesConfig",  # django-axes, named in Chinese
     "csp",
     # The project's own apps, bottom floor first (tests/test_architecture.py keeps imports pointing down).
     "core",
@@ -293,6 +293,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Chinese for third-party apps that lack it (django-axes, parts of django-celery-beat).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -432,6 +434,16 @@ YELLOW_WORKING_DAYS = env_int("YELLOW_WORKING_DAYS", 3)
 AUDIT_DIGEST_ALGORITHM = os.environ.get("AUDIT_DIGEST_ALGORITHM", "sha256").strip().lower() or "sha256"
 if AUDIT_DIGEST_ALGORITHM not in {"sha256", "sm3"}:
     raise ImproperlyConfigured(f"AUDIT_DIGEST_ALGORITHM must be sha256 or sm3, got {AUDIT_DIGEST_ALGORITHM!r}")
+# Signed checkpoints of the audit chain's head (obligations.audit): an HMAC key that lives only
+# in the environment (never in the database), and a log file outside the database that every
+# checkpoint is appended to, for the operator to ship off the machine (docs/deployment.md).
+# Without a key no checkpoint is written (check --deploy warns).
+AUDIT_CHECKPOINT_KEY = os.environ.get("AUDIT_CHECKPOINT_KEY", "")
+if AUDIT_CHECKPOINT_KEY and len(AUDIT_CHECKPOINT_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_KEY must be at least 32 characters")
+# Keys used before the current one (comma-separated): checkpoints they signed still verify.
+AUDIT_CHECKPOINT_RETIRED_KEYS = env_list("AUDIT_CHECKPOINT_RETIRED_KEYS", [])
+AUDIT_CHECKPOINT_LOG = Path(os.environ.get("AUDIT_CHECKPOINT_LOG", VAR_DIR / "audit-checkpoints.log"))
 # Above this many obligations an export runs as a Celery task instead of in the request.
 REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
 # A PDF is laid out in memory (page numbers need the page count); above this, use XLSX or CSV.

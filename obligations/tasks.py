@@ -1,0 +1,17 @@
+"""Celery tasks of the obligations app: thin interfaces over the audit trail."""
+
+from celery import shared_task
+
+CHECKPOINT_TASK = "obligations.tasks.write_audit_checkpoint"
+
+
+# Idempotent (an unchanged head is not signed twice) and cheap: one COUNT over the chain. The
+# limits keep a stuck database from holding a worker for ever; the next run catches up.
+@shared_task(name=CHECKPOINT_TASK, acks_late=True, reject_on_worker_lost=True, soft_time_limit=120, time_limit=180)
+def write_audit_checkpoint() -> dict:
+    from . import audit
+
+    checkpoint = audit.checkpoint_write(reason="schedule")
+    if checkpoint is None:
+        return {"checkpoint": None}
+    return {"checkpoint": checkpoint.pk, "entry_id": checkpoint.entry_id}
