@@ -185,7 +185,7 @@ class AuditActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request, model_admin):
-        return list(audit.ACTION_LABELS.items())
+        return list(audit.AuditAction.choices)
 
     def queryset(self, request, queryset):
         return queryset.filter(action=self.value()) if self.value() else queryset

@@ -30,38 +30,6 @@ from .models import AuditCheckpoint, AuditEntry
 
 log = logging.getLogger(__name__)
 
-# What each action is called where people read the trail (the obligation's history, the admin).
-ACTION_LABELS = {
-    "obligation.created": "创建义务",
-    "obligation.status": "状态变更",
-    "obligation.due_date": "完成期限变更",
-    "obligation.reassigned": "调整责任单位",
-    "obligation.cooperating": "调整协办单位",
-    "obligation.superseded": "义务废止",
-    "obligation.restored": "义务恢复",
-    "progress.added": "填报进展",
-    "evidence.added": "提交佐证材料",
-    "milestone.added": "添加节点",
-    "milestone.done": "节点完成",
-    "milestone.due_date": "节点期限变更",
-    "extension.requested": "申请延期",
-    "extension.decided": "审批延期",
-    "objection.raised": "提出异议",
-    "objection.decided": "处理异议",
-    "reporting.required": "要求定期报送",
-    "report.exported": "导出报告",
-    "ledger.exported": "导出台账",
-    "ledger.imported": "导入台账",
-    "ledger.row_imported": "台账导入",
-    "ledger.issued": "下发台账",
-    "registry.body_confirmed": "确认新机构",
-    "registry.body_mapped": "机构称谓归并",
-}
-
-
-def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
-
 
 class AuditAction(models.TextChoices):
     """Every action name the trail records, with the words the history shows for it.
@@ -93,6 +61,8 @@ class AuditAction(models.TextChoices):
     LEDGER_IMPORTED = "ledger.imported", "导入台账"
     LEDGER_ROW_IMPORTED = "ledger.row_imported", "台账导入"
     LEDGER_ISSUED = "ledger.issued", "下发台账"
+    REGISTRY_BODY_CONFIRMED = "registry.body_confirmed", "确认新机构"
+    REGISTRY_BODY_MAPPED = "registry.body_mapped", "机构称谓归并"
 
 
 def action_label(action: str) -> str:
