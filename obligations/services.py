@@ -1143,7 +1143,9 @@ def _adopt(proposal: BodyProposal, department: Department, actor: User, status: 
     proposal.decided_by = actor
     proposal.save(update_fields=["department", "status", "decided_at", "decided_by"])
     audit.record(
-        AuditAction.REGISTRY_BODY_CONFIRMED if status == BodyProposal.Status.CONFIRMED else AuditAction.REGISTRY_BODY_MAPPED,
+        AuditAction.REGISTRY_BODY_CONFIRMED
+        if status == BodyProposal.Status.CONFIRMED
+        else AuditAction.REGISTRY_BODY_MAPPED,
         actor=actor,
         after={"name": proposal.name, "department": department.code},
     )
