@@ -11,6 +11,7 @@ from docx import Document
 from docx.oxml.ns import qn
 
 from obligations import services
+from obligations.figures import format_rate
 from obligations.importing import import_regulation
 from obligations.models import AuditEntry, Obligation
 from tests.factories import add_link_evidence
@@ -88,6 +89,8 @@ def test_the_reports_figures_are_the_dashboards_for_the_same_day(worked, cast, c
     for label, key in zip(STATES, ["not_started", "in_progress", "submitted", "verified"], strict=True):
         assert int(figures[label]) == summary[key], label
     assert int(figures["逾期未提交"]) == summary["overdue"] > 0
+    # One on-time rule (obligations.figures): the rate reads as the dashboard's, printed one way.
+    assert figures["按期完成率"] == format_rate(summary["on_time_rate"])
 
     rows = table_rows(by_body)
     assert rows[0] == ["责任单位", "义务数", *STATES, "逾期", "按期完成率"]
@@ -97,6 +100,7 @@ def test_the_reports_figures_are_the_dashboards_for_the_same_day(worked, cast, c
         got = in_doc[body["full_name"]]
         expected = [body[k] for k in ("assigned", "not_started", "in_progress", "submitted", "verified", "overdue")]
         assert [int(v) for v in got[:6]] == expected, body["code"]
+        assert got[6] == format_rate(body["on_time_rate"]), body["code"]
     assert sum(int(r[1]) for r in rows[1:]) == summary["total"]
 
 
