@@ -44,7 +44,7 @@ def sign(django_capture_on_commit_callbacks):
 
 
 def record(n: int) -> list[AuditEntry]:
-    return [audit.record("test.entry", after={"n": i}) for i in range(n)]
+    return [audit.record(audit.AuditAction.LEDGER_EXPORTED, after={"n": i}) for i in range(n)]
 
 
 def verify(*args) -> str:
