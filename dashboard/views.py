@@ -10,11 +10,13 @@ answers with the refreshed queue and the `dashboard-changed` event, on which the
 the red bodies and the open section re-fetch themselves.
 """
 
+import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
@@ -114,8 +116,17 @@ def _body_columns(sort: str, link) -> list[dict]:
 
 
 def section_context(name: str, scope, request, link, summary: dict | None = None) -> dict:
-    """The context of one section, computing only what that section shows (the headline figures
-    are passed in when the page already has them)."""
+    """The context of one section, with its chart's numbers as JSON for the chart's data-values
+    attribute (no <script> blocks in fragments: htmx is configured to drop them)."""
+    context = _section_context(name, scope, request, link, summary)
+    if "chart_data" in context:
+        context["chart_json"] = json.dumps(context.pop("chart_data"), cls=DjangoJSONEncoder, ensure_ascii=False)
+    return context
+
+
+def _section_context(name: str, scope, request, link, summary: dict | None) -> dict:
+    """Compute only what the section shows (the headline figures are passed in when the page
+    already has them)."""
     if name == "status":
         summary = summary or selectors.dashboard_summary(scope=scope)
         return {
@@ -201,13 +212,37 @@ def _common(request, scope, links: Links) -> dict:
     }
 
 
+def _filter_labels(form: DashboardFilterForm) -> list[str]:
+    """The filters in force, in words, for the folded filter box's summary."""
+    if not form.is_valid():
+        return []
+    data = form.cleaned_data
+    labels = []
+    if data.get("regulation"):
+        labels.append(f"《{data['regulation'].title}》")
+    if data.get("level"):
+        labels.append(dict(form.fields["level"].choices)[data["level"]])
+    if data.get("department"):
+        labels.append(data["department"].short_name)
+    if data.get("date_from") or data.get("date_to"):
+        start = data["date_from"].isoformat() if data.get("date_from") else "…"
+        end = data["date_to"].isoformat() if data.get("date_to") else "…"
+        labels.append(f"完成期限 {start} 至 {end}")
+    return labels
+
+
 @login_required
 def dashboard(request):
     """The first screen, and the section named by ?tab= when the page is asked for with one."""
     form = DashboardFilterForm(request.GET)
     scope = selectors.dashboard_scope(user=request.user, filters=filters_from(form))
     links = Links(request.GET)
-    context = {"form": form, **_common(request, scope, links), **first_screen_context(scope)}
+    context = {
+        "form": form,
+        "filtered": _filter_labels(form),
+        **_common(request, scope, links),
+        **first_screen_context(scope),
+    }
     tab = request.GET.get("tab")
     if tab in TABS:
         context["tab"] = tab

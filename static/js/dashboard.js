@@ -1,6 +1,6 @@
 /* The lead's dashboard: ECharts for the sections that have a chart, drawn when the page loads and
- * whenever htmx swaps a section in (each chart's numbers come from the json_script block of its
- * section, and the same numbers are in the section's table). The queue's buttons, the tabs and
+ * whenever htmx swaps a section in (each chart's numbers come from its data-values attribute, and
+ * the same numbers are in the section's table). The queue's buttons, the tabs and
  * the refreshes are htmx attributes in the templates; this file only draws and reports errors.
  * No inline scripts (CSP). */
 (function () {
@@ -21,11 +21,9 @@
     ["verified", "已核验"],
   ];
 
-  function readData(id) {
-    var node = document.getElementById(id);
-    if (!node) return null;
+  function readData(el) {
     try {
-      return JSON.parse(node.textContent);
+      return JSON.parse(el.dataset.values || "null");
     } catch (e) {
       return null;
     }
@@ -143,7 +141,7 @@
     if (root.matches && root.matches("[data-chart]")) nodes.push(root);
     nodes.forEach(function (el) {
       var build = CHARTS[el.dataset.chart];
-      var data = readData(el.dataset.source);
+      var data = readData(el);
       if (!build || !data) return;
       var old = window.echarts.getInstanceByDom(el);
       if (old) old.dispose();
@@ -160,7 +158,7 @@
     });
   });
 
-  /* The tab of the section shown is marked as the current one. */
+  /* The tab of the section shown is marked as the current one, and the filter form keeps it open. */
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest(".dash-tabs a");
     if (!link) return;
@@ -168,6 +166,16 @@
       if (a === link) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     });
+    var form = document.querySelector("form.filters");
+    if (!form) return;
+    var input = form.querySelector("input[name=tab]");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "tab";
+      form.appendChild(input);
+    }
+    input.value = link.dataset.tab;
   });
 
   /* A queue action that htmx could not show (403, 500, network): say so in the queue's status line. */
