@@ -139,7 +139,9 @@ def test_no_aggregate_is_computed_twice_in_one_request(client, known, cast, pend
     assert len(sql) == len(set(sql)), [q for q in sql if sql.count(q) > 1]
     # The queue's count is the headline's 待核验, not a second COUNT; the status tab's figures are
     # the headline's; the short lists count nothing (they have fewer rows than they show).
-    assert not [q for q in sql if "\"__count\"" in q and "FROM \"obligations_" in q]
+    counts = [q for q in sql if '"__count"' in q and 'FROM "obligations_' in q]
+    # (The one count is of undated submissions, to page the queue along its index.)
+    assert [q for q in counts if '"submitted_at" IS NULL' not in q] == []
     assert len([q for q in sql if "FILTER (WHERE" in q and '"obligations_obligation"."status" = ' in q]) == (
         2 if url.endswith("bodies") else 1
     )
@@ -215,3 +217,18 @@ def test_without_javascript_the_form_posts_and_comes_back_to_the_page(client, kn
     assert response.status_code == 302 and response["Location"] == "/dashboard/?level=city"
     page = client.get(response["Location"]).content.decode()
     assert "已核验通过。" in page and "待核验（0）" in page
+
+
+def test_queue_order_puts_undated_submissions_first_and_pages_across_them(client, known, cast, frozen):
+    # Two submissions without a recorded moment (imported history) before 发改委 art.1 (03-09),
+    # and 大数据局 art.2 handed in on 03-11.
+    o = known["o"]
+    Obligation.objects.filter(pk__in=[o["lixia2"].pk, o["dsj1"].pk]).update(status=S.SUBMITTED, submitted_at=None)
+    Obligation.objects.filter(pk=o["dsj2"].pk).update(status=S.SUBMITTED, submitted_at=at("2025-03-11"))
+    expected = sorted([o["lixia2"].pk, o["dsj1"].pk]) + [o["fgw1"].pk, o["dsj2"].pk]
+    client.force_login(cast["lena"])
+    whole = client.get("/api/dashboard/queue/").json()
+    assert [r["id"] for r in whole["results"]] == expected and whole["count"] == 4
+    for offset in range(5):
+        page = client.get(f"/api/dashboard/queue/?limit=2&offset={offset}").json()
+        assert [r["id"] for r in page["results"]] == expected[offset : offset + 2], offset
