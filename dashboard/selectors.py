@@ -480,7 +480,11 @@ def _queue_page(submitted: QuerySet, *, limit: int, offset: int) -> list[int]:
     """
     undated = submitted.filter(submitted_at__isnull=True)
     undated_count = undated.count()
-    ids = list(undated.order_by("id").values_list("id", flat=True)[offset : offset + limit]) if offset < undated_count else []
+    ids = (
+        list(undated.order_by("id").values_list("id", flat=True)[offset : offset + limit])
+        if offset < undated_count
+        else []
+    )
     if len(ids) < limit:
         start = max(0, offset - undated_count)
         dated = submitted.filter(submitted_at__isnull=False).order_by("submitted_at", "id")

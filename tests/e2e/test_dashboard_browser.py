@@ -136,7 +136,8 @@ def test_on_a_phone_the_queue_is_cards_with_their_buttons_on_screen(page, live_s
             box = cards.nth(i).locator(control).bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (control, box)
     # Nothing scrolls sideways inside the queue either.
-    assert page.evaluate("(() => { const w = document.querySelector('#sec-queue .table-wrap'); return w.scrollWidth <= w.clientWidth; })()")
+    wrap = page.locator("#sec-queue .table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "dashboard-queue-phone-viewport.png"))
     page.locator(f"tr[data-obligation-id='{world['first'].pk}'] button[value=verify]").click()
