@@ -82,7 +82,8 @@ def pages_of(role: str, world) -> list[str]:
     common = ["/tasks/", f"/obligations/{obligation.pk}/", "/regulation/", "/notifications/"]
     common += ["/notifications/preferences/", "/accounts/security/", "/accounts/password/"]
     return {
-        "alice": common + ["/dashboard/", "/tasks/ledger/import/", "/no-such-page/"],
+        "alice": common
+        + ["/dashboard/", "/tasks/ledger/import/", "/no-such-page/", "/notifications/acknowledgements/"],
         "lena": common + ["/dashboard/", f"/obligations/{submitted.pk}/", "/reports/", "/tasks/ledger/import/"],
         "audrey": ["/tasks/", f"/obligations/{obligation.pk}/", "/reports/", "/dashboard/", "/notifications/"],
     }[role]
