@@ -69,7 +69,8 @@ def test_first_screen_holds_what_needs_the_lead_now_and_nothing_else(client, kno
     assert ">处理</a>" in html and ">审批</a>" in html  # the lead decides (on the obligation page)
     # The rest is one click away: a tab per section, as a link (no JS) and an htmx fragment.
     for name in views.TABS:
-        assert f'href="/dashboard/?tab={name}" hx-get="/dashboard/section/{name}/"' in html
+        assert f'href="/dashboard/?tab={name}" role="tab"' in html
+        assert f'hx-get="/dashboard/section/{name}/" hx-target="#section-panel"' in html
     assert "逾期清单（" not in html and 'id="chart-bodies"' not in html
 
 
@@ -101,7 +102,7 @@ def test_each_section_alone_and_in_the_page(client, known, cast, frozen, name, e
     assert f'hx-get="/dashboard/section/{name}/" hx-trigger="dashboard-changed from:body"' in fragment
     page = client.get(f"/dashboard/?tab={name}").content.decode()
     assert section_ids(page) == ["headline", "queue", "red", "objections", "extensions", name]
-    assert expected in page and 'aria-current="page">' in page
+    assert expected in page and f'id="tab-{name}" aria-controls="section-panel" aria-selected="true"' in page
 
 
 def test_sections_keep_the_filters_and_charts_keep_their_tables(client, known, cast, frozen):

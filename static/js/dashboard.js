@@ -163,9 +163,13 @@
     var link = event.target.closest && event.target.closest(".dash-tabs a");
     if (!link) return;
     document.querySelectorAll(".dash-tabs a").forEach(function (a) {
-      if (a === link) a.setAttribute("aria-current", "page");
-      else a.removeAttribute("aria-current");
+      a.setAttribute("aria-selected", a === link ? "true" : "false");
     });
+    var panel = document.getElementById("section-panel");
+    if (panel) {
+      panel.removeAttribute("aria-label");
+      panel.setAttribute("aria-labelledby", link.id);
+    }
     var form = document.querySelector("form.filters");
     if (!form) return;
     var input = form.querySelector("input[name=tab]");

@@ -88,7 +88,7 @@ def test_first_screen_sections_and_queue_refresh_without_reload(page, live_serve
     drawn(page, "chart-trend")
     drawn(page, "chart-burndown")
     assert page.locator("#sec-bodies").count() == 0
-    expect(page.locator(".dash-tabs a[aria-current=page]")).to_have_text("趋势")
+    expect(page.locator(".dash-tabs a[aria-selected=true]")).to_have_text("趋势")
     page.locator("#sec-trend summary").click()
     assert page.locator("#sec-trend table tbody tr").count() > 1
     open_tab(page, "bodies")
