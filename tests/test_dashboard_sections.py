@@ -233,3 +233,15 @@ def test_queue_order_puts_undated_submissions_first_and_pages_across_them(client
     for offset in range(5):
         page = client.get(f"/api/dashboard/queue/?limit=2&offset={offset}").json()
         assert [r["id"] for r in page["results"]] == expected[offset : offset + 2], offset
+
+
+def test_the_filter_selects_echo_the_choice_and_escape_names(client, known, cast, departments, frozen):
+    departments["JN-FGW"].__class__.objects.filter(pk=departments["JN-FGW"].pk).update(name="市发改委<b>")
+    client.force_login(cast["lena"])
+    html = client.get("/dashboard/?department=JN-FGW&regulation=reg-test").content.decode()
+    assert '<option value="JN-FGW" selected>市发改委&lt;b&gt;</option>' in html
+    assert '<option value="reg-test" selected>测试条例 reg-test</option>' in html
+    assert '<select name="department" id="id_department">' in html
+    assert '<option value="">全部单位</option>' in html
+    # The folded filter box says what is filtered.
+    assert "（已筛选：《测试条例 reg-test》、市发改委" in html
