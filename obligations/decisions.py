@@ -120,10 +120,20 @@ def latest_decision(obligation: Obligation) -> Decision | None:
     return describe(entry) if entry else None
 
 
-def with_decision_ids(queryset: QuerySet[Obligation], user) -> QuerySet[Obligation]:
-    """Annotate `latest_decision_id` (the latest decision made by someone other than `user`) and
-    `seen_decision_id` (the one `user` saw last): one query, two correlated subqueries that
-    PostgreSQL evaluates for the rows of the page only (after ORDER BY … LIMIT)."""
+def mark_unseen(rows, user) -> None:
+    """Set `unseen_decision` on each of `rows` (the obligations a page shows): the latest decision
+    made by someone other than `user` that `user` has not seen yet (a Decision), or None.
+
+    Two queries whatever the number of rows: one for the ids (two correlated subqueries on the
+    page's rows only), one for the entries to describe. Kept out of the list's own query on
+    purpose: there the subqueries would run for every visible row before ORDER BY … LIMIT (all
+    200,000 for the lead) and their cost estimate tips PostgreSQL into JIT compilation (measured:
+    1.4 s of a 1.6 s staff page at 200,000 obligations)."""
+    rows = list(rows)
+    for o in rows:
+        o.unseen_decision = None
+    if not rows or not user.is_authenticated:
+        return
     latest = (
         AuditEntry.objects.filter(decision_q(), obligation_id=OuterRef("pk"))
         .exclude(actor=user)
@@ -131,19 +141,15 @@ def with_decision_ids(queryset: QuerySet[Obligation], user) -> QuerySet[Obligati
         .values("id")[:1]
     )
     seen = DecisionSeen.objects.filter(user=user, obligation_id=OuterRef("pk")).values("entry_id")[:1]
-    return queryset.annotate(latest_decision_id=Subquery(latest), seen_decision_id=Subquery(seen))
-
-
-def mark_unseen(rows) -> None:
-    """Set `unseen_decision` (a Decision, or None) on rows annotated by `with_decision_ids`: one
-    query for the entries of the rows whose latest decision is newer than the one seen."""
-    rows = list(rows)
-    unseen = {
-        o.pk: o.latest_decision_id
-        for o in rows
-        if o.latest_decision_id is not None and o.latest_decision_id > (o.seen_decision_id or 0)
-    }
-    entries = AuditEntry.objects.select_related("actor").in_bulk(list(unseen.values())) if unseen else {}
+    ids = (
+        Obligation.objects.filter(pk__in=[o.pk for o in rows])
+        .annotate(latest=Subquery(latest), seen=Subquery(seen))
+        .values_list("pk", "latest", "seen")
+    )
+    unseen = {pk: entry for pk, entry, seen_id in ids if entry is not None and entry > (seen_id or 0)}
+    if not unseen:
+        return
+    entries = AuditEntry.objects.select_related("actor").in_bulk(list(unseen.values()))
     codes = [(e.before or {}).get("department") for e in entries.values()]
     codes += [(e.after or {}).get("department") for e in entries.values()]
     bodies = _body_names(codes)

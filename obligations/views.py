@@ -72,9 +72,9 @@ def tasks(request):
             queryset = queryset.filter(clause__text__icontains=data["q"])
         if data["department"]:
             queryset = queryset.filter(department=data["department"])
-    page = Paginator(decisions.with_decision_ids(queryset, request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
-    decisions.mark_unseen(page.object_list)  # 已退回 … on the rows whose latest decision is unseen
+    decisions.mark_unseen(page.object_list, request.user)  # 已退回 … on rows whose latest decision is unseen
     query = request.GET.copy()
     query.pop("page", None)
     reports = selectors.reporting_for(user=request.user)
