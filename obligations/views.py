@@ -91,6 +91,7 @@ def tasks(request):
             "today": on,
             "reports": reports,
             "ledger_bodies": Department.objects.filter(active=True) if request.user.sees_everything else None,
+            "filtered": form.is_valid() and any(v not in (None, "") for v in form.cleaned_data.values()),
         },
     )
 

@@ -91,6 +91,9 @@ def test_my_tasks_on_a_phone_is_a_list_of_cards_with_status_and_due_date_on_scre
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     rows = page.locator("table.tasks tbody tr")
     assert rows.count() >= 4
+    # The filters fold away on a phone: the first card is on the first screen.
+    expect(page.locator("details.filters-box")).not_to_have_attribute("open", "")
+    assert rows.first.bounding_box()["y"] < PHONE["height"] / 2
     for i in range(rows.count()):
         card = rows.nth(i)
         for cell in (".cell-light .light", ".cell-citation a", ".cell-status .status", ".cell-due", ".cell-days"):
