@@ -296,3 +296,33 @@ def test_the_site_has_its_own_icon(cast):
     icon = Path(django_settings.BASE_DIR) / "static" / "img" / "favicon.svg"
     root = ElementTree.fromstring(icon.read_text(encoding="utf-8"))  # noqa: S314 (our own file)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_every_kind_of_decision_reads_as_what_happened(cast):
+    lena, alice = cast["lena"], cast["alice"]
+    o = make_obligation("JN-DSJ", status=S.VERIFIED, due_date=dt.date(2026, 9, 30))
+    o = services.obligation_transition(obligation=o, actor=lena, action="reopen", expected_version=1, reason="复查")
+    d = decisions.latest_decision(o)
+    assert (d.kind, d.label, d.reason) == ("reopened", "已重新打开", "复查")
+
+    with time_machine.travel(dt.datetime(2026, 6, 1, 1, 0, tzinfo=dt.UTC), tick=False):
+        ask = services.extension_request(obligation=o, actor=alice, requested_date=dt.date(2026, 12, 31), reason="会商")
+        services.extension_decide(request=ask, actor=lena, approve=False, note="理由不充分")
+    d = decisions.latest_decision(o)
+    assert (d.kind, d.label, d.reason_label, d.reason) == (
+        "extension_refused",
+        "延期申请未获批准",
+        "审批意见",
+        "理由不充分",
+    )
+
+    with time_machine.travel(dt.datetime(2026, 6, 2, 1, 0, tzinfo=dt.UTC), tick=False):
+        ask = services.extension_request(obligation=o, actor=alice, requested_date=dt.date(2026, 12, 31), reason="会商")
+        o.refresh_from_db()
+        services.extension_decide(request=ask, actor=lena, approve=True, expected_version=o.version)
+    d = decisions.latest_decision(o)  # an approval is the date it moved, with the request's reason
+    assert (d.kind, d.old, d.new) == ("due_date", "2026-09-30", "2026-12-31") and "会商" in d.reason
+
+    # Work the body does itself is no decision: the latest decision stays the approval.
+    services.progress_add(obligation=o, actor=alice, text="推进中", percent=50)
+    assert decisions.latest_decision(o).entry_id == d.entry_id
