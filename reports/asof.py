@@ -420,7 +420,9 @@ def count(ctx: ReportContext) -> int:
 
 def _local(value: dt.datetime | None) -> dt.datetime | None:
     """Naive Beijing time: what a reader expects to see, and what XLSX can store."""
-    return timezone.localtime(value).replace(tzinfo=None) if value else None
+    # The default zone (Asia/Shanghai) directly: timezone.localtime() looks up the active zone
+    # through a context-local on every call, a third of the rows' time at 200,000 rows.
+    return value.astimezone(timezone.get_default_timezone()).replace(tzinfo=None) if value else None
 
 
 def timeliness_text(kind: str, status: str, due: dt.date | None, handed: dt.date | None, on: dt.date):
