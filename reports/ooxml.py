@@ -14,6 +14,7 @@ so memory stays flat whatever the number of rows.
 """
 
 import datetime as dt
+import re
 import shutil
 import tempfile
 import zipfile
@@ -67,6 +68,9 @@ _SHEET_TAIL = (
 _ESCAPE = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
 _ESCAPE |= {c: f"_x{c:04X}_" for c in range(32) if c not in (9, 10, 13)}
 _ESCAPE |= {0xFFFE: "_xFFFE_", 0xFFFF: "_xFFFF_"}
+# translate() walks a CJK string through a dict lookup per character (10 µs for a clause); most
+# texts need nothing, and a regex says so in a tenth of that.
+_NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def column_letter(index: int) -> str:
@@ -128,6 +132,7 @@ class Sheet:
         base_attr = f' s="{base}"' if base else ""
         cells = []
         text = self.book.text
+        needs_escape = _NEEDS_ESCAPE.search
         for c, value in enumerate(values):
             if value is None or value == "":
                 continue
@@ -141,10 +146,9 @@ class Sheet:
                     value = text(value)
                 if len(value) > MAX_TEXT:
                     value = value[:MAX_TEXT]
-                cells.append(
-                    f'<c r="{ref}"{attr} t="inlineStr"><is><t xml:space="preserve">'
-                    f"{value.translate(_ESCAPE)}</t></is></c>"
-                )
+                if needs_escape(value):
+                    value = value.translate(_ESCAPE)
+                cells.append(f'<c r="{ref}"{attr} t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>')
             elif isinstance(value, dt.datetime):
                 delta = value - EPOCH
                 serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
