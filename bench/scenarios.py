@@ -543,8 +543,16 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
                 break
             except OSError:
                 time.sleep(0.2)
-        time.sleep(3)  # every worker booted before the CPU counters are read
-        server_cpu, db_cpu = _server_cpu(server.pid), _database_cpu()
+        # Every worker booted (importing the app costs seconds of CPU each) before the counters
+        # are read: wait until the server has been idle for a second.
+        server_cpu = _server_cpu(server.pid)
+        for _ in range(60):
+            time.sleep(1)
+            now = _server_cpu(server.pid)
+            if now - server_cpu < 0.05:
+                break
+            server_cpu = now
+        db_cpu = _database_cpu()
         client_cpu = resource.getrusage(resource.RUSAGE_SELF)
         paths = [f"/api/obligations/?department={code}", f"/api/obligations/{obligation_id}/"]
         headers = {"Authorization": f"Token {key}", "Accept": "application/json", "Host": "127.0.0.1"}
