@@ -515,9 +515,10 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         "SECURE_SSL_REDIRECT": "0",
         "DB_CONN_MAX_AGE": "60",
     }
-    workers = str(int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
-    # BENCH_GUNICORN_THREADS > 1: gthread workers (each thread holds its own database connection).
-    threads = str(int(os.environ.get("BENCH_GUNICORN_THREADS", "1")))
+    # The deployment's default (scripts/run.sh, docs/deployment.md): 2 gthread workers × 8 threads.
+    # BENCH_GUNICORN_THREADS 1 makes sync workers; each thread holds its own database connection.
+    workers = str(int(os.environ.get("BENCH_GUNICORN_WORKERS", "2")))
+    threads = str(int(os.environ.get("BENCH_GUNICORN_THREADS", "8")))
     server = subprocess.Popen(
         [
             sys.executable,
