@@ -226,7 +226,8 @@ def export(mode: str, fmt: str) -> dict:
     t0 = time.monotonic()
     job = services.export_job_run(job_id=job.id)
     elapsed = time.monotonic() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = usage.ru_maxrss
     hwm = next(
         (
             int(line.split()[1])
@@ -242,6 +243,9 @@ def export(mode: str, fmt: str) -> dict:
         "status": job.status,
         "rows": total,
         "seconds": round(elapsed, 1),
+        # CPU of this process (start-up included): on a shared machine, what the wall time is not.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "rss_after_setup_mb": round(base / 1024, 1),
         "peak_rss_mb": round(peak / 1024, 1),
         "vm_hwm_mb": round(hwm / 1024, 1) if hwm else None,

@@ -526,18 +526,61 @@ def export_all(scale: float, fmt: str) -> Result:
         p95_ms=round(figures["seconds"] * 1000),
         peak_mb=figures["peak_rss_mb"],
         errors=0 if figures["status"] == "done" else 1,
-        note=f"{figures['rows']:,} rows, {figures['file_mb']} MB, {figures['rows'] / figures['seconds']:,.0f} rows/s",
-        extra={"rows": figures["rows"], "seconds": figures["seconds"], "file_mb": figures["file_mb"]},
+        note=f"{figures['rows']:,} rows, {figures['file_mb']} MB, {figures['rows'] / figures['seconds']:,.0f} rows/s, "
+        f"{figures['cpu_seconds']} s CPU, load {figures['load_average'][0]}",
+        extra={
+            "rows": figures["rows"],
+            "seconds": figures["seconds"],
+            "file_mb": figures["file_mb"],
+            "cpu_seconds": figures["cpu_seconds"],
+            "load_average": figures["load_average"],
+        },
     )
 
 
-def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: int = 60) -> Result:
-    """50 clients for 60 s on the list and detail endpoints against gunicorn (DEBUG off)."""
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, from /proc (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_cpu(master: int) -> float:
+    """CPU of gunicorn's master and workers (the workers are the master's children)."""
+    total = _cpu_seconds(master)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == master:
+                total += _cpu_seconds(int(entry.name))
+    return total
+
+
+def _database_cpu() -> dict[int, float]:
+    """CPU of every other PostgreSQL backend on the benchmark database (the server's connections)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+
+
+def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: int | None = None) -> Result:
+    """50 clients for 60 s (BENCH_LOAD_SECONDS) on the list and detail endpoints against gunicorn
+    (DEBUG off). The clients are threads of this process, on the same 2 cores as the server."""
     import http.client
     import socket
 
     from accounts.services import api_token_create
 
+    seconds = seconds or int(os.environ.get("BENCH_LOAD_SECONDS", "60"))
     _, key = api_token_create(user=staff, name="bench load")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -549,9 +592,10 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         "SECURE_SSL_REDIRECT": "0",
         "DB_CONN_MAX_AGE": "60",
     }
-    workers = str(int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
-    # BENCH_GUNICORN_THREADS > 1: gthread workers (each thread holds its own database connection).
-    threads = str(int(os.environ.get("BENCH_GUNICORN_THREADS", "1")))
+    # The deployment's default (scripts/run.sh, docs/deployment.md): 2 gthread workers × 8 threads.
+    # BENCH_GUNICORN_THREADS 1 makes sync workers; each thread holds its own database connection.
+    workers = str(int(os.environ.get("BENCH_GUNICORN_WORKERS", "2")))
+    threads = str(int(os.environ.get("BENCH_GUNICORN_THREADS", "8")))
     server = subprocess.Popen(
         [
             sys.executable,
@@ -577,6 +621,17 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
                 break
             except OSError:
                 time.sleep(0.2)
+        # Every worker booted (importing the app costs seconds of CPU each) before the counters
+        # are read: wait until the server has been idle for a second.
+        server_cpu = _server_cpu(server.pid)
+        for _ in range(60):
+            time.sleep(1)
+            now = _server_cpu(server.pid)
+            if now - server_cpu < 0.05:
+                break
+            server_cpu = now
+        db_cpu = _database_cpu()
+        client_cpu = resource.getrusage(resource.RUSAGE_SELF)
         paths = [f"/api/obligations/?department={code}", f"/api/obligations/{obligation_id}/"]
         headers = {"Authorization": f"Token {key}", "Accept": "application/json", "Host": "127.0.0.1"}
         latencies: list[float] = []
@@ -606,23 +661,47 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
                     if not ok:
                         errors.append(status)
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        for t in threads:
+        pool = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for t in pool:
             t.start()
-        for t in threads:
+        for t in pool:
             t.join()
+        # CPU per request: what the neighbours on a shared machine do not change much (the wall
+        # figures they do). Server = gunicorn; database = its PostgreSQL backends.
+        server_cpu = _server_cpu(server.pid) - server_cpu
+        db_after = _database_cpu()
+        db_cpu = sum(cpu - db_cpu.get(pid, 0.0) for pid, cpu in db_after.items())
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = after.ru_utime + after.ru_stime - client_cpu.ru_utime - client_cpu.ru_stime
     finally:
         server.terminate()
         server.wait(timeout=30)
     from .measure import percentile
 
     rps = len(latencies) / seconds
+    per_request = {
+        "server_cpu_ms": round(server_cpu * 1000 / max(1, len(latencies)), 2),
+        "database_cpu_ms": round(db_cpu * 1000 / max(1, len(latencies)), 2),
+        "client_cpu_ms": round(client_cpu * 1000 / max(1, len(latencies)), 2),
+    }
+    # What 2 idle cores could serve at that CPU per request (server and database; the clients
+    # belong to the benchmark, not to the deployment).
+    capacity = 2000 / max(0.01, per_request["server_cpu_ms"] + per_request["database_cpu_ms"])
     return Result(
         "load_50_clients",
         p50_ms=round(percentile(latencies, 50), 1) if latencies else None,
         p95_ms=round(percentile(latencies, 95), 1) if latencies else None,
         errors=len(errors),
         note=f"{rps:.0f} requests/s over {seconds} s, {clients} clients, gunicorn {workers} workers × {threads} threads"
+        + f"; CPU per request: server {per_request['server_cpu_ms']} ms, database {per_request['database_cpu_ms']} ms,"
+        f" clients {per_request['client_cpu_ms']} ms; 2 idle cores ≈ {capacity:.0f} requests/s"
         + (f"; errors: {sorted(set(errors))}" if errors else ""),
-        extra={"rps": round(rps, 1)},
+        extra={
+            "rps": round(rps, 1),
+            **per_request,
+            "capacity_rps_2_cores": round(capacity, 1),
+            "workers": int(workers),
+            "threads": int(threads),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        },
     )

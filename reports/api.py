@@ -89,6 +89,7 @@ class ReportExportView(APIView):
         description=(
             "按筛选条件生成报告。义务数不超过 REPORT_SYNC_MAX_ROWS 时直接返回文件（200）；"
             "否则创建后台导出任务并返回任务（202），通过任务接口查询进度与下载。"
+            "PDF 超过 REPORT_PDF_MAX_ROWS 项义务时，结果为按责任单位分册的 PDF 压缩包（zip）。"
             "审计人员、牵头部门和管理员可导出全部义务；经办人仅可导出本单位义务。每次导出均写入审计记录。"
         ),
         request=ReportRequestSerializer,
@@ -153,7 +154,7 @@ class ExportJobDownloadView(APIView):
             open(path, "rb"),  # noqa: SIM115 (FileResponse closes it)
             as_attachment=True,
             filename=job.download_name,
-            content_type=services.FORMATS[job.format][1],
+            content_type=services.export_job_content_type(job),
         )
 
 

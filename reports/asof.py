@@ -418,9 +418,24 @@ def count(ctx: ReportContext) -> int:
         return obligations(ctx).count()
 
 
+def body_counts(ctx: ReportContext) -> list[tuple[str, int]]:
+    """(responsible body's code, obligations) for each body in the selection, in registry order:
+    one query, grouped on the body as of the report's day."""
+    with _no_jit():
+        rows = list(obligations(ctx).order_by().values("r_dept").annotate(n=Count("id")).values_list("r_dept", "n"))
+
+    def order(item):
+        dept = ctx.departments.get(item[0])
+        return (dept.sort_order, item[0]) if dept else (10**9, item[0] or "")
+
+    return sorted(rows, key=order)
+
+
 def _local(value: dt.datetime | None) -> dt.datetime | None:
     """Naive Beijing time: what a reader expects to see, and what XLSX can store."""
-    return timezone.localtime(value).replace(tzinfo=None) if value else None
+    # The default zone (Asia/Shanghai) directly: timezone.localtime() looks up the active zone
+    # through a context-local on every call, a third of the rows' time at 200,000 rows.
+    return value.astimezone(timezone.get_default_timezone()).replace(tzinfo=None) if value else None
 
 
 def timeliness_text(kind: str, status: str, due: dt.date | None, handed: dt.date | None, on: dt.date):

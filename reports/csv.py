@@ -9,6 +9,7 @@ from . import asof
 from .columns import OBLIGATION_COLUMNS, as_text, neutralise, obligation_values
 
 BOM = "\ufeff"
+BATCH = 500
 
 
 def _line(values) -> str:
@@ -23,16 +24,20 @@ def stream(ctx: asof.ReportContext, progress=None) -> Iterator[bytes]:
         yield _line([label, value]).encode("utf-8")
     yield _line([]).encode("utf-8")
     yield _line([title for title, _, _, _ in OBLIGATION_COLUMNS]).encode("utf-8")
-    batch, done = [], 0
+    # One writer over one buffer, emptied every BATCH rows (not a writer per row).
+    buffer = io.StringIO()
+    writerow = csv.writer(buffer, lineterminator="\r\n").writerow
+    done = 0
     for done, row in enumerate(asof.iter_obligation_rows(ctx), start=1):
-        batch.append(_line(obligation_values(row)))
-        if len(batch) >= 500:
-            yield "".join(batch).encode("utf-8")
-            batch = []
+        writerow([as_text(neutralise(v)) for v in obligation_values(row)])
+        if done % BATCH == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
             if progress:
                 progress(done)
-    if batch:
-        yield "".join(batch).encode("utf-8")
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
     if progress:
         progress(done)
 

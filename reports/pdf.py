@@ -5,6 +5,8 @@ Chinese renders with reportlab's built-in CID font STSong-Light (the reader's PD
 the glyphs; no font file, nothing downloaded), and its text can be extracted and searched.
 """
 
+import dataclasses
+import zipfile
 from html import escape
 
 from django.utils import timezone
@@ -20,6 +22,7 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 
 from . import asof
 from .columns import as_text
+from .csv import BOM, _line
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -233,3 +236,63 @@ def _evidence(ctx, width) -> list:
     else:
         story.append(Paragraph("（所选范围内无佐证材料）", BODY))
     return story
+
+
+# --- a large selection: one PDF per responsible body, in a ZIP ---------------------------------
+
+BY_BODY_MANIFEST = "分册清单.csv"
+
+
+@dataclasses.dataclass
+class ByBodyResult:
+    total: int = 0
+    files: list = dataclasses.field(default_factory=list)  # (arcname, body code, body name, rows)
+
+
+def by_body_name(index: int, code: str, name: str) -> str:
+    return f"{index:03d}_{code}_{name}.pdf"
+
+
+def write_by_body(ctx: asof.ReportContext, out, progress=None) -> ByBodyResult:
+    """A ZIP of one PDF per responsible body (the selection narrowed to that body, each with its
+    own header, summary, obligations and evidence) and a manifest of the files and their counts.
+
+    Each body's document is laid out and written into the ZIP before the next one starts, so memory
+    is bounded by the largest body, not by the selection. The caller writes `out` to a temporary
+    path and renames it when complete (services.export_job_run, core.files.write_whole)."""
+    result = ByBodyResult()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for index, (code, _count) in enumerate(asof.body_counts(ctx), start=1):
+            dept = ctx.departments.get(code)
+            name = dept.name if dept else code
+            arcname = by_body_name(index, code, name)
+            body_ctx = dataclasses.replace(ctx, filters=ctx.filters.with_department(code))
+            done_before = result.total
+
+            def body_progress(done, offset=done_before):
+                if progress:
+                    progress(offset + done)
+
+            # The PDF's pages are compressed already: stored, not deflated again.
+            with zf.open(zipfile.ZipInfo(arcname, date_time=_zip_time(ctx)), "w", force_zip64=True) as target:
+                summary = write(body_ctx, target, body_progress)
+            result.total += summary.total
+            result.files.append((arcname, code, name, summary.total))
+        lines = [_line(["文件", "机构代码", "责任单位", "义务数"])]
+        lines += [_line([arcname, code, name, rows]) for arcname, code, name, rows in result.files]
+        lines.append(_line(["合计", "", "", result.total]))
+        zf.writestr(BY_BODY_MANIFEST, (BOM + "".join(lines)).encode("utf-8"))
+        notes = [ctx.title, ""] + [f"{label}：{value}" for label, value in ctx.header_lines()]
+        notes += [
+            "",
+            f"所选范围共 {result.total} 项义务，按责任单位分为 {len(result.files)} 个 PDF 文件，"
+            f"见 {BY_BODY_MANIFEST}。",
+        ]
+        zf.writestr("说明.txt", "\r\n".join(notes).encode("utf-8"))
+    if progress:
+        progress(result.total)
+    return result
+
+
+def _zip_time(ctx: asof.ReportContext) -> tuple:
+    return timezone.localtime(ctx.generated_at).timetuple()[:6]

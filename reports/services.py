@@ -37,6 +37,8 @@ FORMATS = {
     ExportJob.Format.CSV: (csv_report.write, "text/csv; charset=utf-8", "csv"),
     ExportJob.Format.BUNDLE: (bundle.write, "application/zip", "zip"),
 }
+# A PDF of more than REPORT_PDF_MAX_ROWS obligations: a ZIP of one PDF per responsible body.
+PDF_BY_BODY = (pdf.write_by_body, "application/zip", "zip")
 
 
 class ReportError(Exception):
@@ -112,32 +114,40 @@ def report_record_export(*, ctx: asof.ReportContext, fmt: str, user, job: Export
     audit.checkpoint_write(reason=AuditCheckpoint.Reason.REPORT)
 
 
-def report_write(*, ctx: asof.ReportContext, fmt: str, out, progress=None):
-    writer = FORMATS[fmt][0]
+def report_format(*, fmt: str, total: int | None = None) -> tuple:
+    """(writer, content type, extension) for a format and the selection's size."""
+    if fmt == ExportJob.Format.PDF and total is not None and total > settings.REPORT_PDF_MAX_ROWS:
+        return PDF_BY_BODY
+    return FORMATS[fmt]
+
+
+def report_write(*, ctx: asof.ReportContext, fmt: str, out, progress=None, total: int | None = None):
+    writer = report_format(fmt=fmt, total=total)[0]
     return writer(ctx, out, progress)
 
 
-def report_download_name(*, ctx: asof.ReportContext, fmt: str) -> str:
-    ext = FORMATS[fmt][2]
-    stem = "佐证材料包" if fmt == ExportJob.Format.BUNDLE else "义务履行情况报告"
+def report_download_name(*, ctx: asof.ReportContext, fmt: str, total: int | None = None) -> str:
+    ext = report_format(fmt=fmt, total=total)[2]
+    if fmt == ExportJob.Format.BUNDLE:
+        stem = "佐证材料包"
+    elif ext != FORMATS[fmt][2]:
+        stem = "义务履行情况报告_分单位PDF"
+    else:
+        stem = "义务履行情况报告"
     scope = f"_{ctx.filters.department}" if ctx.filters.department else ""
     return f"{stem}{scope}_{ctx.on:%Y%m%d}.{ext}"
+
+
+def export_job_content_type(job: ExportJob) -> str:
+    """What the job's file is: read from its extension (a large PDF job's file is a ZIP)."""
+    if job.file_name.endswith(".zip") and job.format == ExportJob.Format.PDF:
+        return PDF_BY_BODY[1]
+    return FORMATS[job.format][1]
 
 
 def report_is_large(*, ctx: asof.ReportContext) -> tuple[bool, int]:
     total = asof.count(ctx)
     return total > settings.REPORT_SYNC_MAX_ROWS, total
-
-
-def report_check_size(*, fmt: str, total: int) -> None:
-    if fmt == ExportJob.Format.PDF and total > settings.REPORT_PDF_MAX_ROWS:
-        raise ReportError(
-            "too_many_rows",
-            f"PDF 报告最多包含 {settings.REPORT_PDF_MAX_ROWS} 项义务（所选范围 {total} 项），"
-            "请缩小筛选范围或导出 Excel / CSV。",
-            400,
-            {"rows": total, "max_rows": settings.REPORT_PDF_MAX_ROWS},
-        )
 
 
 def export_job_create(*, user, fmt: str, filters: asof.ReportFilters, total: int) -> ExportJob:
@@ -167,7 +177,7 @@ def export_job_run(*, job_id) -> ExportJob | None:
         return None  # gone, or another worker got there first
     job = ExportJob.objects.select_related("requested_by__department").get(id=job_id)
     root = reports_root()
-    ext = FORMATS[job.format][2]
+    ext = report_format(fmt=job.format, total=job.total_rows)[2]
     final = root / f"{job.id}.{ext}"
     # Written under a dot-name in the same directory, then renamed: a reader sees the whole file or none.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{job.id}.", suffix=".part", dir=root)
@@ -179,7 +189,7 @@ def export_job_run(*, job_id) -> ExportJob | None:
             ExportJob.objects.filter(id=job.id).update(rows_done=done)
 
         with os.fdopen(fd, "wb") as out:
-            report_write(ctx=ctx, fmt=job.format, out=out, progress=progress)
+            report_write(ctx=ctx, fmt=job.format, out=out, progress=progress, total=job.total_rows)
             out.flush()
             os.fsync(out.fileno())
         hasher = audit.new_hasher("sha256")
@@ -199,7 +209,7 @@ def export_job_run(*, job_id) -> ExportJob | None:
     ExportJob.objects.filter(id=job.id).update(
         status=ExportJob.Status.DONE,
         file_name=final.name,
-        download_name=report_download_name(ctx=ctx, fmt=job.format),
+        download_name=report_download_name(ctx=ctx, fmt=job.format, total=job.total_rows),
         size=final.stat().st_size,
         sha256=hasher.hexdigest(),
         rows_done=job.total_rows,

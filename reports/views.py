@@ -35,18 +35,17 @@ def export_response(*, user, fmt: str, filters):
     """
     ctx = services.report_context(user=user, filters=filters)
     large, total = services.report_is_large(ctx=ctx)
-    services.report_check_size(fmt=fmt, total=total)
     if large:
         return None, services.export_job_create(user=user, fmt=fmt, filters=ctx.filters, total=total)
     services.report_record_export(ctx=ctx, fmt=fmt, user=user)
-    name = services.report_download_name(ctx=ctx, fmt=fmt)
-    content_type = services.FORMATS[fmt][1]
+    name = services.report_download_name(ctx=ctx, fmt=fmt, total=total)
+    content_type = services.report_format(fmt=fmt, total=total)[1]
     if fmt == ExportJob.Format.CSV:
         response = StreamingHttpResponse(csv_report.stream(ctx), content_type=content_type)
         response["Content-Disposition"] = content_disposition_header(True, name)
         return response, None
     out = tempfile.TemporaryFile()
-    services.report_write(ctx=ctx, fmt=fmt, out=out)
+    services.report_write(ctx=ctx, fmt=fmt, out=out, total=total)
     out.seek(0)
     return FileResponse(out, as_attachment=True, filename=name, content_type=content_type), None
 
@@ -100,7 +99,7 @@ def job_download(request, job_id):
         open(path, "rb"),  # noqa: SIM115 (FileResponse closes it)
         as_attachment=True,
         filename=job.download_name,
-        content_type=services.FORMATS[job.format][1],
+        content_type=services.export_job_content_type(job),
     )
 
 

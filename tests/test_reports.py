@@ -15,6 +15,7 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -575,14 +576,75 @@ def test_api_exports_a_file_or_a_job_and_refuses_in_one_error_shape(client, cast
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
 
 
-def test_a_pdf_of_too_many_obligations_is_refused_with_advice(client, cast, regulation, settings):
+def by_body_zip(data: bytes) -> tuple[zipfile.ZipFile, list[list[str]]]:
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    manifest = list(csv.reader(io.StringIO(zf.read("分册清单.csv").decode("utf-8-sig"))))
+    return zf, manifest
+
+
+@time_machine.travel(at("2027-02-01"), tick=False)
+def test_a_pdf_above_the_limit_is_a_zip_of_one_pdf_per_body_whose_counts_add_up(client, cast, history, settings):
     settings.REPORT_PDF_MAX_ROWS = 3
     client.force_login(cast["audrey"])
     response = client.post(reverse("reports-api:export"), {"format": "pdf"}, content_type="application/json")
-    assert response.status_code == 400
-    body = response.json()
-    assert body["code"] == "too_many_rows" and "Excel" in body["message"] and body["details"]["max_rows"] == 3
-    assert not AuditEntry.objects.filter(action="report.exported").exists()
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert ".zip" in response["Content-Disposition"]
+    zf, manifest = by_body_zip(content_of(response))
+    active = Obligation.objects.active()
+    expected = {
+        row["department__code"]: row["n"]
+        for row in active.values("department__code").annotate(n=Count("id")).order_by()
+    }
+    assert len(expected) > 1
+    header, files, total = manifest[0], manifest[1:-1], manifest[-1]
+    assert header == ["文件", "机构代码", "责任单位", "义务数"]
+    assert {code: int(n) for _, code, _, n in files} == expected  # one PDF per body, its own count
+    assert int(total[3]) == sum(int(n) for *_, n in files) == active.count()
+    assert sorted(n for n in zf.namelist() if n.endswith(".pdf")) == sorted(name for name, *_ in files)
+    for name, _code, body, _n in files:
+        reader = PdfReader(io.BytesIO(zf.read(name)))
+        text = "".join(page.extract_text() for page in reader.pages)
+        assert f"责任单位：{body}" in text  # the body's own selection, stated in its header
+    fgw = next(name for name, code, *_ in files if code == "JN-FGW")
+    fgw_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(zf.read(fgw))).pages)
+    assert "第二十条第一款" in fgw_text and "规划初稿" in fgw_text  # its obligation and its evidence
+    assert "审计链头" in zf.read("说明.txt").decode("utf-8")
+    assert AuditEntry.objects.filter(action="report.exported").count() == 1
+
+
+@time_machine.travel(at("2027-02-01"), tick=False)
+def test_a_large_pdf_job_is_a_zip_and_a_failure_part_way_leaves_no_file(client, cast, history, settings, monkeypatch):
+    settings.REPORT_PDF_MAX_ROWS = 3
+    settings.REPORT_SYNC_MAX_ROWS = 3
+    client.force_login(cast["audrey"])
+    response = client.post(reverse("reports-api:export"), {"format": "pdf"}, content_type="application/json")
+    assert response.status_code == 202
+    assert run_export_job(response.json()["id"]) == "done"
+    job = ExportJob.objects.get()
+    assert job.file_name == f"{job.id}.zip" and job.download_name.endswith(".zip")
+    download = client.get(reverse("reports-api:job-download", args=[job.id]))
+    assert download["Content-Type"] == "application/zip"
+    _, manifest = by_body_zip(content_of(download))
+    assert int(manifest[-1][3]) == job.total_rows
+    Path(settings.REPORTS_ROOT, job.file_name).unlink()
+
+    # The third body's PDF fails: the job fails and nothing is left, neither the ZIP nor a part.
+    from reports import pdf
+
+    calls = []
+    real = pdf.write
+
+    def failing(ctx, out, progress=None):
+        calls.append(ctx.filters.department)
+        if len(calls) == 3:
+            raise RuntimeError("layout failed")
+        return real(ctx, out, progress)
+
+    monkeypatch.setattr(pdf, "write", failing)
+    failed = ExportJob.objects.create(requested_by=cast["audrey"], format="pdf", params={}, total_rows=job.total_rows)
+    assert run_export_job(str(failed.id)) == "failed"
+    assert len(calls) == 3
+    assert list(Path(settings.REPORTS_ROOT).iterdir()) == []
 
 
 def test_reports_api_is_in_the_openapi_schema(client, cast):

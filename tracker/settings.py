@@ -446,5 +446,6 @@ AUDIT_CHECKPOINT_RETIRED_KEYS = env_list("AUDIT_CHECKPOINT_RETIRED_KEYS", [])
 AUDIT_CHECKPOINT_LOG = Path(os.environ.get("AUDIT_CHECKPOINT_LOG", VAR_DIR / "audit-checkpoints.log"))
 # Above this many obligations an export runs as a Celery task instead of in the request.
 REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
-# A PDF is laid out in memory (page numbers need the page count); above this, use XLSX or CSV.
+# A PDF is laid out in memory (page numbers need the page count); above this many obligations the
+# PDF export is a ZIP of one PDF per responsible body, built one body at a time.
 REPORT_PDF_MAX_ROWS = env_int("REPORT_PDF_MAX_ROWS", 10000)

@@ -53,17 +53,20 @@ class Command(BaseCommand):
             regulation = Regulation.objects.filter(code=opts["regulation"]).first()
             if regulation is None:
                 raise CommandError(f"法规不存在：{opts['regulation']}")
+        total = None
         try:
             ctx = services.report_context(user=user, filters=filters, regulation=regulation)
             if fmt == ExportJob.Format.PDF:
-                services.report_check_size(fmt=fmt, total=services.report_is_large(ctx=ctx)[1])
+                total = services.report_is_large(ctx=ctx)[1]
         except services.ReportError as err:
             raise CommandError(err.message) from err
         services.report_record_export(ctx=ctx, fmt=fmt, user=user)
         target = Path(opts["output"]).resolve()
         # Same rule as the worker: write beside the target, rename when complete.
         with write_whole(target) as out:
-            result = services.report_write(ctx=ctx, fmt=fmt, out=out)
-        total = getattr(result, "total", None)
-        count = f"，共 {total} 项义务" if total is not None else ""
+            result = services.report_write(ctx=ctx, fmt=fmt, out=out, total=total)
+        written = getattr(result, "total", None)
+        count = f"，共 {written} 项义务" if written is not None else ""
+        if services.report_format(fmt=fmt, total=total)[2] != services.FORMATS[fmt][2]:
+            count += "（超过 PDF 单册上限，已按责任单位分册并打包为 zip）"
         self.stdout.write(self.style.SUCCESS(f"已导出 {target}{count}（状态截至 {ctx.on.isoformat()}）。"))
