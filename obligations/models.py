@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Department
+from core import clock
 from core.calendar import WorkCalendar
 from core.clock import today
 from obligations.parser import citation  # noqa: F401 (also read from here by rows read as values)
@@ -341,7 +342,7 @@ class Obligation(models.Model):
     missed_due_date = models.DateField("逾期的期限", null=True, blank=True)
     superseded_at = models.DateTimeField("废止时间", null=True, blank=True)
     superseded_reason = models.CharField("废止原因", max_length=200, blank=True)
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    created_at = models.DateTimeField("创建时间", default=clock.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     objects = ObligationQuerySet.as_manager()
@@ -394,7 +395,7 @@ class ProgressEntry(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="填报人", on_delete=models.PROTECT, related_name="progress_entries"
     )
-    created_at = models.DateTimeField("填报时间", default=timezone.now)
+    created_at = models.DateTimeField("填报时间", default=clock.now)
     text = models.TextField("工作进展")
     percent = models.PositiveSmallIntegerField("完成比例", null=True, blank=True)
     milestone = models.ForeignKey(
@@ -443,7 +444,7 @@ class Evidence(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="提交人", on_delete=models.PROTECT, related_name="+"
     )
-    uploaded_at = models.DateTimeField("提交时间", default=timezone.now)
+    uploaded_at = models.DateTimeField("提交时间", default=clock.now)
 
     class Meta:
         verbose_name = "佐证材料"
@@ -462,7 +463,7 @@ class Milestone(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="创建人", on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
 
     class Meta:
         verbose_name = "工作节点"
@@ -490,7 +491,7 @@ class DueDateChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="变更人", on_delete=models.PROTECT, related_name="+"
     )
-    changed_at = models.DateTimeField("变更时间", default=timezone.now)
+    changed_at = models.DateTimeField("变更时间", default=clock.now)
 
     class Meta:
         verbose_name = "期限变更"
@@ -513,7 +514,7 @@ class ExtensionRequest(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
     )
-    requested_at = models.DateTimeField("申请时间", default=timezone.now)
+    requested_at = models.DateTimeField("申请时间", default=clock.now)
     requested_date = models.DateField("申请延至")
     reason = models.CharField("理由", max_length=500)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -556,7 +557,7 @@ class Objection(models.Model):
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="提出人", on_delete=models.PROTECT, related_name="+"
     )
-    raised_at = models.DateTimeField("提出时间", default=timezone.now)
+    raised_at = models.DateTimeField("提出时间", default=clock.now)
     reason = models.CharField("理由", max_length=1000)
     suggested_department = models.ForeignKey(
         Department, verbose_name="建议责任单位", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -612,7 +613,7 @@ class ReportingRequirement(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="创建人", on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
 
     class Meta:
         verbose_name = "定期报送要求"
@@ -638,7 +639,7 @@ class AuditEntry(models.Model):
         related_name="+",
     )
     action = models.CharField("操作代码", max_length=50)
-    at = models.DateTimeField("时间", default=timezone.now)
+    at = models.DateTimeField("时间", default=clock.now)
     before = models.JSONField("变更前", default=dict, blank=True)
     after = models.JSONField("变更后", default=dict, blank=True)
     prev_hash = models.CharField("前一条摘要", max_length=128, blank=True)
@@ -717,7 +718,7 @@ class BodyProposal(models.Model):
     regulation = models.ForeignKey(
         Regulation, verbose_name="首次出现于", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    proposed_at = models.DateTimeField("提出时间", default=timezone.now)
+    proposed_at = models.DateTimeField("提出时间", default=clock.now)
     decided_at = models.DateTimeField("确认时间", null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -778,7 +779,7 @@ class OutboxMessage(models.Model):
         related_name="+",
     )
     payload = models.JSONField("数据", default=dict, blank=True)
-    created_at = models.DateTimeField("写入时间", default=timezone.now)
+    created_at = models.DateTimeField("写入时间", default=clock.now)
     delivered_at = models.DateTimeField("投递时间", null=True, blank=True)
     attempts = models.PositiveSmallIntegerField("失败次数", default=0)
     last_error = models.TextField("最近错误", blank=True)
