@@ -288,11 +288,14 @@ class Story:
         self.plan(self.at(started), lambda: self.start_work(pk, clerk))
         # Progress about once a month, rising.
         span = (stop - started).days
-        reports = 1 if span < 150 else 2
-        for k in range(1, reports + 1):
-            day = self.day(self.n(started) + span * k // (reports + 1))
-            if day < stop:
-                percent = min(90, 30 + 60 * (k - 1) // max(reports - 1, 1)) if reports > 1 else 50
+        days = [self.day(self.n(started) + span // 2)]
+        if handed is None and span > 60:  # still at work: it reported lately too
+            days.append(self.cal.working_day_on_or_before(self.today - dt.timedelta(days=rng.randint(2, 40))))
+        elif span > 150:
+            days = [self.day(self.n(started) + span // 3), self.day(self.n(started) + span * 2 // 3)]
+        for k, day in enumerate(days, start=1):
+            if started < day < stop or (handed is None and started < day <= stop):
+                percent = 30 + 40 * (k - 1) + rng.choice([0, 10])
                 self.plan(self.at(day), lambda k=k, percent=percent: self.progress(pk, clerk, k, percent))
         if fate == MOVED_AFTER_MISS:
             moved_on = self.day(self.n(due) + rng.randint(5, 25))
