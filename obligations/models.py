@@ -2,7 +2,8 @@
 
 The rules every page, API, reminder and report reads are written here once ("One truth"):
 - overdue: `overdue_q()` (SQL) and `is_overdue()` (one value in hand), used by
-  `ObligationQuerySet.overdue()` and `Obligation.is_overdue()`;
+  `ObligationQuerySet.overdue()` and `Obligation.is_overdue()`; ever overdue (曾逾期):
+  `ObligationQuerySet.with_missed_due_date()` (SQL) and `was_overdue()`;
 - the light (督查督办 亮灯): `LightWindow` (today and the last due date that is still yellow,
   counted in working days from core.calendar, computed once per request), `light_case()` (SQL,
   `ObligationQuerySet.with_light()`) and `light_of()` (`Obligation.traffic_light()`);
@@ -183,6 +184,14 @@ def overdue_q(on: dt.date) -> models.Q:
 def is_overdue(status: str, due: dt.date | None, on: dt.date) -> bool:
     """`overdue_q()` for one row in hand."""
     return due is not None and due < on and status not in Obligation.CLOSED_STATUSES
+
+
+def was_overdue(missed_due_date: dt.date | None, status: str, due: dt.date | None, on: dt.date) -> bool:
+    """曾逾期 on `on`: overdue that day, or a due date it missed before that day is on record
+    (`missed_due_date`, kept when it was handed in late or its date was moved after it passed),
+    even if it now reads on time. The SQL form is `ObligationQuerySet.with_missed_due_date()`:
+    `missed` is not NULL."""
+    return is_overdue(status, due, on) or (missed_due_date is not None and missed_due_date < on)
 
 
 def days_overdue(status: str, due: dt.date | None, on: dt.date) -> int:

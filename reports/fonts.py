@@ -1,0 +1,73 @@
+"""The PDF's fonts: WenQuanYi Zen Hei (and its monospaced face), TrueType outlines that reportlab
+can subset and embed, shipped by Debian's fonts-wqy-zenhei (the set-up installs it: scripts/fonts.sh,
+called by `make run` and `make test`).
+
+The file is found, not assumed: REPORT_FONT_FILE if set, else fontconfig's answer (`fc-match`),
+else the usual Debian paths. Without it the PDF cannot embed a CJK font, and says so clearly.
+"""
+
+import functools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from django.conf import settings
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+FONT = "WenQuanYiZenHei"
+MONO_FONT = "WenQuanYiZenHeiMono"
+FAMILY = "WenQuanYi Zen Hei"
+# Faces of wqy-zenhei.ttc: 0 Zen Hei, 1 Zen Hei Mono, 2 Zen Hei Sharp.
+FACES = {FONT: 0, MONO_FONT: 1}
+KNOWN_PATHS = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
+    "/usr/local/share/fonts/wqy-zenhei.ttc",
+)
+
+
+class FontMissing(RuntimeError):
+    pass
+
+
+def _fc_match() -> Path | None:
+    fc_match = shutil.which("fc-match")
+    if not fc_match:
+        return None
+    try:
+        found = subprocess.run(  # noqa: S603 (a fixed command, no shell)
+            [fc_match, "-f", "%{file}", FAMILY], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = Path(found) if found else None
+    # fontconfig answers with its best substitute when the family is missing: take only ours.
+    return path if path and path.name.startswith("wqy-zenhei") and path.is_file() else None
+
+
+@functools.cache
+def font_file() -> Path:
+    configured = getattr(settings, "REPORT_FONT_FILE", "") or os.environ.get("REPORT_FONT_FILE", "")
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise FontMissing(f"REPORT_FONT_FILE 指向的字体文件不存在：{configured}")
+        return path
+    path = _fc_match() or next((Path(p) for p in KNOWN_PATHS if Path(p).is_file()), None)
+    if path is None:
+        raise FontMissing(
+            "找不到 PDF 报告所需的中文字体（文泉驿正黑，Debian 软件包 fonts-wqy-zenhei）："
+            "请运行 bash scripts/fonts.sh 安装，或以 REPORT_FONT_FILE 指定 wqy-zenhei.ttc 的路径"
+        )
+    return path
+
+
+@functools.cache
+def register_fonts() -> Path:
+    """Register the two faces with reportlab once per process; returns the file used."""
+    path = font_file()
+    for name, index in FACES.items():
+        pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=index))
+    return path
