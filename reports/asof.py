@@ -559,11 +559,7 @@ ROW_ORDER = ("clause__article__number", "clause__paragraph_number", "clause__ord
 
 def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[ObligationRow]:
     """Rows from value tuples (no model instances): the whole province is 200,000 of them."""
-    qs = (
-        obligations(ctx)
-        .order_by(*ROW_ORDER)
-        .values_list(*ROW_FIELDS)
-    )
+    qs = obligations(ctx).order_by(*ROW_ORDER).values_list(*ROW_FIELDS)
     depts = ctx.departments
     names = {code: dept.name for code, dept in depts.items()}
     on, window = ctx.on, ctx.window

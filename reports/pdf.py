@@ -55,7 +55,7 @@ class NumberedCanvas(canvas.Canvas):
 
     def __init__(self, *args, running_title: str = "", **kwargs):
         # The page's starting font is ours too: no base-14 font that a reader would substitute.
-        kwargs.setdefault("initialFontName", FONT)
+        kwargs["initialFontName"] = FONT
         super().__init__(*args, **kwargs)
         self._pages = []
         self._running_title = running_title
@@ -97,6 +97,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
     header.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a939c")),
                 ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef1f4")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -162,6 +163,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
         author=ctx.generated_by,
         subject=f"状态截至 {ctx.on.isoformat()}",
         creator="法规义务督办系统",
+        initialFontName=FONT,
     )
     running = (
         f"{ctx.title} · 状态截至 {ctx.on.isoformat()} · 生成于 {timezone.localtime(ctx.generated_at):%Y-%m-%d %H:%M}"
