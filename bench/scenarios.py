@@ -41,6 +41,29 @@ FROM obligations_obligation o JOIN obligations_clause c ON c.id = o.clause_id
 WHERE o.id = %s
 """
 
+# The progress feed (/api/progress/): a page of 20 entries after a position, with their obligation.
+FEED_SQL = """
+SELECT p.id, p.created_at, p.text, p.percent, o.id, a.number, c.paragraph_number, d.code, u.full_name
+FROM obligations_progressentry p
+JOIN obligations_obligation o ON o.id = p.obligation_id
+JOIN obligations_clause c ON c.id = o.clause_id
+JOIN obligations_article a ON a.id = c.article_id
+JOIN accounts_department d ON d.id = o.department_id
+JOIN accounts_user u ON u.id = p.author_id
+WHERE p.id > %s
+ORDER BY p.id
+LIMIT 21
+"""
+
+
+def feed_cursor(entry_id: int) -> str:
+    """The cursor a next link would carry after entry `entry_id` (core.pagination's encoding)."""
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps({"p": [entry_id]}).encode()).decode().rstrip("=")
+
+
 # The dashboard: for each endpoint, one hand-written query that returns the same figures the
 # endpoint does (every counter, the lights' inputs, the page of rows and its total count).
 TZ = "Asia/Shanghai"
@@ -242,6 +265,23 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
             ),
         ),
     ]
+    # The progress feed read by cursor: its first page (with the count) and a page 90 % deep.
+    from obligations.models import ProgressEntry
+
+    last_entry = ProgressEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    deep = int(last_entry * 0.9)
+    plan += [
+        (
+            "progress_feed_first",
+            lambda: endpoint("progress_feed_first", lead_client, "/api/progress/", FEED_SQL, [0], runs),
+        ),
+        (
+            "progress_feed_deep",
+            lambda: endpoint(
+                "progress_feed_deep", lead_client, f"/api/progress/?cursor={feed_cursor(deep)}", FEED_SQL, [deep], runs
+            ),
+        ),
+    ]
     dashboard_params = {
         **params,
         "yellow": LightWindow.for_day(params["today"]).yellow_until,
@@ -277,7 +317,8 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
             results.append(Result(name, errors=1, note=f"{type(exc).__name__}: {exc}"[:200]))
     floor = next((r for r in results if r.name == "floor" and r.p50_ms), None)
     for r in results:
-        if floor and r.baseline_p50_ms is not None and r.name.startswith(("task_", "obligation_", "dashboard_")):
+        api = r.name.startswith(("task_", "obligation_", "dashboard_", "progress_feed"))
+        if floor and r.baseline_p50_ms is not None and api:
             r.vs_floor = round(r.p50_ms / (floor.p50_ms + r.baseline_p50_ms), 2)
     return results
 

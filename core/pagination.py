@@ -16,6 +16,7 @@ import binascii
 import datetime as dt
 import json
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, OrderBy, Q
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -28,8 +29,11 @@ MAX_PAGE_SIZE = 500
 class Key:
     """One column of a keyset ordering: its lookup path, direction and where its NULLs go."""
 
-    def __init__(self, path: str, descending: bool, nulls_last: bool):
+    def __init__(self, path: str, descending: bool, nulls_last: bool, nullable: bool = True):
         self.path, self.descending, self.nulls_last = path, descending, nulls_last
+        # A column that cannot be NULL needs no "OR … IS NULL" arm: that arm would keep
+        # PostgreSQL from walking the column's index (a deep page became a scan and a sort).
+        self.nullable = nullable
 
     @classmethod
     def parse(cls, term, pk_name: str) -> "Key":
@@ -45,7 +49,7 @@ class Key:
         raise TypeError(f"cannot page by cursor on {term!r}")
 
     def reversed(self) -> "Key":
-        return Key(self.path, not self.descending, not self.nulls_last)
+        return Key(self.path, not self.descending, not self.nulls_last, self.nullable)
 
     def order_by(self) -> OrderBy:
         nulls = {"nulls_last": True} if self.nulls_last else {"nulls_first": True}
@@ -67,7 +71,21 @@ class Key:
             # After NULLs placed last: nothing; placed first: every non-NULL value.
             return Q(pk__in=[]) if self.nulls_last else Q(**{f"{self.path}__isnull": False})
         beyond = Q(**{f"{self.path}__{'lt' if self.descending else 'gt'}": value})
-        return beyond | Q(**{f"{self.path}__isnull": True}) if self.nulls_last else beyond
+        return beyond | Q(**{f"{self.path}__isnull": True}) if self.nulls_last and self.nullable else beyond
+
+
+def _nullable(model, path: str) -> bool:
+    """Can the column at the end of `path` (a__b__c) be NULL, a nullable relation on the way
+    included? Unknown paths (annotations) are taken as nullable."""
+    for name in path.split("__"):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:  # an annotation: assume the worst
+            return True
+        if getattr(field, "null", True):
+            return True
+        model = field.related_model or model
+    return False
 
 
 def _encode_value(value):
@@ -125,8 +143,10 @@ class Pagination(PageNumberPagination):
             terms = list(queryset.model._meta.ordering)
         terms = terms or [pk_name]
         keys = [Key.parse(term, pk_name) for term in terms]
+        for key in keys:
+            key.nullable = _nullable(queryset.model, key.path)
         if not any(key.path == pk_name for key in keys):
-            keys.append(Key(pk_name, descending=False, nulls_last=True))  # unique tie-break
+            keys.append(Key(pk_name, descending=False, nulls_last=True, nullable=False))  # unique tie-break
         return keys
 
     @staticmethod

@@ -6,6 +6,7 @@ from core.clock import today
 from core.filters import BooleanFilter, FilterSet
 from core.forms import InputForm
 
+from .audit import AuditAction
 from .models import Obligation, overdue_q
 
 
@@ -28,3 +29,30 @@ class ObligationFilterSet(FilterSet):
             return queryset
         late = overdue_q(today())
         return queryset.filter(late) if value else queryset.exclude(late)
+
+
+class ProgressFeedFilterSet(FilterSet):
+    """Filters of the progress feed (/api/progress/): one obligation, one body's work, a period."""
+
+    obligation = django_filters.NumberFilter(field_name="obligation_id", label="义务编号")
+    department = django_filters.CharFilter(field_name="obligation__department__code", label="责任单位代码")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="填报时间不早于")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label="填报时间早于")
+
+    class Meta:
+        form = InputForm
+        fields = ["obligation", "department", "since", "until"]
+
+
+class AuditFeedFilterSet(FilterSet):
+    """Filters of the audit history feed (/api/history/)."""
+
+    obligation = django_filters.NumberFilter(field_name="obligation_id", label="义务编号")
+    department = django_filters.CharFilter(field_name="obligation__department__code", label="责任单位代码")
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices, label="操作")
+    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", label="操作时间不早于")
+    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", label="操作时间早于")
+
+    class Meta:
+        form = InputForm
+        fields = ["obligation", "department", "action", "since", "until"]

@@ -294,6 +294,30 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class FeedObligationField(serializers.Serializer):
+    """The obligation an entry of a feed belongs to: its id and its citation (第X条第Y款)."""
+
+    id = serializers.IntegerField(read_only=True)
+    citation = serializers.CharField(read_only=True)
+    department = serializers.CharField(source="department.code", read_only=True)
+
+
+class ProgressFeedSerializer(ProgressEntrySerializer):
+    obligation = FeedObligationField(read_only=True)
+
+    class Meta(ProgressEntrySerializer.Meta):
+        fields = ["id", "obligation", *ProgressEntrySerializer.Meta.fields[1:]]
+        read_only_fields = fields
+
+
+class AuditFeedSerializer(AuditEntrySerializer):
+    obligation = FeedObligationField(read_only=True)
+
+    class Meta(AuditEntrySerializer.Meta):
+        fields = ["id", "obligation", *AuditEntrySerializer.Meta.fields[1:]]
+        read_only_fields = fields
+
+
 class TokenInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)

@@ -1,11 +1,12 @@
 """The obligations API. Viewsets declare; every write is one service call."""
 
 from django.contrib.auth import authenticate
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, status, viewsets
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
@@ -15,9 +16,10 @@ from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
 from accounts.throttling import LoginLockoutThrottle
 from core.exceptions import error_response
+from core.filters import FilterBackend
 from core.parsers import CompleteMultiPartParser
 from obligations import selectors, services
-from obligations.filtersets import ObligationFilterSet
+from obligations.filtersets import AuditFeedFilterSet, ObligationFilterSet, ProgressFeedFilterSet
 from obligations.models import AuditEntry, Evidence, ExtensionRequest, Milestone, Objection, Obligation, ProgressEntry
 from obligations.permissions import Action, can
 
@@ -436,3 +438,52 @@ def evidence_file_response(item: Evidence) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- the long lists across obligations ----------------------------------------------------------
+# Everything a user may see, oldest first, read by cursor (core.pagination): a script syncing a
+# body's progress or the audit history follows `next` from where it stopped, and a page deep in
+# millions of rows costs what the first does. An obligation's own lists stay whole (above).
+
+
+def _feed_obligations() -> Prefetch:
+    """The entries' obligations in a second, small query: one seven-table join took PostgreSQL
+    longer to plan (about 12 ms) than the two queries take to run."""
+    return Prefetch("obligation", queryset=Obligation.objects.select_related("clause__article", "department"))
+
+
+def _visible_entries(queryset, user):
+    """Entries of the obligations `user` sees (Obligation.objects.visible_to, the one rule)."""
+    if user.sees_everything:
+        return queryset.filter(obligation__isnull=False)
+    return queryset.filter(obligation__in=Obligation.objects.visible_to(user).values("pk"))
+
+
+@extend_schema_view(list=extend_schema(summary="工作进展（所有可见义务，按填报先后，游标分页）"))
+class ProgressFeedViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ProgressFeedSerializer
+    filterset_class = ProgressFeedFilterSet
+    filter_backends = [FilterBackend]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ProgressEntry.objects.none()
+        entries = (
+            ProgressEntry.objects.select_related("department", "author")
+            .prefetch_related(_feed_obligations())
+            .order_by("id")
+        )
+        return _visible_entries(entries, self.request.user)
+
+
+@extend_schema_view(list=extend_schema(summary="操作记录（所有可见义务，按时间先后，游标分页）"))
+class AuditFeedViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.AuditFeedSerializer
+    filterset_class = AuditFeedFilterSet
+    filter_backends = [FilterBackend]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEntry.objects.none()
+        entries = AuditEntry.objects.select_related("actor").prefetch_related(_feed_obligations()).order_by("id")
+        return _visible_entries(entries, self.request.user)
