@@ -24,6 +24,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 run: setup fonts
 	bash scripts/run.sh
 
+# Start the demo over: removes the SQLite database and var/'s files, migrates and seeds again.
+reset-demo: setup
+	bash scripts/reset_demo.sh
+
 test: setup services browser fonts
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
