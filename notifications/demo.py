@@ -224,7 +224,7 @@ class Story:
         while day <= self.today:
             recent = (self.today - day).days <= 56
             if (recent or week % 2 == 0) and self.cal.is_working_day(day):
-                self.plan(_moment(day, 8, 30), self.sweep)
+                self.plan(min(_moment(day, 8, 30), timezone.now() - dt.timedelta(minutes=10)), self.sweep)
             day += dt.timedelta(days=7)
             week += 1
 
