@@ -275,7 +275,11 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
     _paragraph(doc, f"统计口径：{asof.ON_TIME_RULE}", size=SIZE_3)
 
     _heading(doc, "二、各责任单位落实情况", 1)
-    _paragraph(doc, f"各责任单位承担义务及落实情况见下表（按逾期未提交数从多到少排列，数量相同时按机构名录顺序，共{bodies}个单位）。")
+    _paragraph(
+        doc,
+        f"各责任单位承担义务及落实情况见下表（按逾期未提交数从多到少排列，数量相同时按机构名录顺序，"
+        f"共{bodies}个单位）。",
+    )
     states_header = [label for _, label in Obligation.Status.choices]
     _table(
         doc,
