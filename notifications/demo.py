@@ -98,7 +98,7 @@ def seed(*, story: bool = True) -> tuple[Accounts, bool]:
     accounts = Accounts(_demo_accounts())
     if not story or DueDateChange.objects.exists():
         return accounts, False
-    accounts.clerks = _clerks(accounts)
+    accounts.clerks = {u.department_id: u for u in accounts.people.values() if u.role == User.Role.STAFF}
     # The story's emails were "sent" a year ago: recorded as sent, not printed on the console.
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
         Story(accounts, start).tell()
@@ -207,6 +207,9 @@ class Story:
         objections = {o.pk for o in objecting[:6]}
         for index, obligation in enumerate(obligations):
             self.plan_obligation(obligation, index, lead, obligation.pk in objections)
+        # The lead sets the dates first (days 1-2); the bodies name their clerks on day 3, so the
+        # dates reach the demo staff, and the story's clerks start from their ledger.
+        self.plan(self.at(self.day(3), 8), self.name_clerks)
         self.plan_sweeps()
         self.versions = dict(Obligation.objects.values_list("id", "version"))
         with transaction.atomic():
@@ -217,20 +220,20 @@ class Story:
                         outbox.deliver_pending()
 
     def plan_sweeps(self) -> None:
-        """The reminder sweep on Monday mornings: every other week, weekly in the last two months
+        """The reminder sweep on Monday mornings: every fourth week, weekly in the last two months
         (each sweep sends what is due that day, so the ledger shows the reminders of the year)."""
         day = self.start + dt.timedelta(days=(7 - self.start.weekday()) % 7)
         week = 0
         while day <= self.today:
             recent = (self.today - day).days <= 56
-            if (recent or week % 2 == 0) and self.cal.is_working_day(day):
+            if (recent or week % 4 == 0) and self.cal.is_working_day(day):
                 self.plan(min(_moment(day, 8, 30), timezone.now() - dt.timedelta(minutes=10)), self.sweep)
             day += dt.timedelta(days=7)
             week += 1
 
     def plan_obligation(self, obligation: Obligation, index: int, lead: User, objects: bool) -> None:
         rng = self.rng
-        clerk = self.accounts.clerks[obligation.department_id]
+        dept = obligation.department_id
         pk = obligation.pk
         # Due dates: a third came due in the first months, most during the year, the rest ahead.
         share = index / 342
@@ -239,12 +242,12 @@ class Story:
         else:
             due_n = rng.randint(STORY_DAYS + 1, STORY_DAYS + 240)
         due = self.start + dt.timedelta(days=due_n)
-        set_on = self.day(rng.randint(2, 6))
+        set_on = self.day(rng.randint(1, 2))
         self.plan(self.at(set_on, 10), lambda: self.set_due(pk, lead, due, "演示数据：初始期限"))
         if objects:
-            raised = self.cal.add_working_days(self.start, rng.randint(2, 7))
+            raised = self.cal.add_working_days(self.start, rng.randint(3, 7))
             decided = self.cal.add_working_days(raised, 3)
-            self.plan(self.at(raised), lambda: self.object(pk, clerk))
+            self.plan(self.at(raised), lambda: self.object(pk, self.clerk(dept)))
             self.plan(self.at(decided), lambda: self.decide_objection(pk, lead))
 
         if due < self.today:
@@ -262,7 +265,7 @@ class Story:
                 wanted = due + dt.timedelta(days=rng.choice([30, 45, 60]))
                 approve = rng.random() < 0.75
                 reason = rng.choice(EXTENSION_REASONS)
-                self.plan(self.at(asked), lambda: self.ask_extension(pk, clerk, wanted, reason))
+                self.plan(self.at(asked), lambda: self.ask_extension(pk, self.clerk(dept), wanted, reason))
                 decided_on = self.day(self.n(asked) + 3)
                 self.plan(self.at(decided_on), lambda: self.decide_extension(pk, lead, approve))
                 if approve:
@@ -285,7 +288,7 @@ class Story:
         if handed is not None and started >= handed:
             started = self.day(max(8, self.n(handed) - 30))
         stop = handed or self.today
-        self.plan(self.at(started), lambda: self.start_work(pk, clerk))
+        self.plan(self.at(started), lambda: self.start_work(pk, self.clerk(dept)))
         # Progress about once a month, rising.
         span = (stop - started).days
         days = [self.day(self.n(started) + span // 2)]
@@ -296,7 +299,7 @@ class Story:
         for k, day in enumerate(days, start=1):
             if started < day < stop or (handed is None and started < day <= stop):
                 percent = 30 + 40 * (k - 1) + rng.choice([0, 10])
-                self.plan(self.at(day), lambda k=k, percent=percent: self.progress(pk, clerk, k, percent))
+                self.plan(self.at(day), lambda k=k, percent=percent: self.progress(pk, self.clerk(dept), k, percent))
         if fate == MOVED_AFTER_MISS:
             moved_on = self.day(self.n(due) + rng.randint(5, 25))
             if moved_on < self.today:
@@ -306,8 +309,8 @@ class Story:
         if handed is None:
             return
         document = rng.random() < 0.5
-        self.plan(self.at(handed, 9), lambda: self.evidence(pk, clerk, document))
-        self.plan(self.at(handed, 15), lambda: self.submit(pk, clerk))
+        self.plan(self.at(handed, 9), lambda: self.evidence(pk, self.clerk(dept), document))
+        self.plan(self.at(handed, 15), lambda: self.submit(pk, self.clerk(dept)))
         verified = fate in (ON_TIME_VERIFIED, LATE_VERIFIED, EARLY_VERIFIED)
         returned = rng.random() < 0.12 and (self.today - handed).days > 30
         last = handed
@@ -316,8 +319,8 @@ class Story:
             again = self.day(self.n(back) + rng.randint(5, 15))
             reason = rng.choice(RETURN_REASONS)
             self.plan(self.at(back), lambda: self.send_back(pk, lead, reason))
-            self.plan(self.at(again, 10), lambda: self.evidence(pk, clerk, True))
-            self.plan(self.at(again, 16), lambda: self.submit(pk, clerk))
+            self.plan(self.at(again, 10), lambda: self.evidence(pk, self.clerk(dept), True))
+            self.plan(self.at(again, 16), lambda: self.submit(pk, self.clerk(dept)))
             last = again
         if verified:
             checked = self.day(self.n(last) + rng.randint(2, 12))
@@ -327,6 +330,13 @@ class Story:
     # -- the steps, each one service call -----------------------------------------------------
     # The obligation is passed as a key (the services read it afresh); its version is followed
     # here, so that each write names the version it saw without one more read.
+
+    def clerk(self, department_id: int) -> User:
+        return self.accounts.clerks[department_id]
+
+    def name_clerks(self) -> bool:
+        self.accounts.clerks = _clerks(self.accounts)
+        return False
 
     def _bump(self, obligation: Obligation) -> bool:
         self.versions[obligation.pk] = obligation.version
