@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import password_validators_help_texts
-from django.contrib.auth.views import PasswordChangeView
+from django.contrib.auth.views import LogoutView, PasswordChangeView
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
@@ -75,4 +75,18 @@ class PasswordChange(PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         messages.success(self.request, "密码已修改。其他设备上的登录已结束，全部 API 令牌已吊销。")
+        return response
+
+
+class Logout(LogoutView):
+    """退出 (POST): ends the session and says so on the login page it leads to."""
+
+    next_page = "login"
+
+    def post(self, request, *args, **kwargs):
+        was_logged_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_logged_in:
+            # The message outlives the flushed session: the message storage writes it with the response.
+            messages.success(request, "您已安全退出。")
         return response

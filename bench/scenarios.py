@@ -264,6 +264,14 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
                 runs,
             ),
         ),
+        # The HTML pages staff work in (issue 15): 我的任务 with its 已退回/已核验通过 marks (two
+        # correlated subqueries on the page's rows) and the obligation page with its latest decision.
+        ("tasks_page", lambda: endpoint("tasks_page", staff_client, "/tasks/", None, None, runs)),
+        ("tasks_page_lead", lambda: endpoint("tasks_page_lead", lead_client, "/tasks/", None, None, runs)),
+        (
+            "obligation_page",
+            lambda: endpoint("obligation_page", staff_client, f"/obligations/{sample.id}/", None, None, runs),
+        ),
     ]
     # The progress feed read by cursor: its first page (with the count) and a page 90 % deep.
     from obligations.models import ProgressEntry

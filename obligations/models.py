@@ -809,3 +809,25 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} #{self.obligation_id}"
+
+
+class DecisionSeen(models.Model):
+    """The last decision on an obligation (obligations.decisions) a user has seen: the audit entry
+    shown at the top of the obligation page when they last opened it. 我的任务 marks the rows whose
+    latest decision is newer. Written when the page is opened, so it never waits for a message
+    to be delivered."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="+")
+    obligation = models.ForeignKey(
+        Obligation, verbose_name="义务", on_delete=models.CASCADE, related_name="decisions_seen"
+    )
+    entry_id = models.BigIntegerField("已看到的审计记录编号")
+    seen_at = models.DateTimeField("查看时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "已查看的决定"
+        verbose_name_plural = "已查看的决定"
+        constraints = [models.UniqueConstraint(fields=["user", "obligation"], name="decision_seen_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} 已查看义务 {self.obligation_id} 的决定 #{self.entry_id}"

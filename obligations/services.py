@@ -39,6 +39,7 @@ from .importing import import_regulation
 from .models import (
     AuditEntry,
     BodyProposal,
+    DecisionSeen,
     DueDateChange,
     Evidence,
     ExtensionRequest,
@@ -50,6 +51,7 @@ from .models import (
 )
 from .outbox import Event, excerpt, outbox_write
 from .permissions import Action, can
+from .signals import decisions_seen
 
 
 def _require(user: User, action: Action, obligation: Obligation) -> None:
@@ -196,6 +198,17 @@ TRANSITION_EVENTS = {
 }
 
 
+def submission_missing(obligation: Obligation) -> list[str]:
+    """What a submission for verification still lacks, as the things to do (empty: ready).
+
+    The one rule: the refusal of `obligation_transition(action="submit")` and the obligation
+    page's note beside 提交核验 both read it."""
+    missing = []
+    if not obligation.evidence.exists():
+        missing.append("至少上传一份佐证材料")
+    return missing
+
+
 def available_transitions(obligation: Obligation) -> list[str]:
     return [name for name, (sources, _, _) in TRANSITIONS.items() if obligation.status in sources]
 
@@ -216,8 +229,8 @@ def obligation_transition(
             details={"status": obligation.status, "action": action},
         )
     reason = _reason(reason, required=action in REASON_REQUIRED)
-    if action == "submit" and not obligation.evidence.exists():
-        raise InvalidTransition("提交核验前请至少上传一份佐证材料", code="evidence_required")
+    if action == "submit" and (missing := submission_missing(obligation)):
+        raise InvalidTransition(f"提交核验前请{'；'.join(missing)}", code="evidence_required")
     old = obligation.status
     now = clock.now()
     fields: dict[str, Any] = {"status": target, "last_activity_at": now}
@@ -1195,3 +1208,29 @@ def body_proposal_map(*, proposal: BodyProposal, actor: User, department: Depart
     _require_admin(actor)
     proposal = _open_proposal(proposal)
     return _adopt(proposal, department, actor, BodyProposal.Status.MAPPED)
+
+
+# --------------------------------------------------------------------------------------------
+# Decisions seen (obligations.decisions): the obligation page was opened.
+
+
+def decision_mark_seen(*, user: User, obligation: Obligation, entry_id: int | None) -> bool:
+    """Record that `user` has seen the decisions on `obligation` up to audit entry `entry_id`
+    (the latest, shown at the top of the page), and tell listeners (the notices of them are
+    read now). Never moves back. Returns whether anything new was recorded.
+
+    Not a change of the obligation: no version, no audit entry, no event."""
+    recorded = False
+    if entry_id is not None and user.is_authenticated:
+        seen = DecisionSeen.objects.filter(user=user, obligation=obligation).values_list("entry_id", flat=True).first()
+        if seen is None or seen < entry_id:
+            DecisionSeen.objects.bulk_create(
+                [DecisionSeen(user=user, obligation=obligation, entry_id=entry_id, seen_at=timezone.now())],
+                update_conflicts=True,
+                unique_fields=["user", "obligation"],
+                update_fields=["entry_id", "seen_at"],
+            )
+            recorded = True
+    if user.is_authenticated:
+        decisions_seen.send(sender=Obligation, user=user, obligation=obligation)
+    return recorded

@@ -22,7 +22,7 @@ from accounts.models import Department
 from core.clock import today
 from obligations.permissions import Action, allowed_actions, can, may_attempt
 
-from . import forms, ledger, selectors, services
+from . import decisions, forms, ledger, selectors, services
 from .api.views import evidence_file_response
 from .models import (
     Article,
@@ -73,6 +73,8 @@ def tasks(request):
         if data["department"]:
             queryset = queryset.filter(department=data["department"])
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    decisions.mark_unseen(page.object_list, request.user)  # 已退回 … on rows whose latest decision is unseen
     query = request.GET.copy()
     query.pop("page", None)
     reports = selectors.reporting_for(user=request.user)
@@ -89,6 +91,7 @@ def tasks(request):
             "today": on,
             "reports": reports,
             "ledger_bodies": Department.objects.filter(active=True) if request.user.sees_everything else None,
+            "filtered": form.is_valid() and any(v not in (None, "") for v in form.cleaned_data.values()),
         },
     )
 
@@ -136,8 +139,14 @@ def _context(request, obligation, bound: dict | None = None):
     pending_extension = obligation.extension_requests.filter(status=ExtensionRequest.Status.PENDING).first()
     pending_objection = obligation.objections.filter(status=Objection.Status.PENDING).first()
     form_objects = {name: bound.get(name) or _make_form(name, obligation) for name in ACTION_FORMS}
+    transitions = [
+        (name, services.TRANSITION_LABELS[name], name in services.REASON_REQUIRED)
+        for name in services.available_transitions(obligation)
+        if name in allowed
+    ]
     return {
         "obligation": obligation,
+        "decision": decisions.latest_decision(obligation),
         "allowed": allowed,
         "article_html": highlight(article.text, obligation.clause.text),
         "cooperating": obligation.cooperating.all(),
@@ -149,11 +158,9 @@ def _context(request, obligation, bound: dict | None = None):
         "objections": obligation.objections.select_related("department", "raised_by", "new_department"),
         "pending_extension": pending_extension,
         "pending_objection": pending_objection,
-        "transitions": [
-            (name, services.TRANSITION_LABELS[name], name in services.REASON_REQUIRED)
-            for name in services.available_transitions(obligation)
-            if name in allowed
-        ],
+        "transitions": transitions,
+        # What 提交核验 still needs, said beside the button before anyone clicks it.
+        "submit_missing": services.submission_missing(obligation) if any(t[0] == "submit" for t in transitions) else [],
         "requirement": requirement,
         "reporting_status": services.reporting_status(requirement) if requirement and requirement.active else None,
         "objection_deadline": services.objection_deadline(obligation),
@@ -173,7 +180,11 @@ def _requirement(obligation):
 @login_required
 def obligation_detail(request, pk):
     obligation = _visible(request, pk)
-    return render(request, "obligations/detail.html", _context(request, obligation))
+    context = _context(request, obligation)
+    # Opening the page is seeing its latest decision (the banner at the top): 我的任务 unmarks it.
+    decision = context["decision"]
+    services.decision_mark_seen(user=request.user, obligation=obligation, entry_id=decision and decision.entry_id)
+    return render(request, "obligations/detail.html", context)
 
 
 def _run(name, request, obligation, data):
@@ -261,19 +272,69 @@ def _run(name, request, obligation, data):
 
 
 SUCCESS = {
-    "transition": "状态已更新",
     "progress": "工作进展已记录",
     "evidence": "佐证材料已提交",
     "milestone": "工作节点已添加",
-    "due_date": "完成期限已调整",
-    "extension": "延期申请已提交",
-    "extension_decide": "延期申请已处理",
-    "objection": "异议已提交",
-    "objection_decide": "异议已处理",
+    "extension": "延期申请已提交，等待牵头部门审批",
+    "objection": "异议已提交，等待牵头部门处理",
     "reassign": "责任单位已调整",
     "cooperating": "协办单位已增加",
     "reporting": "定期报送要求已设置",
 }
+TRANSITION_SUCCESS = {
+    "start": "已开始办理",
+    "submit": "已提交核验，等待牵头部门核验",
+    "verify": "已核验通过",
+    "return": "已退回，责任单位将看到退回原因",
+    "reopen": "已重新打开",
+}
+# What the form was for, in the alert at the top of the page when it was refused.
+ACTION_TITLES = {
+    "progress": "填报进展",
+    "evidence": "提交佐证材料",
+    "milestone": "添加节点",
+    "due_date": "调整完成期限",
+    "extension": "申请延期",
+    "extension_decide": "审批延期",
+    "objection": "提出异议",
+    "objection_decide": "处理异议",
+    "reassign": "调整责任单位",
+    "cooperating": "增加协办单位",
+    "reporting": "设置定期报送",
+}
+
+
+def _success_message(name: str, data: dict, obligation: Obligation) -> str:
+    """Name what happened (已开始办理, 已提交核验, 已退回, 期限已调整 …), not just that it did."""
+    if name == "transition":
+        return TRANSITION_SUCCESS.get(data["action"], "状态已更新")
+    if name == "due_date":
+        new = data["due_date"]
+        return f"完成期限已调整为 {new:%Y-%m-%d}" if new else "完成期限已取消"
+    if name == "extension_decide":
+        if data["approve"] and obligation.due_date:
+            return f"已同意延期，完成期限已调整为 {obligation.due_date:%Y-%m-%d}"
+        if data["approve"]:
+            return "已同意延期"
+        return "已驳回延期申请"
+    if name == "objection_decide":
+        return "已调整责任单位（异议成立）" if data["decision"] == "reassign" else "已维持原分工"
+    return SUCCESS[name]
+
+
+def _action_title(name: str, form) -> str:
+    if name == "transition":
+        action = form.data.get("transition-action", "")
+        return services.TRANSITION_LABELS.get(action, "办理")
+    return ACTION_TITLES.get(name, "操作")
+
+
+def _problems(form) -> list[str]:
+    """Every error of a refused form, for the alert at the top (each also stays by its field)."""
+    problems = [str(e) for e in form.non_field_errors()]
+    for field in form:
+        problems += [f"{field.label}：{e}" for e in field.errors]
+    return problems
 
 
 @login_required
@@ -305,10 +366,14 @@ def obligation_action(request, pk, name):
                 messages.error(request, exc.message)
             obligation = _visible(request, pk)
         else:
-            messages.success(request, SUCCESS[name])
+            obligation.refresh_from_db()
+            messages.success(request, _success_message(name, form.cleaned_data, obligation))
             return redirect("obligation-detail", pk=pk)
     context = _context(request, obligation, bound={name: form})
     context["open_form"] = name
+    if status != 403:  # a refusal of the action itself is already said at the top (messages)
+        context["error_title"] = f"未能{_action_title(name, form)}"
+        context["errors_top"] = _problems(form)
     return render(request, "obligations/detail.html", context, status=status)
 
 

@@ -3,6 +3,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from core.api_docs import docs_open_to
@@ -14,6 +16,12 @@ def home(request):
     if request.user.sees_everything:
         return redirect("dashboard:dashboard")
     return redirect("tasks")
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: send them to our icon."""
+    return redirect(static("img/favicon.svg"), permanent=False)
 
 
 def healthz(request):

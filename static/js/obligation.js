@@ -18,3 +18,14 @@
     sync();
   });
 })();
+
+// "到“佐证材料”处上传" beside a 提交核验 that still lacks evidence: open the upload form too.
+(function () {
+  "use strict";
+  document.querySelectorAll("a[href='#evidence']").forEach(function (link) {
+    link.addEventListener("click", function () {
+      var form = document.querySelector("#evidence details");
+      if (form) form.open = true;
+    });
+  });
+})();

@@ -58,6 +58,10 @@ def test_staff_works_an_obligation_from_task_list_to_submission(page, live_serve
     # Start, log progress, upload a PDF, submit for verification.
     page.click(".actions button:has-text('启动')")
     expect(page.locator(".summary .status")).to_have_text("推进中")
+    expect(page.locator(".messages")).to_contain_text("已开始办理")
+    # No evidence yet: 提交核验 says so before anyone clicks it.
+    expect(page.locator(".actions button:has-text('提交核验')")).to_be_disabled()
+    expect(page.locator("#submit-missing")).to_contain_text("至少上传一份佐证材料")
 
     page.click("summary:has-text('填报进展')")
     page.fill("#id_progress-text", "已制定数据共享工作方案，完成首批目录编制。")
@@ -87,6 +91,7 @@ def test_staff_works_an_obligation_from_task_list_to_submission(page, live_serve
 
     page.click(".actions button:has-text('提交核验')")
     expect(page.locator(".summary .status")).to_have_text("待核验")
+    expect(page.locator(".messages")).to_contain_text("已提交核验")
     assert "提交核验" in page.locator(".summary").inner_text()
     own.refresh_from_db()
     assert own.status == Obligation.Status.SUBMITTED and own.submitted_by == alice

@@ -16,3 +16,4 @@ def test_staff_logs_in_and_out(page, live_server, cast):
     assert "alice" in page.locator(".who").inner_text()
     page.click("text=退出")
     page.wait_for_url("**/accounts/login/")
+    assert "您已安全退出" in page.locator(".messages").inner_text()
