@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('obligations', '0007_trust_audit'),
+        ('obligations', '0008_decision_seen'),
     ]
 
     operations = [
