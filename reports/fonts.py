@@ -7,7 +7,6 @@ else the usual Debian paths. Without it the PDF cannot embed a CJK font, and say
 """
 
 import functools
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -49,7 +48,7 @@ def _fc_match() -> Path | None:
 
 @functools.cache
 def font_file() -> Path:
-    configured = getattr(settings, "REPORT_FONT_FILE", "") or os.environ.get("REPORT_FONT_FILE", "")
+    configured = settings.REPORT_FONT_FILE
     if configured:
         path = Path(configured)
         if not path.is_file():
