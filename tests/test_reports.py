@@ -703,3 +703,18 @@ def test_pdf_embeds_every_font_it_uses(client, cast, history):
         descriptor = descendant["/FontDescriptor"].get_object()
         assert "/FontFile2" in descriptor, f"{name} is not embedded"
         assert re.fullmatch(r"/[A-Z]{6}\+WenQuanYiZenHei.*", name), f"{name} is not a subset of our font"
+
+
+def test_the_pdf_font_file_is_found_or_refused_clearly(settings):
+    from reports import fonts
+
+    fonts.font_file.cache_clear()
+    try:
+        found = fonts.font_file()
+        assert found.is_file() and found.name.startswith("wqy-zenhei")
+        fonts.font_file.cache_clear()
+        settings.REPORT_FONT_FILE = "/nonexistent/wqy-zenhei.ttc"
+        with pytest.raises(fonts.FontMissing, match="REPORT_FONT_FILE"):
+            fonts.font_file()
+    finally:
+        fonts.font_file.cache_clear()
