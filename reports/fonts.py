@@ -1,4 +1,4 @@
-"""The PDF's fonts: WenQuanYi Zen Hei (and its monospaced face), TrueType outlines that reportlab
+"""The PDF's font: WenQuanYi Zen Hei, TrueType outlines that reportlab
 can subset and embed, shipped by Debian's fonts-wqy-zenhei (the set-up installs it: scripts/fonts.sh,
 called by `make run` and `make test`).
 
@@ -16,10 +16,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 FONT = "WenQuanYiZenHei"
-MONO_FONT = "WenQuanYiZenHeiMono"
 FAMILY = "WenQuanYi Zen Hei"
-# Faces of wqy-zenhei.ttc: 0 Zen Hei, 1 Zen Hei Mono, 2 Zen Hei Sharp.
-FACES = {FONT: 0, MONO_FONT: 1}
+# Faces of wqy-zenhei.ttc: 0 Zen Hei, 1 Zen Hei Mono, 2 Zen Hei Sharp. One face only: each face
+# registered parses the 17 MB file again (about 40 MB of memory per export).
+FACE = 0
 KNOWN_PATHS = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
@@ -65,8 +65,7 @@ def font_file() -> Path:
 
 @functools.cache
 def register_fonts() -> Path:
-    """Register the two faces with reportlab once per process; returns the file used."""
+    """Register the face with reportlab once per process; returns the file used."""
     path = font_file()
-    for name, index in FACES.items():
-        pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=index))
+    pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=FACE))
     return path

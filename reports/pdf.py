@@ -20,7 +20,7 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 
 from . import asof
 from .columns import as_text
-from .fonts import FONT, MONO_FONT, register_fonts
+from .fonts import FONT, register_fonts
 
 # Long tables are cut into slices: reportlab splits one huge table across pages slowly.
 ROWS_PER_TABLE = 60
@@ -31,7 +31,7 @@ SUBTITLE = ParagraphStyle("subtitle", fontName=FONT, fontSize=11, leading=16, al
 H2 = ParagraphStyle("h2", fontName=FONT, fontSize=13, leading=18, spaceBefore=10, spaceAfter=6)
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=13, wordWrap="CJK")
 SMALL = ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=10, wordWrap="CJK")
-MONO = ParagraphStyle("mono", fontName=MONO_FONT, fontSize=7, leading=9)
+MONO = ParagraphStyle("mono", fontName=FONT, fontSize=7, leading=9)
 
 GRID = TableStyle(
     [
