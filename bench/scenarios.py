@@ -290,11 +290,19 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
             ),
         ),
     ]
+    from django.utils import timezone
+
+    first = Obligation.objects.active().aggregate(
+        due=Min("due_date"), missed=Min("missed_due_date"), verified=Min("verified_at")
+    )
+    verified = first["verified"] and timezone.localtime(first["verified"]).date()
+    first_data = [params["today"], first["due"], first["missed"], verified]
     dashboard_params = {
         **params,
         "yellow": LightWindow.for_day(params["today"]).yellow_until,
         "d30": params["today"] + dt.timedelta(days=selectors.DUE_SOON_DAYS),
-        "start": Regulation.objects.aggregate(first=Min("effective_date"))["first"],
+        # The trend starts where the data start (dashboard.selectors.trend_start).
+        "start": min(d for d in first_data if d is not None),
     }
     for key, sql in DASHBOARD_SQL.items():
         url = f"/api/dashboard/{key}/" + (f"?regulation={regulation.code}" if key == "grid" else "")
@@ -306,7 +314,27 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
                 ),
             )
         )
-    plan.append(("dashboard_page", lambda: endpoint("dashboard_page", lead_client, "/dashboard/", None, None, runs)))
+    # The page as the lead opens it (issue 15/18: the first screen only), then each section's
+    # fragment as htmx fetches it, beside the hand-written query of the same figures where there is one.
+    plan.append(
+        (
+            "dashboard_first_screen",
+            lambda: endpoint("dashboard_first_screen", lead_client, "/dashboard/", None, None, runs),
+        )
+    )
+    from dashboard.views import FIRST_SCREEN, TABS
+
+    for name in (*FIRST_SCREEN, *TABS):
+        url = f"/dashboard/section/{name}/" + (f"?regulation={regulation.code}" if name == "grid" else "")
+        sql = DASHBOARD_SQL.get({"headline": "summary", "status": "summary"}.get(name, name))
+        plan.append(
+            (
+                f"dashboard_section_{name}",
+                lambda url=url, sql=sql, name=name: endpoint(
+                    f"dashboard_section_{name}", lead_client, url, sql, dashboard_params if sql else None, runs
+                ),
+            )
+        )
     plan.append(("reminder_sweep", lambda: reminder_sweep(args.scale)))
     plan.append(("xlsx_export", lambda: xlsx_export(regulation.code)))
     for fmt in ("xlsx", "csv"):

@@ -39,7 +39,9 @@ from obligations.figures import ON_TIME_RULE, rate
 from obligations.models import (
     Article,
     Chapter,
+    ExtensionRequest,
     LightWindow,
+    Objection,
     Obligation,
     ProgressEntry,
     Regulation,
@@ -467,16 +469,48 @@ def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT,
     return {"count": overdue.count(), "limit": limit, "offset": offset, "results": results}
 
 
-def dashboard_queue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> dict:
-    """Submissions awaiting the lead's verification, oldest submission first."""
-    submitted = scope.obligations.filter(status=Status.SUBMITTED)
-    rows = (
-        submitted.select_related("department", "clause__article", "submitted_by")
-        .annotate(light=light_expression(scope))
-        .order_by(F("submitted_at").asc(nulls_first=True), "id")[offset : offset + limit]
+def _queue_page(submitted: QuerySet, *, limit: int, offset: int) -> list[int]:
+    """The ids of one page of the queue in its order (submitted_at ascending, undated first, then id).
+
+    Taken in two index walks rather than one sort: ORDER BY submitted_at NULLS FIRST cannot walk
+    the queue's index (obl_submitted_queue, ascending with NULLs last), so PostgreSQL would read
+    and sort every submission (20,000 at province scale) for a page of 20. The undated ones (none
+    are written by the workflow; imported history may hold some) are counted and paged on their
+    own, then the dated ones follow in index order.
+    """
+    undated = submitted.filter(submitted_at__isnull=True)
+    undated_count = undated.count()
+    ids = (
+        list(undated.order_by("id").values_list("id", flat=True)[offset : offset + limit])
+        if offset < undated_count
+        else []
     )
+    if len(ids) < limit:
+        start = max(0, offset - undated_count)
+        dated = submitted.filter(submitted_at__isnull=False).order_by("submitted_at", "id")
+        ids += list(dated.values_list("id", flat=True)[start : start + limit - len(ids)])
+    return ids
+
+
+def dashboard_queue(
+    *, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0, count: int | None = None
+) -> dict:
+    """Submissions awaiting the lead's verification, oldest submission first.
+
+    `count`: the number awaiting verification when the caller already has it (the headline
+    figures' `submitted`), so a page showing both does not count them twice.
+    """
+    submitted = scope.obligations.filter(status=Status.SUBMITTED)
+    page = _queue_page(submitted, limit=limit, offset=offset)
+    rows = {
+        o.id: o
+        # An empty page still makes its (empty) query: a fixed number of queries whatever the data.
+        for o in submitted.filter(id__in=page or [0])
+        .select_related("department", "clause__article", "submitted_by")
+        .annotate(light=light_expression(scope))
+    }
     results = []
-    for obligation in rows:
+    for obligation in (rows[i] for i in page if i in rows):
         row = _row_basics(obligation, scope)
         row.update(
             submitted_at=obligation.submitted_at,
@@ -486,7 +520,94 @@ def dashboard_queue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT, o
             else (scope.on - _local_date(obligation.submitted_at)).days,
         )
         results.append(row)
-    return {"count": submitted.count(), "limit": limit, "offset": offset, "results": results}
+    if count is None:
+        count = submitted.count()
+    return {"count": count, "limit": limit, "offset": offset, "results": results}
+
+
+def dashboard_red_bodies(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
+    """The bodies whose light is red (any obligation overdue): most overdue obligations first, then
+    the longest overdue.
+
+    Two queries: the overdue obligations grouped by body (only the overdue rows are read, not the
+    whole scope as the body table does), then those bodies' names.
+    """
+    rows = list(
+        scope.obligations.filter(_overdue(scope))
+        .values("department_id")
+        .annotate(overdue=Count("id"), oldest_due=Min("due_date"))
+        .order_by()
+    )
+    info = _department_info(r["department_id"] for r in rows)
+    result = [
+        {
+            "code": info[r["department_id"]]["code"],
+            "name": info[r["department_id"]]["short_name"],
+            "full_name": info[r["department_id"]]["name"],
+            "sort_order": info[r["department_id"]]["sort_order"],
+            "overdue": r["overdue"],
+            "days_overdue": (scope.on - r["oldest_due"]).days,
+            "light": _light(r["overdue"], 0),
+            "tasks_url": f"/tasks/?department={info[r['department_id']]['code']}&overdue=1",
+        }
+        for r in rows
+    ]
+    result.sort(key=lambda b: (-b["overdue"], -b["days_overdue"], b["sort_order"], b["code"]))
+    return {"count": len(result), "results": result[:limit]}
+
+
+def _pending(queryset: QuerySet, scope: DashboardScope) -> QuerySet:
+    """Pending requests about the obligations in scope (the scope's filters and visibility)."""
+    return queryset.filter(obligation__in=scope.obligations.values("id"))
+
+
+def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
+    """分工异议 awaiting the lead's decision, oldest first. Two queries: the count and one page."""
+    pending = _pending(Objection.objects.filter(status=Objection.Status.PENDING), scope)
+    rows = pending.select_related(
+        "obligation__clause__article", "obligation__department", "department", "suggested_department", "raised_by"
+    ).order_by("raised_at", "id")[:limit]
+    results = [
+        {
+            "id": o.id,
+            "obligation_id": o.obligation_id,
+            "citation": o.obligation.clause.citation,
+            "department_name": o.department.short_name,
+            "suggested": o.suggested_department.short_name if o.suggested_department else "",
+            "raised_by": o.raised_by.display_name,
+            "raised_at": o.raised_at,
+            "reason": o.reason,
+            "days_waiting": (scope.on - _local_date(o.raised_at)).days,
+            "url": f"/obligations/{o.obligation_id}/",
+        }
+        for o in rows
+    ]
+    return {"count": pending.count() if len(results) == limit else len(results), "results": results}
+
+
+def dashboard_pending_extensions(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
+    """延期申请 awaiting approval, oldest first. Two queries: the count and one page."""
+    pending = _pending(ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING), scope)
+    rows = pending.select_related("obligation__clause__article", "obligation__department", "requested_by").order_by(
+        "requested_at", "id"
+    )[:limit]
+    results = [
+        {
+            "id": e.id,
+            "obligation_id": e.obligation_id,
+            "citation": e.obligation.clause.citation,
+            "department_name": e.obligation.department.short_name,
+            "due_date": e.obligation.due_date,
+            "requested_date": e.requested_date,
+            "requested_by": e.requested_by.display_name,
+            "requested_at": e.requested_at,
+            "reason": e.reason,
+            "days_waiting": (scope.on - _local_date(e.requested_at)).days,
+            "url": f"/obligations/{e.obligation_id}/",
+        }
+        for e in rows
+    ]
+    return {"count": pending.count() if len(results) == limit else len(results), "results": results}
 
 
 # --- Trend --------------------------------------------------------------------------------------
@@ -504,14 +625,14 @@ def _as_date(value) -> dt.date | None:
     return value
 
 
-def trend_start(scope: DashboardScope) -> dt.date:
-    """The regulation's effective date (the earliest one when several regulations are shown)."""
+def trend_start(scope: DashboardScope, *series: dict) -> dt.date:
+    """Where the trend starts: the chosen 完成期限自 date, else the week of the earliest data
+    (the first due date, completion or missed date in scope), never after today. A regulation
+    in force for years before its first obligation is no reason for a year of empty weeks."""
     if scope.filters.date_from is not None:
         return scope.filters.date_from
-    if scope.filters.regulation is not None and scope.filters.regulation.effective_date:
-        return scope.filters.regulation.effective_date
-    earliest = Regulation.objects.aggregate(first=Min("effective_date"))["first"]
-    return earliest or scope.on
+    weeks = [week for by_week in series for week in by_week if week is not None]
+    return min([*weeks, scope.on])
 
 
 def _count_by_week(queryset: QuerySet, field: str) -> dict[dt.date | None, int]:
@@ -521,9 +642,9 @@ def _count_by_week(queryset: QuerySet, field: str) -> dict[dt.date | None, int]:
 
 
 def dashboard_trend(*, scope: DashboardScope) -> dict:
-    """Weekly completions, newly overdue obligations and a burn-down, since the regulation took effect.
+    """Weekly completions, newly overdue obligations and a burn-down, from where the data starts.
 
-    Three GROUP BY week queries (plus one for the start date when no regulation is chosen):
+    Three GROUP BY week queries (the start is read from their weeks, `trend_start`):
     - completed: verified obligations by the week of verified_at;
     - due: obligations by the week of their due date;
     - newly overdue: obligations by the week of the due date they missed — the date kept on the
@@ -532,10 +653,6 @@ def dashboard_trend(*, scope: DashboardScope) -> dict:
     - burn-down: open (not yet verified) obligations at the end of each week against the plan,
       i.e. the obligations whose due date has not yet come (a perfect body closes each on its date).
     """
-    start = _monday(trend_start(scope))
-    end_day = min(scope.filters.date_to, scope.on) if scope.filters.date_to else scope.on
-    end = _monday(max(end_day, start))
-
     completed_by_week = _count_by_week(
         scope.obligations.filter(status=Status.VERIFIED, verified_at__isnull=False), "verified_at"
     )
@@ -543,6 +660,9 @@ def dashboard_trend(*, scope: DashboardScope) -> dict:
     missed_by_week = _count_by_week(
         scope.obligations.with_missed_due_date(scope.on).filter(missed__isnull=False), "missed"
     )
+    start = _monday(trend_start(scope, completed_by_week, due_by_week, missed_by_week))
+    end_day = min(scope.filters.date_to, scope.on) if scope.filters.date_to else scope.on
+    end = _monday(max(end_day, start))
 
     total = sum(due_by_week.values())
     verified_cum = sum(n for week, n in completed_by_week.items() if week < start)

@@ -1,9 +1,29 @@
+"""The lead's dashboard, rendered on the server.
+
+The first screen answers "what needs me now": headline figures, the verification queue, the
+bodies in red, pending objections and extension requests. Everything else is a section one click
+away (`?tab=<name>` for a full page, `/dashboard/section/<name>/` for the fragment htmx swaps in).
+Each section is computed only when it is shown, and each aggregate once per request.
+
+The queue's 核验通过 / 退回 post to `queue_action`, which calls the workflow service; for htmx it
+answers with the refreshed queue and the `dashboard-changed` event, on which the headline figures,
+the red bodies and the open section re-fetch themselves.
+"""
+
+import json
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from obligations.models import yellow_working_days
+from obligations import services
+from obligations.models import Obligation, yellow_working_days
 
 from . import selectors
 from .forms import DashboardFilterForm
@@ -11,6 +31,9 @@ from .selectors import DashboardFilters
 
 PAGE_OVERDUE_ROWS = 50
 PAGE_QUEUE_ROWS = 20
+FIRST_SCREEN_ROWS = 10  # red bodies, objections, extension requests on the first screen
+CHANGED_EVENT = "dashboard-changed"
+QUEUE_ACTIONS = {"verify": "已核验通过。", "return": "已退回。"}
 
 BODY_COLUMNS = [
     ("name", "责任单位"),
@@ -21,6 +44,24 @@ BODY_COLUMNS = [
     ("overdue", "逾期"),
     ("on_time_rate", "按期完成率"),
     ("idle", "距最近动态（天）"),
+]
+
+# The sections one click away: name -> tab label, in the order of the tabs.
+TABS = {
+    "bodies": "按责任单位",
+    "chapters": "按章进展",
+    "grid": "条文 × 责任单位",
+    "overdue": "逾期清单",
+    "trend": "趋势",
+    "status": "状态分布",
+}
+# The parts of the first screen, each also a fragment of its own (refreshed after an action).
+FIRST_SCREEN = ("headline", "queue", "red", "objections", "extensions")
+STATES = [
+    ("not_started", "未启动"),
+    ("in_progress", "推进中"),
+    ("submitted", "待核验"),
+    ("verified", "已核验"),
 ]
 
 
@@ -49,71 +90,226 @@ def filters_from(form: DashboardFilterForm) -> DashboardFilters:
     return form.to_filters() if form.is_valid() else DashboardFilters()
 
 
+# --- Sections -----------------------------------------------------------------------------------
+
+
+def _stacked(rows: list[dict], name) -> list[dict]:
+    return [{"name": name(r), **{k: r[k] for k, _ in STATES}, "overdue": r["overdue"]} for r in rows]
+
+
+def _body_columns(sort: str, link) -> list[dict]:
+    sort_key = sort.lstrip("-")
+    columns = []
+    for key, label in BODY_COLUMNS:
+        # Clicking the active column flips its direction; another column starts descending.
+        following = key if (key == sort_key and sort.startswith("-")) else f"-{key}"
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "active": key == sort_key,
+                "descending": sort.startswith("-"),
+                **link("bodies", sort=following),
+            }
+        )
+    return columns
+
+
+def section_context(name: str, scope, request, link, summary: dict | None = None) -> dict:
+    """The context of one section, with its chart's numbers as JSON for the chart's data-values
+    attribute (no <script> blocks in fragments: htmx is configured to drop them)."""
+    context = _section_context(name, scope, request, link, summary)
+    if "chart_data" in context:
+        context["chart_json"] = json.dumps(context.pop("chart_data"), cls=DjangoJSONEncoder, ensure_ascii=False)
+    return context
+
+
+def _section_context(name: str, scope, request, link, summary: dict | None) -> dict:
+    """Compute only what the section shows (the headline figures are passed in when the page
+    already has them)."""
+    if name == "status":
+        summary = summary or selectors.dashboard_summary(scope=scope)
+        return {
+            "summary": summary,
+            "chart_data": [{"key": k, "name": label, "value": summary[k]} for k, label in STATES],
+        }
+    if name == "bodies":
+        sort = selectors.normalise_body_sort(request.GET.get("sort"))
+        bodies = selectors.dashboard_bodies(scope=scope, sort=sort)
+        return {
+            "bodies": bodies,
+            "body_columns": _body_columns(sort, link),
+            "chart_data": _stacked(bodies, lambda b: b["name"]),
+        }
+    if name == "chapters":
+        chapters = selectors.dashboard_chapters(scope=scope)
+        return {
+            "chapters": chapters,
+            "chart_data": _stacked(chapters, lambda c: f"{c['label']} {c['title']}".strip()),
+        }
+    if name == "grid":
+        grid = selectors.dashboard_grid(scope=scope)
+        return {"grid": grid, "grid_rows": [(a, grid_row_html(a)) for a in grid["articles"]]}
+    if name == "overdue":
+        return {"overdue": selectors.dashboard_overdue(scope=scope, limit=PAGE_OVERDUE_ROWS)}
+    if name == "trend":
+        trend = selectors.dashboard_trend(scope=scope)
+        keys = ("week", "completed", "newly_overdue", "open", "planned_open")
+        return {"trend": trend, "chart_data": [{k: w[k] for k in keys} for w in trend["weeks"]]}
+    if name == "headline":
+        return {"summary": selectors.dashboard_summary(scope=scope)}
+    if name == "queue":
+        return {"queue": selectors.dashboard_queue(scope=scope, limit=PAGE_QUEUE_ROWS)}
+    if name == "red":
+        return {"red": selectors.dashboard_red_bodies(scope=scope, limit=FIRST_SCREEN_ROWS)}
+    if name == "objections":
+        return {"objections": selectors.dashboard_pending_objections(scope=scope, limit=FIRST_SCREEN_ROWS)}
+    if name == "extensions":
+        return {"extensions": selectors.dashboard_pending_extensions(scope=scope, limit=FIRST_SCREEN_ROWS)}
+    raise Http404
+
+
+def first_screen_context(scope) -> dict:
+    """The first screen: each aggregate once (the queue's count is the headline's 待核验)."""
+    summary = selectors.dashboard_summary(scope=scope)
+    return {
+        "summary": summary,
+        "queue": selectors.dashboard_queue(scope=scope, limit=PAGE_QUEUE_ROWS, count=summary["submitted"]),
+        "red": selectors.dashboard_red_bodies(scope=scope, limit=FIRST_SCREEN_ROWS),
+        "objections": selectors.dashboard_pending_objections(scope=scope, limit=FIRST_SCREEN_ROWS),
+        "extensions": selectors.dashboard_pending_extensions(scope=scope, limit=FIRST_SCREEN_ROWS),
+    }
+
+
+class Links:
+    """URLs that keep the request's filters (and sort): the full page of a tab, a section's fragment."""
+
+    def __init__(self, query):
+        self.params = [(k, v) for k, values in query.lists() if k != "tab" for v in values]
+
+    def query(self, **changes) -> str:
+        params = [(k, v) for k, v in self.params if k not in changes]
+        params += [(k, v) for k, v in changes.items() if v]
+        return urlencode(params)
+
+    def __call__(self, name: str, **changes) -> dict:
+        query = self.query(**changes)
+        page = self.query(**changes, tab=name) if name in TABS else query
+        return {
+            "page_url": f"/dashboard/?{page}" if page else "/dashboard/",
+            "section_url": f"/dashboard/section/{name}/" + (f"?{query}" if query else ""),
+        }
+
+
+def _common(request, scope, links: Links) -> dict:
+    return {
+        "scope": scope,
+        "yellow_days": yellow_working_days(),
+        "decides": request.user.is_lead or request.user.is_admin_role,
+        "urls": {name: links(name) for name in (*FIRST_SCREEN, *TABS)},
+        "filter_query": links.query(),
+        "tabs": [{"name": name, "label": label, **links(name)} for name, label in TABS.items()],
+    }
+
+
+def _filter_labels(form: DashboardFilterForm) -> list[str]:
+    """The filters in force, in words, for the folded filter box's summary."""
+    if not form.is_valid():
+        return []
+    data = form.cleaned_data
+    labels = []
+    if data.get("regulation"):
+        labels.append(f"《{data['regulation'].title}》")
+    if data.get("level"):
+        labels.append(dict(form.fields["level"].choices)[data["level"]])
+    if data.get("department"):
+        labels.append(data["department"].short_name)
+    if data.get("date_from") or data.get("date_to"):
+        start = data["date_from"].isoformat() if data.get("date_from") else "…"
+        end = data["date_to"].isoformat() if data.get("date_to") else "…"
+        labels.append(f"完成期限 {start} 至 {end}")
+    return labels
+
+
 @login_required
 def dashboard(request):
-    """The lead's dashboard; staff get the same page limited to their own body."""
+    """The first screen, and the section named by ?tab= when the page is asked for with one."""
     form = DashboardFilterForm(request.GET)
     scope = selectors.dashboard_scope(user=request.user, filters=filters_from(form))
-    sort = selectors.normalise_body_sort(request.GET.get("sort"))
-    summary = selectors.dashboard_summary(scope=scope)
-    bodies = selectors.dashboard_bodies(scope=scope, sort=sort)
-    chapters = selectors.dashboard_chapters(scope=scope)
-    grid = selectors.dashboard_grid(scope=scope)
-    # The page shows the head of each list; the API pages through all of it (?limit=).
-    overdue = selectors.dashboard_overdue(scope=scope, limit=PAGE_OVERDUE_ROWS)
-    trend = selectors.dashboard_trend(scope=scope)
-    queue = selectors.dashboard_queue(scope=scope, limit=PAGE_QUEUE_ROWS)
-    charts = {
-        "status": [
-            {"key": "not_started", "name": "未启动", "value": summary["not_started"]},
-            {"key": "in_progress", "name": "推进中", "value": summary["in_progress"]},
-            {"key": "submitted", "name": "待核验", "value": summary["submitted"]},
-            {"key": "verified", "name": "已核验", "value": summary["verified"]},
-        ],
-        "bodies": [
-            {k: b[k] for k in ("name", "not_started", "in_progress", "submitted", "verified", "overdue")}
-            for b in bodies
-        ],
-        "chapters": [
-            {
-                "name": f"{c['label']} {c['title']}".strip(),
-                **{k: c[k] for k in ("not_started", "in_progress", "submitted", "verified", "overdue")},
-            }
-            for c in chapters
-        ],
-        "trend": [
-            {k: w[k] for k in ("week", "completed", "newly_overdue", "open", "planned_open")} for w in trend["weeks"]
-        ],
+    links = Links(request.GET)
+    context = {
+        "form": form,
+        "filtered": _filter_labels(form),
+        **_common(request, scope, links),
+        **first_screen_context(scope),
     }
-    sort_key = sort.lstrip("-")
-    columns = [
-        {
-            "key": key,
-            "label": label,
-            "active": key == sort_key,
-            "descending": sort.startswith("-"),
-            # Clicking the active column flips its direction; another column starts descending.
-            "next": key if (key == sort_key and sort.startswith("-")) else f"-{key}",
-        }
-        for key, label in BODY_COLUMNS
-    ]
-    return render(
-        request,
-        "dashboard/dashboard.html",
-        {
-            "form": form,
-            "scope": scope,
-            "summary": summary,
-            "bodies": bodies,
-            "body_columns": columns,
-            "sort": sort,
-            "chapters": chapters,
-            "grid": grid,
-            "grid_rows": [(article, grid_row_html(article)) for article in grid["articles"]],
-            "overdue": overdue,
-            "trend": trend,
-            "queue": queue,
-            "charts": charts,
-            "yellow_days": yellow_working_days(),
-        },
-    )
+    tab = request.GET.get("tab")
+    if tab in TABS:
+        context["tab"] = tab
+        context.update(section_context(tab, scope, request, links, summary=context["summary"]))
+    return render(request, "dashboard/dashboard.html", context)
+
+
+@login_required
+def section(request, name):
+    """One section as a fragment (htmx), with the same filters as the page."""
+    if name not in TABS and name not in FIRST_SCREEN:
+        raise Http404
+    form = DashboardFilterForm(request.GET)
+    scope = selectors.dashboard_scope(user=request.user, filters=filters_from(form))
+    links = Links(request.GET)
+    context = {**_common(request, scope, links), **section_context(name, scope, request, links), "tab": name}
+    return render(request, f"dashboard/sections/{name}.html", context)
+
+
+def _queue_response(request, scope, links, *, message: str, ok: bool, status: int = 200):
+    context = {
+        **_common(request, scope, links),
+        "queue": selectors.dashboard_queue(scope=scope, limit=PAGE_QUEUE_ROWS),
+        "queue_message": message,
+        "queue_ok": ok,
+    }
+    response = render(request, "dashboard/sections/queue.html", context, status=status)
+    if ok:
+        response["HX-Trigger"] = CHANGED_EVENT
+    return response
+
+
+@login_required
+def queue_action(request, pk):
+    """核验通过 / 退回 from the queue, through the workflow service (which checks who may, the state
+    and the version). htmx gets the refreshed queue; a plain form post is sent back to the page."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    obligation = get_object_or_404(Obligation.objects.visible_to(request.user), pk=pk)
+    form = DashboardFilterForm(request.GET)
+    scope = selectors.dashboard_scope(user=request.user, filters=filters_from(form))
+    links = Links(request.GET)
+    htmx = request.headers.get("HX-Request") == "true"
+    action = request.POST.get("action", "")
+    reason = request.POST.get("reason", "").strip()
+    status, ok = 200, False
+    if action not in QUEUE_ACTIONS:
+        message, status = "未知操作。", 400
+    elif action in services.REASON_REQUIRED and not reason:
+        message, status = "退回时请填写意见。", 422
+    else:
+        try:
+            services.obligation_transition(
+                obligation=obligation,
+                actor=request.user,
+                action=action,
+                reason=reason,
+                expected_version=request.POST.get("version"),
+            )
+        except services.NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
+        except services.ServiceError as exc:
+            details = [str(m) for errors in exc.details.values() if isinstance(errors, list) for m in errors]
+            message, status = "；".join([exc.message, *details]), (422 if exc.status == 400 else exc.status)
+        else:
+            message, ok = QUEUE_ACTIONS[action], True
+    if htmx:
+        return _queue_response(request, scope, links, message=message, ok=ok, status=status)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect(links("queue")["page_url"])

@@ -288,19 +288,13 @@ def test_queue_lists_submissions_awaiting_verification(known, cast, frozen):
 
 def test_trend_counts_completions_and_newly_overdue_per_week(known, cast, frozen):
     trend = selectors.dashboard_trend(scope=scope_for(cast["lena"]))
-    assert trend["start"] == dt.date(2024, 12, 30)  # the Monday of the week the regulation took effect
+    # The regulation took effect on 2025-01-01, but the data start with the week of 02-24 (the
+    # first due date and completion, 02-28): no eight empty weeks before them.
+    assert trend["start"] == dt.date(2025, 2, 24)
     assert trend["total"] == 10
     weeks = {w["week"]: w for w in trend["weeks"]}
-    assert max(weeks) == dt.date(2025, 3, 10)
-    assert weeks[dt.date(2024, 12, 30)] == {
-        "week": dt.date(2024, 12, 30),
-        "week_end": dt.date(2025, 1, 5),
-        "completed": 0,
-        "due": 0,
-        "newly_overdue": 0,
-        "open": 10,
-        "planned_open": 10,
-    }
+    assert (min(weeks), max(weeks)) == (dt.date(2025, 2, 24), dt.date(2025, 3, 10))
+    assert weeks[dt.date(2025, 2, 24)]["week_end"] == dt.date(2025, 3, 2)
 
     def row(day):
         w = weeks[dt.date.fromisoformat(day)]
@@ -357,12 +351,19 @@ def test_moving_the_date_of_an_overdue_obligation_keeps_the_date_it_missed(known
     assert dsj2.missed_due_date is None
 
 
-def test_trend_starts_at_the_chosen_regulations_effective_date(known, cast, frozen):
+def test_trend_starts_where_the_data_start(known, cast, departments, frozen):
+    # A regulation in force since 2024 whose only obligation fell due on 2025-01-15 (a Wednesday).
+    older = make_regulation(code="reg-older", effective="2024-01-01")
+    obligation(older["c1"], departments["JN-DSJ"], S.IN_PROGRESS, "2025-01-15")
+    trend = selectors.dashboard_trend(scope=scope_for(cast["lena"], regulation=older["regulation"]))
+    assert trend["start"] == dt.date(2025, 1, 13)
+    assert trend["weeks"][0]["due"] == 1 and trend["weeks"][0]["newly_overdue"] == 1
+    # Over everything: the earliest of all the data.
+    assert selectors.dashboard_trend(scope=scope_for(cast["lena"]))["start"] == dt.date(2025, 1, 13)
+    # A regulation with no obligations yet: the trend is this week alone.
     later = make_regulation(code="reg-later", effective="2025-03-01")
     trend = selectors.dashboard_trend(scope=scope_for(cast["lena"], regulation=later["regulation"]))
-    assert trend["start"] == dt.date(2025, 2, 24)
-    assert trend["total"] == 0
-    assert selectors.dashboard_trend(scope=scope_for(cast["lena"]))["start"] == dt.date(2024, 12, 30)
+    assert (trend["start"], trend["total"], len(trend["weeks"])) == (dt.date(2025, 3, 10), 0, 1)
 
 
 # --- Who sees what -------------------------------------------------------------------------------

@@ -18,7 +18,12 @@ pytestmark = pytest.mark.django_db
 
 API = "/api/dashboard/"
 ENDPOINTS = ["summary", "bodies", "chapters", "grid", "overdue", "trend", "queue"]
-PAGES = [f"{API}{name}/" for name in ENDPOINTS] + ["/dashboard/"]
+SECTIONS = ["headline", "queue", "red", "objections", "extensions", "status", "bodies", "chapters", "grid", "overdue"]
+PAGES = (
+    [f"{API}{name}/" for name in ENDPOINTS]
+    + ["/dashboard/", "/dashboard/?tab=bodies", "/dashboard/?tab=trend"]
+    + [f"/dashboard/section/{name}/" for name in [*SECTIONS, "trend"]]
+)
 
 
 @pytest.fixture
@@ -126,29 +131,29 @@ def test_filters_come_from_the_url(client, known, cast, frozen):
     assert 'value="district" selected' in page.content.decode()
 
 
-def test_page_shows_every_section_with_its_table_and_no_inline_script(client, known, cast, frozen):
+def test_page_shows_the_first_screen_with_no_inline_script(client, known, cast, frozen):
     client.force_login(cast["lena"])
     response = client.get("/dashboard/")
     html = response.content.decode()
     assert response.status_code == 200
-    for heading in ("总体情况", "待核验（1）", "按责任单位", "按章进展", "条文 × 责任单位", "逾期清单（2）", "趋势"):
+    for heading in ("总体情况", "待核验（1）", "亮红灯的单位（2）", "待处理异议（0）", "待审批延期申请（0）"):
         assert heading in html
-    assert "/tasks/?department=JN-DSJ" in html
-    assert 'data-endpoint="/api/obligations/' in html  # verify / return buttons for the lead
-    assert "vendor/echarts/echarts.min.js" in html and "js/dashboard.js" in html
-    assert 'id="dashboard-data" type="application/json"' in html
+    assert "/tasks/?department=JN-DSJ&amp;overdue=1" in html
+    assert 'hx-post="/dashboard/queue/' in html  # verify / return buttons for the lead
+    assert "vendor/htmx/htmx.min.js" in html and "vendor/echarts/echarts.min.js" in html and "js/dashboard.js" in html
     # No executable inline script: every <script> either has a src or is JSON data.
     for tag in html.split("<script")[1:]:
         head = tag.split(">", 1)[0]
         assert "src=" in head or 'type="application/json"' in head
-    assert " onclick=" not in html and " onsubmit=" not in html
+    assert " onclick=" not in html and " onsubmit=" not in html and " hx-on" not in html
+    assert " style=" not in html
 
 
 def test_staff_page_has_no_verify_buttons_and_only_their_body(client, known, cast, frozen):
     client.force_login(cast["carol"])
     response = client.get("/dashboard/")
     assert response.context["summary"]["total"] == 4
-    assert "data-endpoint=" not in response.content.decode()
+    assert "hx-post=" not in response.content.decode()
 
 
 def test_schema_documents_every_dashboard_endpoint(client, cast):

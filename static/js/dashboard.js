@@ -1,6 +1,8 @@
-/* The lead's dashboard: ECharts from the data the page embeds (json_script "dashboard-data"),
- * and the verify / return buttons of the verification queue. No inline scripts (CSP).
- * Every chart has a table with the same numbers in the page, so nothing is lost without JS. */
+/* The lead's dashboard: ECharts for the sections that have a chart, drawn when the page loads and
+ * whenever htmx swaps a section in (each chart's numbers come from its data-values attribute, and
+ * the same numbers are in the section's table). The queue's buttons, the tabs and
+ * the refreshes are htmx attributes in the templates; this file only draws and reports errors.
+ * No inline scripts (CSP). */
 (function () {
   "use strict";
 
@@ -19,25 +21,12 @@
     ["verified", "已核验"],
   ];
 
-  function readData() {
-    var node = document.getElementById("dashboard-data");
-    if (!node) return null;
+  function readData(el) {
     try {
-      return JSON.parse(node.textContent);
+      return JSON.parse(el.dataset.values || "null");
     } catch (e) {
       return null;
     }
-  }
-
-  function chart(id, option) {
-    var el = document.getElementById(id);
-    if (!el || !window.echarts) return null;
-    var instance = window.echarts.init(el, null, { renderer: "svg" });
-    instance.setOption(option);
-    window.addEventListener("resize", function () {
-      instance.resize();
-    });
-    return instance;
   }
 
   /* Column labels ("第二章 数字基础设施建设"): on two lines on a wide screen; on a phone only the
@@ -80,114 +69,141 @@
     };
   }
 
-  function drawCharts(data) {
-    chart("chart-status", {
-      tooltip: { trigger: "item" },
-      series: [
-        {
-          type: "pie",
-          radius: ["40%", "70%"],
-          label: { formatter: "{b}：{c}" },
-          data: data.status.map(function (s) {
-            return { name: s.name, value: s.value, itemStyle: { color: COLORS[s.key] } };
-          }),
-        },
-      ],
-    });
-    var bodiesEl = document.getElementById("chart-bodies");
-    if (bodiesEl) {
-      bodiesEl.style.height = Math.max(240, data.bodies.length * 22 + 60) + "px";
-      chart("chart-bodies", stacked(data.bodies, true));
-    }
-    chart("chart-chapters", stacked(data.chapters, false));
-    var weeks = data.trend.map(function (w) {
-      return w.week;
-    });
-    chart("chart-trend", {
-      title: { text: "每周核验完成与新增逾期", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "axis" },
-      legend: { top: 0, right: 0 },
-      grid: { left: 40, right: 20, top: 40, bottom: 40 },
-      xAxis: { type: "category", data: weeks },
-      yAxis: { type: "value", minInterval: 1 },
-      series: [
-        { name: "核验完成", type: "bar", itemStyle: { color: COLORS.verified }, data: data.trend.map(function (w) { return w.completed; }) },
-        { name: "新增逾期", type: "bar", itemStyle: { color: COLORS.overdue }, data: data.trend.map(function (w) { return w.newly_overdue; }) },
-      ],
-    });
-    chart("chart-burndown", {
-      title: { text: "燃尽：未核验义务（实际 / 按期限计划）", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "axis" },
-      legend: { top: 0, right: 0 },
-      grid: { left: 50, right: 20, top: 40, bottom: 40 },
-      xAxis: { type: "category", data: weeks },
-      yAxis: { type: "value", minInterval: 1 },
-      series: [
-        { name: "实际未核验", type: "line", itemStyle: { color: COLORS.in_progress }, data: data.trend.map(function (w) { return w.open; }) },
-        { name: "计划未核验", type: "line", lineStyle: { type: "dashed" }, itemStyle: { color: COLORS.planned }, data: data.trend.map(function (w) { return w.planned_open; }) },
-      ],
+  function pluck(rows, key) {
+    return rows.map(function (r) {
+      return r[key];
     });
   }
 
-  /* Verification queue: POST /api/obligations/{id}/transitions/ {action, reason, version}. */
-  function say(text, isError) {
-    var box = document.querySelector(".queue-status");
+  var CHARTS = {
+    status: function (data) {
+      return {
+        tooltip: { trigger: "item" },
+        series: [
+          {
+            type: "pie",
+            radius: ["40%", "70%"],
+            label: { formatter: "{b}：{c}" },
+            data: data.map(function (s) {
+              return { name: s.name, value: s.value, itemStyle: { color: COLORS[s.key] } };
+            }),
+          },
+        ],
+      };
+    },
+    bodies: function (data, el) {
+      el.style.height = Math.max(240, data.length * 22 + 60) + "px";
+      return stacked(data, true);
+    },
+    chapters: function (data) {
+      return stacked(data, false);
+    },
+    trend: function (data) {
+      return {
+        title: { text: "每周核验完成与新增逾期", textStyle: { fontSize: 14 } },
+        tooltip: { trigger: "axis" },
+        legend: { top: 0, right: 0 },
+        grid: { left: 40, right: 20, top: 40, bottom: 40 },
+        xAxis: { type: "category", data: pluck(data, "week") },
+        yAxis: { type: "value", minInterval: 1 },
+        series: [
+          { name: "核验完成", type: "bar", itemStyle: { color: COLORS.verified }, data: pluck(data, "completed") },
+          { name: "新增逾期", type: "bar", itemStyle: { color: COLORS.overdue }, data: pluck(data, "newly_overdue") },
+        ],
+      };
+    },
+    burndown: function (data) {
+      return {
+        title: { text: "燃尽：未核验义务（实际 / 按期限计划）", textStyle: { fontSize: 14 } },
+        tooltip: { trigger: "axis" },
+        legend: { top: 0, right: 0 },
+        grid: { left: 50, right: 20, top: 40, bottom: 40 },
+        xAxis: { type: "category", data: pluck(data, "week") },
+        yAxis: { type: "value", minInterval: 1 },
+        series: [
+          { name: "实际未核验", type: "line", itemStyle: { color: COLORS.in_progress }, data: pluck(data, "open") },
+          {
+            name: "计划未核验",
+            type: "line",
+            lineStyle: { type: "dashed" },
+            itemStyle: { color: COLORS.planned },
+            data: pluck(data, "planned_open"),
+          },
+        ],
+      };
+    },
+  };
+
+  /* Draw every chart inside `root` (the document, or a section htmx has just swapped in). */
+  function drawIn(root) {
+    if (!window.echarts || !root || !root.querySelectorAll) return;
+    var nodes = Array.prototype.slice.call(root.querySelectorAll("[data-chart]"));
+    if (root.matches && root.matches("[data-chart]")) nodes.push(root);
+    nodes.forEach(function (el) {
+      var build = CHARTS[el.dataset.chart];
+      var data = readData(el);
+      if (!build || !data) return;
+      var old = window.echarts.getInstanceByDom(el);
+      if (old) old.dispose();
+      var option = build(data, el);
+      window.echarts.init(el, null, { renderer: "svg" }).setOption(option);
+    });
+  }
+
+  window.addEventListener("resize", function () {
+    if (!window.echarts) return;
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var chart = window.echarts.getInstanceByDom(el);
+      if (chart) chart.resize();
+    });
+  });
+
+  /* The tab of the section shown is marked as the current one, and the filter form keeps it open. */
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".dash-tabs a");
+    if (!link) return;
+    document.querySelectorAll(".dash-tabs a").forEach(function (a) {
+      a.setAttribute("aria-selected", a === link ? "true" : "false");
+    });
+    var panel = document.getElementById("section-panel");
+    if (panel) {
+      panel.removeAttribute("aria-label");
+      panel.setAttribute("aria-labelledby", link.id);
+    }
+    var form = document.querySelector("form.filters");
+    if (!form) return;
+    var input = form.querySelector("input[name=tab]");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "tab";
+      form.appendChild(input);
+    }
+    input.value = link.dataset.tab;
+  });
+
+  /* A queue action that htmx could not show (403, 500, network): say so in the queue's status line. */
+  function queueError(event, text) {
+    var source = event.detail && event.detail.elt;
+    if (!source || !source.closest || !source.closest("#sec-queue")) return;
+    var box = document.querySelector("#sec-queue .queue-status");
     if (!box) return;
     box.textContent = text;
-    box.className = "queue-status " + (isError ? "msg-error" : "msg-ok");
+    box.className = "queue-status msg-error";
   }
 
-  function onQueueSubmit(event) {
-    var form = event.target;
-    if (!form.classList || !form.classList.contains("queue-action")) return;
-    event.preventDefault();
-    var button = event.submitter;
-    var action = button ? button.value : "verify";
-    var reason = (form.elements.reason && form.elements.reason.value.trim()) || "";
-    if (action === "return" && !reason) {
-      say("退回时请填写意见。", true);
-      if (form.elements.reason) form.elements.reason.focus();
-      return;
-    }
-    var token = form.querySelector("input[name=csrfmiddlewaretoken]");
-    var buttons = form.querySelectorAll("button");
-    buttons.forEach(function (b) { b.disabled = true; });
-    fetch(form.dataset.endpoint, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRFToken": token ? token.value : "",
-      },
-      body: JSON.stringify({ action: action, reason: reason, version: Number(form.dataset.version) }),
-    })
-      .then(function (response) {
-        return response
-          .json()
-          .catch(function () { return {}; })
-          .then(function (body) { return { status: response.status, body: body }; });
-      })
-      .then(function (result) {
-        if (result.status >= 200 && result.status < 300) {
-          var row = form.closest("tr");
-          if (row) row.remove();
-          say(action === "verify" ? "已核验通过。" : "已退回。", false);
-        } else if (result.status === 404) {
-          say("核验接口暂不可用，请打开详情页办理。", true);
-          buttons.forEach(function (b) { b.disabled = false; });
-        } else {
-          say((result.body && result.body.message) || "操作失败（" + result.status + "），请刷新后重试。", true);
-          buttons.forEach(function (b) { b.disabled = false; });
-        }
-      })
-      .catch(function () {
-        say("网络错误，请稍后重试。", true);
-        buttons.forEach(function (b) { b.disabled = false; });
-      });
-  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail && event.detail.xhr ? event.detail.xhr.status : "";
+    queueError(event, status === 403 ? "您无权执行此操作。" : "操作失败（" + status + "），请刷新后重试。");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    queueError(event, "网络错误，请稍后重试。");
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt === document.body) return; // the page itself: drawn below already
+    drawIn(elt);
+  });
 
-  document.addEventListener("submit", onQueueSubmit);
-  var data = readData();
-  if (data) drawCharts(data);
+  drawIn(document);
 })();

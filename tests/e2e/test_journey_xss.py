@@ -31,7 +31,7 @@ def test_script_in_a_progress_note_is_text_on_every_page(page, live_server, regu
 
     page.context.clear_cookies()
     login(page, live_server, "lena")
-    page.goto(f"{live_server.url}/dashboard/")
+    page.goto(f"{live_server.url}/dashboard/?tab=overdue")  # the overdue list is a section of its own
     overdue = page.locator("section[aria-labelledby=h-overdue] tbody tr", has_text="第")
     assert overdue.count() == 1
     assert_shown_as_text(page, overdue)
