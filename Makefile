@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup services browser e2e bench bench-reminders report-bench bench-dashboard drills lint clean fuzz schemathesis backup restore audit
+.PHONY: run test setup services browser fonts reset-demo e2e bench bench-reminders report-bench bench-dashboard drills lint clean fuzz schemathesis backup restore audit
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -21,10 +21,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-run: setup
+run: setup fonts
 	bash scripts/run.sh
 
-test: setup services browser
+# Start the demo over: removes the SQLite database and var/'s files, migrates and seeds again.
+reset-demo: setup
+	bash scripts/reset_demo.sh
+
+test: setup services browser fonts
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -33,6 +37,10 @@ services:
 
 browser:
 	bash scripts/browser.sh
+
+# The PDF reports' CJK font (Debian's fonts-wqy-zenhei), embedded as a subset in every PDF.
+fonts:
+	bash scripts/fonts.sh
 
 e2e: setup services browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

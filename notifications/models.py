@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
-from django.utils import timezone
 
+from core import clock
 from core.validators import safe_text
 
 
@@ -199,7 +199,7 @@ class Notification(models.Model):
     )
     payload = models.JSONField("数据", default=dict, blank=True)
     in_app = models.BooleanField("站内显示", default=True)
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    created_at = models.DateTimeField("时间", default=clock.now)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
     requires_ack = models.BooleanField("需确认已知悉", default=False)
     acknowledged_at = models.DateTimeField("确认时间", null=True, blank=True)
@@ -259,7 +259,7 @@ class Reminder(models.Model):
     )
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.CLAIMED)
     claim_token = models.UUIDField("认领标识", default=uuid.uuid4)
-    claimed_at = models.DateTimeField("认领时间", default=timezone.now)
+    claimed_at = models.DateTimeField("认领时间", default=clock.now)
     scheduled_for = models.DateField("计划日期")
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
     notification = models.ForeignKey(
@@ -315,7 +315,7 @@ class Delivery(models.Model):
     # running at once never send the same retry twice.
     retry_token = models.UUIDField("重试认领标识", null=True, blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
 
     class Meta:
         verbose_name = "发送记录"

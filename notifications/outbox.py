@@ -35,9 +35,9 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from accounts.models import Department, User
+from core import clock
 from obligations.models import Obligation, OutboxMessage, ReportingRequirement
 
 from .emails import date_text, render_email
@@ -274,7 +274,7 @@ def deliver(message_id: int) -> int:
     deliverer has it, or it has no recipients)."""
     cfg = ReminderSettings.load()
     token = uuid.uuid4()
-    now = timezone.now()
+    now = clock.now()
     try:
         with transaction.atomic():
             # The claim: a concurrent deliverer blocks on the row until we commit, then finds

@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from core import clock
 from core.calendar import WorkCalendar
 from obligations.models import ExtensionRequest, Milestone, Obligation, citation, days_overdue, is_overdue
 
@@ -355,7 +356,7 @@ def claim(candidates: list[Candidate], *, lease_seconds: int) -> tuple[uuid.UUID
 
     Returns (token, my rows, rows others are sending, seconds until the oldest of those expires)."""
     token = uuid.uuid4()
-    now = timezone.now()
+    now = clock.now()
     _insert_claims(candidates, token, now)
     cutoff = now - dt.timedelta(seconds=lease_seconds)
     # One UPDATE takes over every claim whose sender died; under READ COMMITTED a concurrent
@@ -607,16 +608,16 @@ def save_drafts(drafts: list[Draft]) -> list[int]:
 def sweep(*, now: dt.datetime | None = None) -> SweepResult:
     cfg = ReminderSettings.load()
     cal = WorkCalendar()
-    now = now or timezone.now()
+    now = now or clock.now()
     today = timezone.localdate(now)
     result = SweepResult()
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    started = time.perf_counter()
 
     def lap(name: str) -> None:
-        nonlocal clock
-        timings[name] = round(time.perf_counter() - clock, 3)
-        clock = time.perf_counter()
+        nonlocal started
+        timings[name] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
 
     plan_ = plan(today, cfg, cal)
     lap("plan")
@@ -637,10 +638,10 @@ def sweep(*, now: dt.datetime | None = None) -> SweepResult:
     result.failed = failed
     lap("send")
     marked = Reminder.objects.filter(claim_token=token, status=Reminder.Status.CLAIMED).update(
-        status=Reminder.Status.SENT, sent_at=timezone.now()
+        status=Reminder.Status.SENT, sent_at=clock.now()
     )
     result.sent = marked
-    retried_sent, retried_failed = retry_deliveries(now=timezone.now())
+    retried_sent, retried_failed = retry_deliveries(now=clock.now())
     result.failed += retried_failed
     lap("mark_and_retry")
     result.details = {

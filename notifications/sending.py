@@ -14,7 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db.models import F
-from django.utils import timezone
+
+from core import clock
 
 from .channels import ChannelError, EmailChannel, WebhookChannel
 from .models import Delivery, Notification, NotificationPreference, ReminderSettings, WebhookEndpoint, backoff_delay
@@ -89,7 +90,7 @@ def write_notifications(
 
 
 def _record(ok: list[int], failures: dict[int, str], deliveries: dict[int, Delivery], cfg: ReminderSettings) -> None:
-    now = timezone.now()
+    now = clock.now()
     if ok:
         Delivery.objects.filter(id__in=ok).update(
             status=Delivery.Status.SENT, attempts=F("attempts") + 1, sent_at=now, last_error="", next_attempt_at=None
@@ -149,7 +150,7 @@ def send_deliveries(queryset, cfg: ReminderSettings) -> tuple[int, int]:
 def retry_deliveries(*, now: dt.datetime | None = None) -> tuple[int, int]:
     """Try again the deliveries whose backoff has passed."""
     cfg = ReminderSettings.load()
-    now = now or timezone.now()
+    now = now or clock.now()
     token = uuid.uuid4()
     # Claim by conditional UPDATE: a concurrent pass re-checks next_attempt_at after we commit
     # and finds it in the future. If this process dies, the delivery is retried after the lease.

@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core import clock
+
 from .models import AuditCheckpoint, AuditEntry
 
 log = logging.getLogger(__name__)
@@ -220,7 +222,7 @@ def record(action: AuditAction, *, obligation=None, actor=None, before: dict | N
             obligation=obligation,
             actor=actor if actor is not None and actor.is_authenticated else None,
             action=AuditAction(action).value,
-            at=timezone.now(),
+            at=clock.now(),
             before=_jsonable(before or {}),
             after=_jsonable(after or {}),
             prev_hash=head,

@@ -124,3 +124,13 @@ def on_time_rate(on_time: int, late: int, overdue: int) -> float | None:
 def format_rate(value: float | None) -> str:
     """How every page and report prints a rate: one decimal, "—" for none."""
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+# The order bodies are listed in, on the dashboard's body table by default and in every report:
+# most overdue first, then the registry's order. `rows` need "overdue", "sort_order" and "code".
+BODY_ORDER_RULE = "责任单位按逾期未提交数从多到少排列，数量相同时按机构名录顺序"
+
+
+def in_body_order(rows: list, *, overdue, sort_order, code) -> list:
+    """Rows sorted as BODY_ORDER_RULE says; the three getters read each row's figures."""
+    return sorted(rows, key=lambda r: (-(overdue(r) or 0), sort_order(r), code(r)))

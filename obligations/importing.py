@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import Department
+from core import clock
 
 from . import audit
 from .audit import AuditAction
@@ -221,7 +221,7 @@ def pa_items(paragraph) -> list:
 
 
 def _sync_clauses(regulation, extracted, articles, removed_articles, depts, report: ImportReport, actor) -> None:
-    now = timezone.now()
+    now = clock.now()
     existing = {
         (c.article.number, c.paragraph_number, c.ordinal): c
         for c in regulation.clauses.select_related("article").prefetch_related("responsible", "cooperating")

@@ -2,7 +2,8 @@
 
 The rules every page, API, reminder and report reads are written here once ("One truth"):
 - overdue: `overdue_q()` (SQL) and `is_overdue()` (one value in hand), used by
-  `ObligationQuerySet.overdue()` and `Obligation.is_overdue()`;
+  `ObligationQuerySet.overdue()` and `Obligation.is_overdue()`; ever overdue (曾逾期):
+  `ObligationQuerySet.with_missed_due_date()` (SQL) and `was_overdue()`;
 - the light (督查督办 亮灯): `LightWindow` (today and the last due date that is still yellow,
   counted in working days from core.calendar, computed once per request), `light_case()` (SQL,
   `ObligationQuerySet.with_light()`) and `light_of()` (`Obligation.traffic_light()`);
@@ -20,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Department
+from core import clock
 from core.calendar import WorkCalendar
 from core.clock import today
 from obligations.parser import citation  # noqa: F401 (also read from here by rows read as values)
@@ -184,6 +186,14 @@ def is_overdue(status: str, due: dt.date | None, on: dt.date) -> bool:
     return due is not None and due < on and status not in Obligation.CLOSED_STATUSES
 
 
+def was_overdue(missed_due_date: dt.date | None, status: str, due: dt.date | None, on: dt.date) -> bool:
+    """曾逾期 on `on`: overdue that day, or a due date it missed before that day is on record
+    (`missed_due_date`, kept when it was handed in late or its date was moved after it passed),
+    even if it now reads on time. The SQL form is `ObligationQuerySet.with_missed_due_date()`:
+    `missed` is not NULL."""
+    return is_overdue(status, due, on) or (missed_due_date is not None and missed_due_date < on)
+
+
 def days_overdue(status: str, due: dt.date | None, on: dt.date) -> int:
     return (on - due).days if is_overdue(status, due, on) else 0
 
@@ -345,7 +355,7 @@ class Obligation(models.Model):
     missed_due_date = models.DateField("逾期的期限", null=True, blank=True)
     superseded_at = models.DateTimeField("废止时间", null=True, blank=True)
     superseded_reason = models.CharField("废止原因", max_length=200, blank=True)
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    created_at = models.DateTimeField("创建时间", default=clock.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     objects = ObligationQuerySet.as_manager()
@@ -398,7 +408,7 @@ class ProgressEntry(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="填报人", on_delete=models.PROTECT, related_name="progress_entries"
     )
-    created_at = models.DateTimeField("填报时间", default=timezone.now)
+    created_at = models.DateTimeField("填报时间", default=clock.now)
     text = models.TextField("工作进展")
     percent = models.PositiveSmallIntegerField("完成比例", null=True, blank=True)
     milestone = models.ForeignKey(
@@ -447,7 +457,7 @@ class Evidence(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="提交人", on_delete=models.PROTECT, related_name="+"
     )
-    uploaded_at = models.DateTimeField("提交时间", default=timezone.now)
+    uploaded_at = models.DateTimeField("提交时间", default=clock.now)
 
     class Meta:
         verbose_name = "佐证材料"
@@ -466,7 +476,7 @@ class Milestone(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="创建人", on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
 
     class Meta:
         verbose_name = "工作节点"
@@ -494,7 +504,7 @@ class DueDateChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="变更人", on_delete=models.PROTECT, related_name="+"
     )
-    changed_at = models.DateTimeField("变更时间", default=timezone.now)
+    changed_at = models.DateTimeField("变更时间", default=clock.now)
 
     class Meta:
         verbose_name = "期限变更"
@@ -517,7 +527,7 @@ class ExtensionRequest(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
     )
-    requested_at = models.DateTimeField("申请时间", default=timezone.now)
+    requested_at = models.DateTimeField("申请时间", default=clock.now)
     requested_date = models.DateField("申请延至")
     reason = models.CharField("理由", max_length=500)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -560,7 +570,7 @@ class Objection(models.Model):
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="提出人", on_delete=models.PROTECT, related_name="+"
     )
-    raised_at = models.DateTimeField("提出时间", default=timezone.now)
+    raised_at = models.DateTimeField("提出时间", default=clock.now)
     reason = models.CharField("理由", max_length=1000)
     suggested_department = models.ForeignKey(
         Department, verbose_name="建议责任单位", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -616,7 +626,7 @@ class ReportingRequirement(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="创建人", on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
 
     class Meta:
         verbose_name = "定期报送要求"
@@ -642,7 +652,7 @@ class AuditEntry(models.Model):
         related_name="+",
     )
     action = models.CharField("操作代码", max_length=50)
-    at = models.DateTimeField("时间", default=timezone.now)
+    at = models.DateTimeField("时间", default=clock.now)
     before = models.JSONField("变更前", default=dict, blank=True)
     after = models.JSONField("变更后", default=dict, blank=True)
     prev_hash = models.CharField("前一条摘要", max_length=128, blank=True)
@@ -721,7 +731,7 @@ class BodyProposal(models.Model):
     regulation = models.ForeignKey(
         Regulation, verbose_name="首次出现于", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    proposed_at = models.DateTimeField("提出时间", default=timezone.now)
+    proposed_at = models.DateTimeField("提出时间", default=clock.now)
     decided_at = models.DateTimeField("确认时间", null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -782,7 +792,7 @@ class OutboxMessage(models.Model):
         related_name="+",
     )
     payload = models.JSONField("数据", default=dict, blank=True)
-    created_at = models.DateTimeField("写入时间", default=timezone.now)
+    created_at = models.DateTimeField("写入时间", default=clock.now)
     delivered_at = models.DateTimeField("投递时间", null=True, blank=True)
     attempts = models.PositiveSmallIntegerField("失败次数", default=0)
     last_error = models.TextField("最近错误", blank=True)

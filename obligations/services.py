@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Department, User
-from core import archives
+from core import archives, clock
 from core.calendar import add_working_days
 from core.clock import today
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, ServiceError, StaleVersion, invalid
@@ -129,7 +129,7 @@ def _update_row(obligation: Obligation, expected_version: Any, **fields) -> None
     expected = _parse_version(expected_version)
     _keep_missed_due_date(obligation, fields)
     changed = Obligation.objects.filter(pk=obligation.pk, version=expected).update(
-        version=F("version") + 1, updated_at=timezone.now(), **fields
+        version=F("version") + 1, updated_at=clock.now(), **fields
     )
     if changed != 1:
         raise StaleVersion(stale_message(obligation.pk), details={"current_version": _current_version(obligation)})
@@ -154,7 +154,7 @@ def _fresh(obligation: Obligation) -> Obligation:
 def _touch(obligation: Obligation) -> None:
     # Activity is not a change of the obligation's own data: it does not bump the version, so a
     # cooperating body logging progress never makes the responsible body's form stale.
-    now = timezone.now()
+    now = clock.now()
     Obligation.objects.filter(pk=obligation.pk).update(last_activity_at=now)
     obligation.last_activity_at = now
 
@@ -232,7 +232,7 @@ def obligation_transition(
     if action == "submit" and (missing := submission_missing(obligation)):
         raise InvalidTransition(f"提交核验前请{'；'.join(missing)}", code="evidence_required")
     old = obligation.status
-    now = timezone.now()
+    now = clock.now()
     fields: dict[str, Any] = {"status": target, "last_activity_at": now}
     if action == "submit":
         fields.update(submitted_at=now, submitted_by=actor)
@@ -362,7 +362,7 @@ def extension_decide(
         )
     request.status = ExtensionRequest.Status.APPROVED if approve else ExtensionRequest.Status.REJECTED
     request.decided_by = actor
-    request.decided_at = timezone.now()
+    request.decided_at = clock.now()
     request.decision_note = note
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     audit.record(
@@ -416,7 +416,7 @@ def milestone_add(*, obligation: Obligation, actor: User, title: str, due_date: 
 def _milestone_done(milestone: Milestone, actor: User) -> None:
     if milestone.done_at is not None:
         raise InvalidTransition("该节点已完成", code="milestone_done")
-    milestone.done_at = timezone.now()
+    milestone.done_at = clock.now()
     milestone.save(update_fields=["done_at"])
     audit.record(
         AuditAction.MILESTONE_DONE,
@@ -1008,7 +1008,7 @@ def objection_decide(
     else:
         raise invalid("decision", "处理结果应为 confirm（维持原分工）或 reassign（调整责任单位）")
     objection.decided_by = actor
-    objection.decided_at = timezone.now()
+    objection.decided_at = clock.now()
     objection.decision_note = note
     objection.save()
     audit.record(
@@ -1152,7 +1152,7 @@ def _adopt(proposal: BodyProposal, department: Department, actor: User, status: 
     the name now resolves to the body, and the import creates its obligations with audit entries."""
     proposal.department = department
     proposal.status = status
-    proposal.decided_at = timezone.now()
+    proposal.decided_at = clock.now()
     proposal.decided_by = actor
     proposal.save(update_fields=["department", "status", "decided_at", "decided_by"])
     audit.record(

@@ -44,9 +44,18 @@ from django.utils import timezone
 
 from accounts.models import Department
 from obligations.audit import AuditAction, ChainHead, head_statement
-from obligations.figures import ON_TIME_RULE, Timeliness, format_rate, handed_in_day, on_time_rate, timeliness_of
+from obligations.figures import (
+    ON_TIME_RULE,
+    Timeliness,
+    format_rate,
+    handed_in_day,
+    in_body_order,
+    on_time_rate,
+    timeliness_of,
+)
 from obligations.models import (
     AuditEntry,
+    DueDateChange,
     Evidence,
     Light,
     LightWindow,
@@ -55,6 +64,7 @@ from obligations.models import (
     Regulation,
     citation,
     light_of,
+    was_overdue,
 )
 
 CHUNK_SIZE = 2000
@@ -219,6 +229,34 @@ class ObligationRow:
     latest_progress_at: dt.datetime | None
     percent: int | None
     evidence_count: int
+    ever_overdue: bool = False  # 曾逾期 (obligations.models.was_overdue), as of the report's day
+
+    @property
+    def ever_overdue_label(self) -> str:
+        return "是" if self.ever_overdue else "否"
+
+
+@dataclass
+class DueChangeRow:
+    """One entry of an obligation's due-date history (期限调整)."""
+
+    obligation_id: int
+    citation: str
+    department: str
+    old_date: dt.date | None
+    new_date: dt.date | None
+    reason: str
+    changed_by: str
+    changed_at: dt.datetime
+
+    @property
+    def missed_before(self) -> bool:
+        """The old date had already passed when it was moved: the move followed a miss."""
+        return self.old_date is not None and self.old_date < self.changed_at.date()
+
+    @property
+    def missed_before_label(self) -> str:
+        return "是" if self.missed_before else ""
 
 
 @dataclass
@@ -274,14 +312,21 @@ class Summary:
         return [(label, self.by_state.get(code, 0)) for code, label in Obligation.Status.choices]
 
     def body_rows(self, departments: dict[str, Department]) -> list[list]:
-        """[name, total, one count per state…, overdue, on-time rate] per body, in registry order."""
+        """[name, total, one count per state…, overdue, on-time rate] per body, in the dashboard's
+        order (obligations.figures.in_body_order: most overdue first, then the registry's order)."""
 
-        def order(code):
+        def sort_order(code):
             dept = departments.get(code)
-            return (dept.sort_order, code) if dept else (10**9, code)
+            return dept.sort_order if dept else 10**9
 
+        codes = in_body_order(
+            list(self.by_body),
+            overdue=lambda code: self.by_body[code].get("overdue", 0),
+            sort_order=sort_order,
+            code=lambda code: code,
+        )
         rows = []
-        for code in sorted(self.by_body, key=order):
+        for code in codes:
             c = self.by_body[code]
             dept = departments.get(code)
             rows.append(
@@ -495,6 +540,7 @@ ROW_FIELDS = (
     "r_progress_at",
     "r_percent",
     "r_evidence",
+    "missed_due_date",
 )
 
 
@@ -521,13 +567,14 @@ def _cooperating(chunk: list[tuple]) -> dict[int, list[str]]:
     return codes
 
 
+# The dashboard's order for obligations (its grid): clause by clause, each clause's bodies in the
+# registry's order (Obligation.Meta.ordering).
+ROW_ORDER = ("clause__article__number", "clause__paragraph_number", "clause__ordinal", "department__sort_order", "id")
+
+
 def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[ObligationRow]:
     """Rows from value tuples (no model instances): the whole province is 200,000 of them."""
-    qs = (
-        obligations(ctx)
-        .order_by("clause__article__number", "clause__paragraph_number", "clause__ordinal", "r_dept", "id")
-        .values_list(*ROW_FIELDS)
-    )
+    qs = obligations(ctx).order_by(*ROW_ORDER).values_list(*ROW_FIELDS)
     depts = ctx.departments
     names = {code: dept.name for code, dept in depts.items()}
     on, window = ctx.on, ctx.window
@@ -552,6 +599,7 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
             progress_at,
             percent,
             evidence_count,
+            missed_due_date,
         ) in chunk:
             status = status or Obligation.Status.NOT_STARTED
             closed = status in CLOSED
@@ -588,6 +636,7 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
                 latest_progress_at=_local(progress_at),
                 percent=percent,
                 evidence_count=evidence_count or 0,
+                ever_overdue=was_overdue(missed_due_date, status, due, on),
             )
 
 
@@ -651,3 +700,40 @@ def _evidence_rows(ctx: ReportContext, chunk_size: int) -> Iterator[EvidenceRow]
             uploaded_at=_local(uploaded_at),
             file_path=file_name or "",
         )
+
+
+# --- the due-date history (期限调整) -------------------------------------------------------------
+
+
+def iter_due_changes(ctx: ReportContext, chunk_size: int = CHUNK_SIZE) -> Iterator[DueChangeRow]:
+    """Every change of the due date of the report's obligations (old, new, reason, who, when), up
+    to the report's day, in the rows' order and then in time. Milestone dates are not included."""
+    qs = DueDateChange.objects.filter(obligation__in=obligations(ctx).values("pk"), milestone__isnull=True)
+    if ctx.cutoff is not None:
+        qs = qs.filter(changed_at__lt=ctx.cutoff)
+    qs = qs.order_by(*(f"obligation__{key}" for key in ROW_ORDER), "changed_at", "id").values_list(
+        "obligation_id",
+        "obligation__clause__article__label",
+        "obligation__clause__paragraph_number",
+        "obligation__department__name",
+        "old_date",
+        "new_date",
+        "reason",
+        "changed_by__full_name",
+        "changed_by__username",
+        "changed_at",
+    )
+    with _no_jit():
+        for pk, label, paragraph, department, old, new, reason, full_name, username, at in qs.iterator(
+            chunk_size=chunk_size
+        ):
+            yield DueChangeRow(
+                obligation_id=pk,
+                citation=citation(label, paragraph),
+                department=department,
+                old_date=old,
+                new_date=new,
+                reason=reason,
+                changed_by=full_name or username,
+                changed_at=_local(at),
+            )

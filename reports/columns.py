@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from .asof import EvidenceRow, ObligationRow
+from .asof import DueChangeRow, EvidenceRow, ObligationRow
 
 # A spreadsheet treats a cell starting with one of these as a formula (or, for tab and carriage
 # return, lets it slip past the check): "=HYPERLINK(...)" in a progress note must stay text.
@@ -32,11 +32,26 @@ OBLIGATION_COLUMNS = [
     ("核验人", 10, "text", lambda r: r.verified_by),
     ("按期情况", 18, "text", lambda r: r.timeliness),
     ("逾期天数", 9, "int", lambda r: r.days_late),
+    # 曾逾期: a date was missed, even if it was later moved or the work handed in late.
+    ("曾逾期", 8, "text", lambda r: r.ever_overdue_label),
     ("最新进展", 50, "text", lambda r: r.latest_progress),
     ("进展填报时间", 18, "datetime", lambda r: r.latest_progress_at),
     ("完成比例（%）", 10, "int", lambda r: r.percent),
     ("佐证材料数", 10, "int", lambda r: r.evidence_count),
     ("义务编号", 9, "int", lambda r: r.obligation_id),
+]
+
+# The due-date history (期限调整): one row per change of an obligation's due date.
+DUE_CHANGE_COLUMNS = [
+    ("条款", 16, "text", lambda c: c.citation),
+    ("责任单位", 22, "text", lambda c: c.department),
+    ("原期限", 12, "date", lambda c: c.old_date),
+    ("新期限", 12, "date", lambda c: c.new_date),
+    ("原期限调整时已过", 10, "text", lambda c: c.missed_before_label),
+    ("原因", 50, "text", lambda c: c.reason),
+    ("调整人", 10, "text", lambda c: c.changed_by),
+    ("调整时间", 18, "datetime", lambda c: c.changed_at),
+    ("义务编号", 9, "int", lambda c: c.obligation_id),
 ]
 
 EVIDENCE_COLUMNS = [
@@ -68,6 +83,10 @@ def as_text(value) -> str:
 
 def obligation_values(row: ObligationRow) -> list:
     return [getter(row) for _, _, _, getter in OBLIGATION_COLUMNS]
+
+
+def due_change_values(row: DueChangeRow) -> list:
+    return [getter(row) for _, _, _, getter in DUE_CHANGE_COLUMNS]
 
 
 def evidence_values(row: EvidenceRow) -> list:

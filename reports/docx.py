@@ -275,7 +275,11 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
     _paragraph(doc, f"统计口径：{asof.ON_TIME_RULE}", size=SIZE_3)
 
     _heading(doc, "二、各责任单位落实情况", 1)
-    _paragraph(doc, f"各责任单位承担义务及落实情况见下表（按单位排序，共{bodies}个单位）。")
+    _paragraph(
+        doc,
+        f"各责任单位承担义务及落实情况见下表（按逾期未提交数从多到少排列，数量相同时按机构名录顺序，"
+        f"共{bodies}个单位）。",
+    )
     states_header = [label for _, label in Obligation.Status.choices]
     _table(
         doc,
@@ -316,7 +320,21 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
         intro=f"经核验退回、尚未重新提交的义务共{len(data.returned)}项：",
     )
 
-    _heading(doc, "六、数据来源与核验", 1)
+    _heading(doc, "六、错过期限后调整期限事项", 1)
+    moved = [c for c in asof.iter_due_changes(ctx) if c.missed_before]
+    _numbered(
+        doc,
+        [
+            f"{c.department}，{c.citation}：原完成期限{cn_date(c.old_date)}已过，"
+            f"{c.changed_by}于{cn_date(c.changed_at.date())}调整为{cn_date(c.new_date) if c.new_date else '未设定'}"
+            f"，原因：{c.reason}（该义务计为曾逾期）"
+            for c in moved
+        ],
+        none=f"截至{day}，无错过期限后调整期限的义务。",
+        intro=f"以下{len(moved)}项义务在原完成期限过后调整了期限（完整的期限调整记录见合规报告“期限调整”表）：",
+    )
+
+    _heading(doc, "七、数据来源与核验", 1)
     head = ctx.head
     chain = (
         f"第{head.entry_id}条记录，{head.algorithm.upper()}摘要{head.hash}（链长{head.length}条）"

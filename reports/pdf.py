@@ -1,8 +1,10 @@
 """PDF: an A4 document that reads like an official report — title, date, header, summary,
 obligations, evidence manifest, "第 X 页 共 Y 页" on every page.
 
-Chinese renders with reportlab's built-in CID font STSong-Light (the reader's PDF viewer supplies
-the glyphs; no font file, nothing downloaded), and its text can be extracted and searched.
+The text is set in WenQuanYi Zen Hei, a TrueType CJK font the set-up installs from Debian
+(fonts-wqy-zenhei, reports.fonts finds it): reportlab embeds the subset of glyphs the report uses,
+so it reads the same in any reader, and its text can be extracted and searched. Nothing is
+downloaded at run time.
 """
 
 import dataclasses
@@ -15,17 +17,13 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from . import asof
 from .columns import as_text
 from .csv import BOM, _line
-
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+from .fonts import FONT, register_fonts
 
 # Long tables are cut into slices: reportlab splits one huge table across pages slowly.
 ROWS_PER_TABLE = 60
@@ -36,7 +34,7 @@ SUBTITLE = ParagraphStyle("subtitle", fontName=FONT, fontSize=11, leading=16, al
 H2 = ParagraphStyle("h2", fontName=FONT, fontSize=13, leading=18, spaceBefore=10, spaceAfter=6)
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=13, wordWrap="CJK")
 SMALL = ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=10, wordWrap="CJK")
-MONO = ParagraphStyle("mono", fontName="Courier", fontSize=7, leading=9)
+MONO = ParagraphStyle("mono", fontName=FONT, fontSize=7, leading=9)
 
 GRID = TableStyle(
     [
@@ -59,6 +57,8 @@ class NumberedCanvas(canvas.Canvas):
     """Keeps each page until the end, then stamps "第 X 页 共 Y 页" once the total is known."""
 
     def __init__(self, *args, running_title: str = "", **kwargs):
+        # The page's starting font is ours too: no base-14 font that a reader would substitute.
+        kwargs["initialFontName"] = FONT
         super().__init__(*args, **kwargs)
         self._pages = []
         self._running_title = running_title
@@ -87,6 +87,7 @@ class NumberedCanvas(canvas.Canvas):
 
 
 def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
+    register_fonts()
     width = A4[0] - 36 * mm
     story = [
         Paragraph(escape(ctx.title), TITLE),
@@ -99,6 +100,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
     header.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a939c")),
                 ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef1f4")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -135,7 +137,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
                 p(duty),
                 p(f"{row.status_label}\n期限：{as_text(row.due_date) or '未设'}\n{row.light_label}"),
                 p("\n".join(handed) or "—"),
-                p(f"{row.timeliness}\n佐证 {row.evidence_count} 件"),
+                p(f"{row.timeliness}\n{'曾逾期' if row.ever_overdue else '未曾逾期'}\n佐证 {row.evidence_count} 件"),
             ]
         )
         if len(rows) > ROWS_PER_TABLE:
@@ -150,6 +152,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
 
     story += _summary(ctx, summary, width)
     story += detail
+    story += _due_changes(ctx, width)
     story += _evidence(ctx, width)
 
     doc = SimpleDocTemplate(
@@ -163,6 +166,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
         author=ctx.generated_by,
         subject=f"状态截至 {ctx.on.isoformat()}",
         creator="法规义务督办系统",
+        initialFontName=FONT,
     )
     running = (
         f"{ctx.title} · 状态截至 {ctx.on.isoformat()} · 生成于 {timezone.localtime(ctx.generated_at):%Y-%m-%d %H:%M}"
@@ -209,8 +213,37 @@ def _summary(ctx, summary: asof.Summary, width) -> list:
     return story
 
 
+def _due_changes(ctx, width) -> list:
+    story = [Paragraph("四、期限调整记录", H2)]
+    cols = [26 * mm, 20 * mm, 20 * mm, 36 * mm]
+    cols.append(width - sum(cols))
+    head = [p(h) for h in ["条款 / 责任单位", "原期限", "新期限", "调整人、时间", "原因"]]
+    rows = [head]
+    for c in asof.iter_due_changes(ctx):
+        old = as_text(c.old_date) or "未设定"
+        if c.missed_before:
+            old += "\n（调整时已过期）"
+        rows.append(
+            [
+                p(f"{c.citation}\n{c.department}"),
+                p(old),
+                p(as_text(c.new_date) or "未设定"),
+                p(f"{c.changed_by}\n{as_text(c.changed_at)}"),
+                p(c.reason),
+            ]
+        )
+        if len(rows) > ROWS_PER_TABLE:
+            story.append(_table(rows, cols, []))
+            rows = [head]
+    if len(rows) > 1:
+        story.append(_table(rows, cols, []))
+    else:
+        story.append(Paragraph("（所选范围内无期限调整）", BODY))
+    return story
+
+
 def _evidence(ctx, width) -> list:
-    story = [Paragraph("四、佐证材料清单", H2)]
+    story = [Paragraph("五、佐证材料清单", H2)]
     cols = [22 * mm, 46 * mm, 44 * mm, 16 * mm]
     cols.append(width - sum(cols))
     head = [p(h) for h in ["条款", "说明", "文件名 / 链接 / 发文字号", "大小（字节）", "提交人、时间"]]

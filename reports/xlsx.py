@@ -1,11 +1,11 @@
-"""XLSX: a summary sheet, the obligations and the evidence manifest.
+"""XLSX: a summary sheet, the obligations, their due-date history (期限调整) and the evidence manifest.
 
 Written with XlsxWriter in constant_memory mode: each sheet streams row by row to a temporary file
 of its own, so memory does not grow with the number of rows, at twice the speed of openpyxl's
 write-only mode (docs/benchmarks.md). The summary sheet comes first in the workbook but is filled
 last, once the obligation rows have streamed past it. Strings are always written as text, never
 read as formulas, numbers or links; neutralise() still quotes what a spreadsheet would run when
-the text is copied elsewhere.
+the text is copied elsewhere. Dates are date cells (yyyy-mm-dd), moments date-time cells.
 """
 
 import datetime as dt
@@ -13,7 +13,15 @@ import datetime as dt
 import xlsxwriter
 
 from . import asof
-from .columns import EVIDENCE_COLUMNS, OBLIGATION_COLUMNS, evidence_values, neutralise, obligation_values
+from .columns import (
+    DUE_CHANGE_COLUMNS,
+    EVIDENCE_COLUMNS,
+    OBLIGATION_COLUMNS,
+    due_change_values,
+    evidence_values,
+    neutralise,
+    obligation_values,
+)
 
 PROGRESS_EVERY = 1000
 HEADER = {"bold": True, "bg_color": "#EEF1F4", "pattern": 1, "valign": "vcenter"}
@@ -70,6 +78,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
     }
     summary_ws = Sheet(wb, "汇总", formats)
     obligations_ws = Sheet(wb, "义务明细", formats)
+    changes_ws = Sheet(wb, "期限调整", formats)
     evidence_ws = Sheet(wb, "佐证材料清单", formats)
     summary_ws.ws.set_column(0, 0, 30)
     summary_ws.ws.set_column(1, 1, 16)
@@ -82,6 +91,10 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
         obligations_ws.append(obligation_values(row))
         if progress and done % PROGRESS_EVERY == 0:
             progress(done)
+
+    changes_ws.header(DUE_CHANGE_COLUMNS)
+    for row in asof.iter_due_changes(ctx):
+        changes_ws.append(due_change_values(row))
 
     evidence_ws.header(EVIDENCE_COLUMNS)
     for row in asof.iter_evidence_rows(ctx):

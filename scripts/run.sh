@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate, import the regulation, create demo accounts, then run the web app,
+# `make run`: migrate, import the regulation, create demo accounts (and on an empty database tell a
+# year of demo work: notifications/demo.py), then run the web app,
 # the Celery worker and beat together. Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -117,14 +117,15 @@ def test_the_report_reads_as_an_official_document(worked, tmp_path):
     paragraphs = [p for p in doc.paragraphs if p.text]
     assert paragraphs[0].text == "《济南市数字经济促进条例》实施情况报告"
     assert paragraphs[1].text.startswith("济南市人民政府") and paragraphs[1].text.endswith("：")
-    headings = [p.text for p in paragraphs if p.text[:2] in {"一、", "二、", "三、", "四、", "五、", "六、"}]
+    headings = [p.text for p in paragraphs if p.text[:2] in {"一、", "二、", "三、", "四、", "五、", "六、", "七、"}]
     assert headings == [
         "一、总体情况",
         "二、各责任单位落实情况",
         "三、各章义务落实情况",
         "四、逾期未提交事项",
         "五、退回待重新提交事项",
-        "六、数据来源与核验",
+        "六、错过期限后调整期限事项",
+        "七、数据来源与核验",
     ]
     chapters = [p.text for p in paragraphs if p.text.startswith("（")]
     assert chapters[0].startswith("（一）第一章")

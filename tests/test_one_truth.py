@@ -300,17 +300,17 @@ def pdf_figures(data: bytes) -> dict:
 
 @pytest.fixture
 def demo(settings, departments):
-    """seed_demo on 2026-09-01, then a late hand-in and two verifications, then 2026-11-30."""
+    """seed_demo on 2026-09-01 (a year of work, late hand-ins among it), then one more late
+    hand-in and two verifications, then 2026-11-30."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with time_machine.travel(at("2026-09-01"), tick=False):
         call_command("seed_demo", stdout=StringIO())
     lead = User.objects.get(username="lead")
-    staff = User.objects.get(username="staff_dsj")
     with time_machine.travel(at("2026-10-20"), tick=False):
-        # 大数据局 hands in one overdue obligation late; the lead verifies two submissions.
-        late = Obligation.objects.overdue().filter(department=staff.department, status=S.IN_PROGRESS).first()
-        if late is None:
-            late = Obligation.objects.overdue().filter(department=staff.department).first()
+        # A body hands in one overdue obligation late; the lead verifies two submissions.
+        late = Obligation.objects.overdue().order_by("id").first()
+        staff = User.objects.filter(role=User.Role.STAFF, department=late.department).first()
+        if late.status == S.NOT_STARTED:
             late = services.obligation_transition(
                 obligation=late, actor=staff, action="start", expected_version=late.version
             )

@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from obligations import audit
+from obligations import services as workflow
 from obligations.models import AuditEntry, Evidence, Obligation, ProgressEntry
 from reports import asof, services
 from reports.columns import neutralise
@@ -200,7 +201,7 @@ def test_xlsx_report_has_summary_obligations_and_evidence_with_title_clause_dige
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     data = content_of(response)
     wb = load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["汇总", "义务明细", "佐证材料清单"]
+    assert wb.sheetnames == ["汇总", "义务明细", "期限调整", "佐证材料清单"]
 
     summary = [list(r) for r in wb["汇总"].iter_rows(values_only=True)]
     flat = "\n".join(str(v) for r in summary for v in r if v is not None)
@@ -226,6 +227,7 @@ def test_xlsx_report_has_summary_obligations_and_evidence_with_title_clause_dige
     assert fgw["佐证材料数"] == 1
     dsj = row_for(header, rows, history["dsj"].id)
     assert dsj["状态"] == "未启动" and dsj["按期情况"] == "已逾期 22 天" and dsj["逾期天数"] == 22
+    assert dsj["曾逾期"] == "是" and fgw["曾逾期"] == "否"
     assert len(rows) == Obligation.objects.active().count()
 
     evidence = [list(r) for r in wb["佐证材料清单"].iter_rows(values_only=True)]
@@ -690,3 +692,91 @@ def test_export_command_names_the_regulation_and_refuses_an_unknown_one(regulati
     assert regulation.title in out.read_bytes().decode("utf-8-sig")
     with pytest.raises(CommandError, match="法规不存在"):
         call_command("export_compliance_report", "--format", "csv", "--regulation", "no-such", "-o", str(out))
+
+
+# --- a missed date that was moved: 曾逾期 and the 期限调整 history ----------------------------------
+
+
+@pytest.fixture
+def moved(regulation, cast):
+    """A 大数据局 obligation due 2027-01-05, missed, then moved by the lead to 2027-03-01."""
+    ob = dsj_obligations()[1]
+    lena = cast["lena"]
+    with time_machine.travel(at("2027-01-02"), tick=False):
+        ob = workflow.obligation_set_due_date(
+            obligation=ob, actor=lena, due_date=dt.date(2027, 1, 5), reason="首次设定", expected_version=ob.version
+        )
+    with time_machine.travel(at("2027-01-15", 15), tick=False):
+        workflow.obligation_set_due_date(
+            obligation=ob,
+            actor=lena,
+            due_date=dt.date(2027, 3, 1),
+            reason="经督办会研究调整",
+            expected_version=ob.version,
+        )
+    return ob
+
+
+@time_machine.travel(at("2027-02-01"), tick=False)
+def test_a_moved_missed_date_reads_not_yet_due_but_ever_overdue_with_its_history(client, cast, moved):
+    data = content_of(post_export(client, cast["audrey"], "xlsx"))
+    header, rows = obligations_sheet(data)
+    row = row_for(header, rows, moved.id)
+    assert row["按期情况"].startswith("未到期") and row["曾逾期"] == "是"
+    assert row["完成期限"] == dt.datetime(2027, 3, 1)
+    wb = load_workbook(io.BytesIO(data))
+    history = [list(r) for r in wb["期限调整"].iter_rows(values_only=True)]
+    head, changes = history[0], [dict(zip(history[0], r, strict=True)) for r in history[1:]]
+    assert head[:4] == ["条款", "责任单位", "原期限", "新期限"]
+    mine = [c for c in changes if c["义务编号"] == moved.id]
+    assert [(c["原期限"], c["新期限"], c["原期限调整时已过"]) for c in mine] == [
+        (None, dt.datetime(2027, 1, 5), None),
+        (dt.datetime(2027, 1, 5), dt.datetime(2027, 3, 1), "是"),
+    ]
+    assert mine[1]["原因"] == "经督办会研究调整" and mine[1]["调整人"] == "lena"
+    assert mine[1]["调整时间"] == dt.datetime(2027, 1, 15, 15, 0)
+    # Dates are date cells with a date format: no 00:00 shown.
+    cell = next(c for c in wb["期限调整"]["D"] if c.row > 1 and c.value is not None)
+    assert cell.is_date and cell.number_format == "yyyy-mm-dd"
+    # Before the move, the report of 2027-01-10 has no trace of it yet.
+    old = content_of(post_export(client, cast["audrey"], "xlsx", as_of="2027-01-10"))
+    changes_then = list(load_workbook(io.BytesIO(old))["期限调整"].iter_rows(values_only=True))[1:]
+    assert [r[3] for r in changes_then if r[-1] == moved.id] == [dt.datetime(2027, 1, 5)]
+    header, rows = obligations_sheet(old)
+    assert row_for(header, rows, moved.id)["按期情况"].startswith("已逾期")
+    pdf = PdfReader(io.BytesIO(content_of(post_export(client, cast["audrey"], "pdf"))))
+    text = "".join("".join(page.extract_text().split()) for page in pdf.pages)
+    assert "四、期限调整记录" in text and "经督办会研究调整" in text and "（调整时已过期）" in text
+    assert "曾逾期" in text
+
+
+@time_machine.travel(at("2027-02-01"), tick=False)
+def test_pdf_embeds_every_font_it_uses(client, cast, history):
+    reader = PdfReader(io.BytesIO(content_of(post_export(client, cast["audrey"], "pdf"))))
+    fonts = {}
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            fonts[font["/BaseFont"]] = font
+    assert fonts
+    for name, font in fonts.items():
+        # A CJK TrueType font is a Type0 font whose descendant carries the embedded subset.
+        descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+        descriptor = descendant["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor, f"{name} is not embedded"
+        assert re.fullmatch(r"/[A-Z]{6}\+WenQuanYiZenHei.*", name), f"{name} is not a subset of our font"
+
+
+def test_the_pdf_font_file_is_found_or_refused_clearly(settings):
+    from reports import fonts
+
+    fonts.font_file.cache_clear()
+    try:
+        found = fonts.font_file()
+        assert found.is_file() and found.name.startswith("wqy-zenhei")
+        fonts.font_file.cache_clear()
+        settings.REPORT_FONT_FILE = "/nonexistent/wqy-zenhei.ttc"
+        with pytest.raises(fonts.FontMissing, match="REPORT_FONT_FILE"):
+            fonts.font_file()
+    finally:
+        fonts.font_file.cache_clear()

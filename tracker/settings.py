@@ -446,6 +446,9 @@ AUDIT_CHECKPOINT_RETIRED_KEYS = env_list("AUDIT_CHECKPOINT_RETIRED_KEYS", [])
 AUDIT_CHECKPOINT_LOG = Path(os.environ.get("AUDIT_CHECKPOINT_LOG", VAR_DIR / "audit-checkpoints.log"))
 # Above this many obligations an export runs as a Celery task instead of in the request.
 REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
+# The CJK TrueType font the PDF reports embed (a subset of it): wqy-zenhei.ttc from Debian's
+# fonts-wqy-zenhei. Empty: found with fc-match or at Debian's path (reports/fonts.py).
+REPORT_FONT_FILE = os.environ.get("REPORT_FONT_FILE", "")
 # A PDF is laid out in memory (page numbers need the page count); above this many obligations the
 # PDF export is a ZIP of one PDF per responsible body, built one body at a time.
 REPORT_PDF_MAX_ROWS = env_int("REPORT_PDF_MAX_ROWS", 10000)
