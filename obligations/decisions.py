@@ -120,6 +120,25 @@ def latest_decision(obligation: Obligation) -> Decision | None:
     return describe(entry) if entry else None
 
 
+EARLIER_SHOWN = 4
+
+
+def earlier_unseen(obligation: Obligation, user, latest: Decision | None) -> list[Decision]:
+    """Decisions before the latest one that `user` has not seen yet, newest first (at most
+    EARLIER_SHOWN): a submission returned and its date moved in the same minute are two decisions,
+    and the page must not hide the return's reason behind the new date."""
+    if latest is None or not user.is_authenticated:
+        return []
+    seen = DecisionSeen.objects.filter(user=user, obligation=obligation).values_list("entry_id", flat=True).first()
+    entries = (
+        decision_entries(obligation.pk)
+        .filter(id__gt=seen or 0, id__lt=latest.entry_id)
+        .select_related("actor")
+        .order_by("-id")[:EARLIER_SHOWN]
+    )
+    return [describe(entry) for entry in entries]
+
+
 def mark_unseen(rows, user) -> None:
     """Set `unseen_decision` on each of `rows` (the obligations a page shows): the latest decision
     made by someone other than `user` that `user` has not seen yet (a Decision), or None.

@@ -144,9 +144,11 @@ def _context(request, obligation, bound: dict | None = None):
         for name in services.available_transitions(obligation)
         if name in allowed
     ]
+    decision = decisions.latest_decision(obligation)
     return {
         "obligation": obligation,
-        "decision": decisions.latest_decision(obligation),
+        "decision": decision,
+        "earlier_decisions": decisions.earlier_unseen(obligation, request.user, decision),
         "allowed": allowed,
         "article_html": highlight(article.text, obligation.clause.text),
         "cooperating": obligation.cooperating.all(),

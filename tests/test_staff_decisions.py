@@ -95,6 +95,27 @@ def test_a_returned_submission_is_marked_in_my_tasks_and_at_the_top_of_the_page_
     assert "已核验通过" in banner(alice.get(f"/obligations/{o.pk}/").content.decode())
 
 
+def test_a_return_followed_by_a_new_date_shows_both_until_seen(cast):
+    """The lead returns a submission and sets a new date in the same minute: the banner leads with
+    the date and still carries the return's reason; once seen, only the latest remains."""
+    o = returned(cast, reason="请补充区级实施方案。")
+    o = services.obligation_set_due_date(
+        obligation=o,
+        actor=cast["lena"],
+        due_date=dt.date(2027, 1, 31),
+        reason="退回后重新约定",
+        expected_version=o.version,
+    )
+    alice = login(cast["alice"])
+    top = banner(alice.get(f"/obligations/{o.pk}/").content.decode())
+    assert top.index("期限已调整") < top.index("此前尚未查看的决定")
+    earlier = top[top.index("此前尚未查看的决定") :]
+    assert "已退回" in earlier and "退回原因：请补充区级实施方案。" in earlier
+    # Seen now: the next visit shows the latest decision alone.
+    top = banner(alice.get(f"/obligations/{o.pk}/").content.decode())
+    assert "期限已调整" in top and "此前尚未查看的决定" not in top and "已退回" not in top
+
+
 def test_the_lead_sees_no_mark_for_their_own_decision(cast):
     o = returned(cast)
     lena = login(cast["lena"])
