@@ -272,6 +272,16 @@ class Story:
                     effective_due = wanted
 
         started = self.day(rng.randint(8, max(9, min(120, self.n(effective_due) - 40))))
+        # A few requests for more time on dates just ahead are still waiting for the lead today,
+        # so the dashboard's first screen has something to decide (a random draw of its own, so
+        # that the rest of the story stays as it was).
+        pending = random.Random(index)
+        if fate == WORKING and decided_on is None and due <= self.today + dt.timedelta(days=30):
+            asked = self.cal.working_day_on_or_before(self.today - dt.timedelta(days=pending.randint(1, 6)))
+            if asked > started:
+                wanted = due + dt.timedelta(days=pending.choice([30, 60]))
+                reason = pending.choice(EXTENSION_REASONS)
+                self.plan(self.at(asked), lambda: self.ask_extension(pk, self.clerk(dept), wanted, reason))
         if fate in (ON_TIME_VERIFIED, ON_TIME_SUBMITTED, EARLY_VERIFIED, EARLY_SUBMITTED):
             latest = min(effective_due, self.today - dt.timedelta(days=2))
             handed = self.day(self.n(latest) - rng.randint(0, 25))

@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, Min
+from django.utils import timezone
 
 from accounts.models import User
 from core.clock import today
@@ -61,6 +62,12 @@ def test_seed_demo_tells_a_year_of_work_once(story):
     assert returns.count() >= 3 and all(e.after.get("reason") for e in returns)
     decided = dict(ExtensionRequest.objects.values_list("status").annotate(n=Count("id")))
     assert decided.get("approved", 0) >= 3 and decided.get("rejected", 0) >= 1
+    # A few requests wait for the lead today, asked in the last days for dates just ahead.
+    waiting = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING).select_related("obligation")
+    assert 1 <= waiting.count() <= 10
+    for request in waiting:
+        assert (today() - timezone.localdate(request.requested_at)).days <= 10
+        assert request.requested_date > request.obligation.due_date >= today()
     assert Objection.objects.filter(status=Objection.Status.CONFIRMED).count() >= 3
     assert Objection.objects.filter(status=Objection.Status.PENDING).count() == 0
     # A date moved after it was missed: on time now, but the miss is kept.
