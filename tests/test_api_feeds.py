@@ -6,32 +6,14 @@ cursor links; staff see only their own body's and the bodies' they cooperate wit
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from obligations import services
 from obligations.audit import AuditAction
 from obligations.models import AuditEntry, ProgressEntry
 from tests.factories import make_obligation
+from tests.test_api_paging import client_for, walk
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def walk(client, url):
-    ids, pages = [], []
-    while url:
-        response = client.get(url)
-        assert response.status_code == 200, response.json()
-        pages.append(response.json())
-        ids += [row["id"] for row in pages[-1]["results"]]
-        url = pages[-1]["next"]
-        assert len(pages) < 200
-    return ids, pages
 
 
 @pytest.fixture
