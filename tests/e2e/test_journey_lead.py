@@ -45,9 +45,18 @@ def open_tab(page, name: str) -> None:
 def assert_chart_drawn(page, chart_id: str) -> None:
     # ECharts draws into a <canvas> (canvas renderer) or an <svg> (svg renderer, what
     # static/js/dashboard.js uses); either way the drawing must be there and have a size.
-    drawing = page.locator(f"#{chart_id} canvas, #{chart_id} svg").first
-    drawing.wait_for(state="attached")
-    box = drawing.bounding_box()
+    # The section is swapped in by htmx and the chart drawn after it settles: wait for a drawing
+    # with a size rather than read the first element attached (it can be replaced a moment later).
+    page.wait_for_function(
+        """(id) => {
+            const el = document.querySelector(`#${id} canvas, #${id} svg`);
+            if (!el) return false;
+            const box = el.getBoundingClientRect();
+            return box.width > 100 && box.height > 100;
+        }""",
+        arg=chart_id,
+    )
+    box = page.locator(f"#{chart_id} canvas, #{chart_id} svg").first.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100, (chart_id, box)
     # Something was drawn in it, not only an empty frame.
     page.locator(f"#{chart_id} svg path, #{chart_id} canvas").first.wait_for(state="attached")
