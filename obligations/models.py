@@ -383,6 +383,15 @@ class Obligation(models.Model):
     def citation(self) -> str:
         return self.clause.citation
 
+    def is_visible_to(self, user) -> bool:
+        """`Obligation.objects.visible_to(user)` for one obligation in hand: the two answers the
+        rule gives without a query (everything; the body's own work), else the rule itself."""
+        if not user.is_authenticated:
+            return False
+        if user.sees_everything or (user.department_id is not None and user.department_id == self.department_id):
+            return True
+        return Obligation.objects.visible_to(user).filter(pk=self.pk).exists()
+
     def is_overdue(self, on: dt.date | None = None) -> bool:
         return is_overdue(self.status, self.due_date, on or today())
 

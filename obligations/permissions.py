@@ -57,17 +57,6 @@ LEAD_ACTIONS = frozenset(
 ALL_ACTIONS = READ_ACTIONS | RESPONSIBLE_ACTIONS | CONTRIBUTOR_ACTIONS | LEAD_ACTIONS
 
 
-def can_see(user, obligation) -> bool:
-    from obligations.models import Obligation
-
-    # The two answers `visible_to` gives without a query: everything, and the body's own work.
-    if user.is_authenticated and user.sees_everything:
-        return True
-    if user.is_authenticated and user.department_id is not None and user.department_id == obligation.department_id:
-        return True
-    return Obligation.objects.visible_to(user).filter(pk=obligation.pk).exists()
-
-
 def _is_cooperating(user, obligation) -> bool:
     if user.department_id is None:
         return False
@@ -95,7 +84,7 @@ def allowed_actions(user, obligation) -> set[str]:
 def _granted(user, obligation) -> frozenset:
     from accounts.models import User
 
-    if not can_see(user, obligation):
+    if not obligation.is_visible_to(user):
         return frozenset()
     # Superseded obligations are history: nobody works on them any more.
     if obligation.superseded_at is not None:
