@@ -561,6 +561,11 @@ def _pending(queryset: QuerySet, scope: DashboardScope) -> QuerySet:
     return queryset.filter(obligation__in=scope.obligations.values("id"))
 
 
+def _page_of(pending: QuerySet, results: list[dict], limit: int) -> dict:
+    """A page of pending requests with their total: counted only when the page is full."""
+    return {"count": pending.count() if len(results) == limit else len(results), "results": results}
+
+
 def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
     """分工异议 awaiting the lead's decision, oldest first. Two queries: the count and one page."""
     pending = _pending(Objection.objects.filter(status=Objection.Status.PENDING), scope)
@@ -582,7 +587,7 @@ def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_
         }
         for o in rows
     ]
-    return {"count": pending.count() if len(results) == limit else len(results), "results": results}
+    return _page_of(pending, results, limit)
 
 
 def dashboard_pending_extensions(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
@@ -607,7 +612,7 @@ def dashboard_pending_extensions(*, scope: DashboardScope, limit: int = DEFAULT_
         }
         for e in rows
     ]
-    return {"count": pending.count() if len(results) == limit else len(results), "results": results}
+    return _page_of(pending, results, limit)
 
 
 # --- Trend --------------------------------------------------------------------------------------
