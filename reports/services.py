@@ -139,10 +139,8 @@ def report_download_name(*, ctx: asof.ReportContext, fmt: str, total: int | None
 
 
 def export_job_content_type(job: ExportJob) -> str:
-    """What the job's file is: read from its extension (a large PDF job's file is a ZIP)."""
-    if job.file_name.endswith(".zip") and job.format == ExportJob.Format.PDF:
-        return PDF_BY_BODY[1]
-    return FORMATS[job.format][1]
+    """What the job's file is, decided as when it was written (a large PDF job's file is a ZIP)."""
+    return report_format(fmt=job.format, total=job.total_rows)[1]
 
 
 def report_is_large(*, ctx: asof.ReportContext) -> tuple[bool, int]:
