@@ -75,7 +75,15 @@ def main() -> None:
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
-    os.environ.setdefault("DEBUG", "1")
+    # Production settings, as the load scenario's gunicorn runs: with DEBUG on, every query is
+    # also formatted and logged, a cost no deployment pays. BENCH_DEBUG=1 measures with it.
+    if os.environ.get("BENCH_DEBUG") == "1":
+        os.environ["DEBUG"] = "1"
+    else:
+        os.environ["DEBUG"] = "0"
+        os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 50)
+        os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
+        os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -87,6 +95,8 @@ def main() -> None:
     from . import generate, scenarios
 
     call_command("migrate", verbosity=0)
+    if os.environ["DEBUG"] == "0":
+        call_command("collectstatic", interactive=False, verbosity=0)  # the pages' manifest
     if not Obligation.objects.exists():
         print(generate.generate(args.scale))
     selected = set(args.only.split(",")) if args.only else None

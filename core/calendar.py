@@ -6,16 +6,60 @@ Order of authority for a date's year:
 3. nothing: only Saturdays and Sundays are days off, and the year counts as "not yet confirmed"
    (`calendar_confirmed(year)` is False, the UI says so). Nothing raises for an unknown year.
 
-`WorkCalendar` reads the database once per year it is asked about; the sweep keeps one instance
-for its whole run. The module-level functions build a fresh one per call, so an admin's edit is
-seen at once.
+A year's official schedule is read from the database once and kept in this process for
+`settings.CALENDAR_CACHE_SECONDS`: every request needs the light's window, and the table changes
+once a year. An admin's edit clears the kept schedules of the process that saved it at once
+(`official_schedule_changed`, connected to the models' signals in core.apps) and again when its
+transaction commits; other processes (the other web workers, the Celery worker and beat) read it
+again within that many seconds. `WorkCalendar` also remembers each day it has answered for its
+own lifetime; the sweep keeps one instance for its whole run, the module-level functions build a
+fresh one per call.
 """
 
 import datetime as dt
+import time
 
 import chinese_calendar
+from django.conf import settings
+from django.db import transaction
 
 from .models import OfficialCalendar, OfficialCalendarDay
+
+# year -> (when it was read, time.monotonic(); the year's days, or None if it has no schedule)
+_official_schedules: dict[int, tuple[float, dict[dt.date, bool] | None]] = {}
+
+
+def _read_official_schedule(year: int) -> dict[dt.date, bool] | None:
+    if not OfficialCalendar.objects.filter(year=year).exists():
+        return None
+    return {
+        day: kind == OfficialCalendarDay.Kind.WORKDAY
+        for day, kind in OfficialCalendarDay.objects.filter(calendar__year=year).values_list("date", "kind")
+    }
+
+
+def official_schedule(year: int) -> dict[dt.date, bool] | None:
+    """The admin's schedule of `year` (day -> is a working day), None if there is none; read at
+    most once per CALENDAR_CACHE_SECONDS in this process."""
+    kept = _official_schedules.get(year)
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < settings.CALENDAR_CACHE_SECONDS:
+        return kept[1]
+    schedule = _read_official_schedule(year)
+    _official_schedules[year] = (now, schedule)
+    return schedule
+
+
+def forget_official_schedules() -> None:
+    """Drop every kept schedule: the next question reads the database again."""
+    _official_schedules.clear()
+
+
+def official_schedule_changed(**kwargs) -> None:
+    """Signal receiver (core.apps): forget now, and once more when the saving transaction commits,
+    since a read in between would keep what the commit then changes."""
+    forget_official_schedules()
+    transaction.on_commit(forget_official_schedules)
 
 
 def _package_knows(year: int) -> bool:
@@ -34,13 +78,7 @@ class WorkCalendar:
 
     def _official_year(self, year: int) -> dict[dt.date, bool] | None:
         if year not in self._official:
-            if OfficialCalendar.objects.filter(year=year).exists():
-                self._official[year] = {
-                    day: kind == OfficialCalendarDay.Kind.WORKDAY
-                    for day, kind in OfficialCalendarDay.objects.filter(calendar__year=year).values_list("date", "kind")
-                }
-            else:
-                self._official[year] = None
+            self._official[year] = official_schedule(year)
         return self._official[year]
 
     def _package_year(self, year: int) -> bool:

@@ -66,6 +66,7 @@ from obligations.models import (
     light_of,
     was_overdue,
 )
+from obligations.selectors import cooperating_codes
 
 CHUNK_SIZE = 2000
 STATUS_LABELS = dict(Obligation.Status.choices)
@@ -555,18 +556,6 @@ def _chunks(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
         yield chunk
 
 
-def _cooperating(chunk: list[tuple]) -> dict[int, list[str]]:
-    """The cooperating bodies' codes of a chunk's obligations, in registry order: one query per
-    chunk (what prefetch_related did for model instances)."""
-    through = Obligation.cooperating.through.objects.filter(obligation_id__in=[row[0] for row in chunk])
-    codes: dict[int, list[str]] = {}
-    for obligation_id, code in through.order_by(
-        "obligation_id", "department__sort_order", "department__code"
-    ).values_list("obligation_id", "department__code"):
-        codes.setdefault(obligation_id, []).append(code)
-    return codes
-
-
 # The dashboard's order for obligations (its grid): clause by clause, each clause's bodies in the
 # registry's order (Obligation.Meta.ordering).
 ROW_ORDER = ("clause__article__number", "clause__paragraph_number", "clause__ordinal", "department__sort_order", "id")
@@ -579,7 +568,7 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
     names = {code: dept.name for code, dept in depts.items()}
     on, window = ctx.on, ctx.window
     for chunk in _chunks(qs.iterator(chunk_size=chunk_size), chunk_size):
-        cooperating = _cooperating(chunk)
+        cooperating = cooperating_codes(row[0] for row in chunk)
         for (
             pk,
             article_label,

@@ -17,6 +17,16 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _forget_official_schedules():
+    # core.calendar keeps the holiday schedules it read for a minute; a test's rolled-back
+    # schedule must not reach the next test.
+    yield
+    from core.calendar import forget_official_schedules
+
+    forget_official_schedules()
+
+
 @pytest.fixture
 def departments(db):
     from obligations.registry import load_departments

@@ -154,3 +154,43 @@ def test_nested_lists_and_decisions(cast):
     )
     assert moved.status_code == 200 and moved.json()["due_date"] == "2030-01-01"
     assert lena.get(f"/api/obligations/{o.pk}/due-date-changes/").json()[0]["milestone"] == m.json()["id"]
+
+
+@time_machine.travel(dt.datetime(2025, 3, 10, 2, 0, tzinfo=dt.UTC), tick=False)
+def test_an_obligation_reads_the_same_in_the_list_the_detail_and_drfs_generic_walk(cast):
+    """ObligationSerializer writes its declared fields out by hand (speed); the declared fields are
+    the contract. Every kind of row must read the same both ways, in the list and the detail."""
+    from rest_framework import serializers as drf
+
+    from accounts.models import Department
+    from obligations.api.serializers import ObligationSerializer, attach_cooperating_codes
+    from obligations.models import Article
+
+    rows = [
+        make_obligation("JN-DSJ", due_date=dt.date(2025, 3, 1)),  # overdue
+        make_obligation("JN-DSJ", due_date=dt.date(2025, 3, 12), cooperating=["JN-LIXIA", "JN-FGW"]),  # yellow
+        make_obligation("JN-DSJ"),  # undated
+        make_obligation("JN-DSJ", due_date=dt.date(2025, 2, 1)),
+        make_obligation("JN-DSJ", due_date=dt.date(2025, 5, 1)),
+    ]
+    now = dt.datetime(2025, 3, 1, 1, 30, 15, 123456, tzinfo=dt.UTC)
+    Obligation.objects.filter(pk=rows[3].pk).update(
+        status=S.SUBMITTED, submitted_at=now, last_activity_at=now, missed_due_date=dt.date(2025, 2, 1)
+    )
+    Obligation.objects.filter(pk=rows[4].pk).update(status=S.VERIFIED, submitted_at=now, verified_at=now)
+    Article.objects.filter(pk=rows[4].clause.article_id).update(chapter=None)  # an article outside any chapter
+
+    alice = client_for(cast["alice"])
+    listed = {row["id"]: row for row in alice.get("/api/obligations/").json()["results"]}
+    assert set(listed) == {o.pk for o in rows}
+    generic = ObligationSerializer()
+    for obligation in Obligation.objects.filter(pk__in=listed).with_light():
+        attach_cooperating_codes([obligation])
+        expected = drf.ModelSerializer.to_representation(generic, obligation)
+        assert listed[obligation.pk] == expected
+        assert alice.get(f"/api/obligations/{obligation.pk}/").json() == expected
+    registry = list(Department.objects.filter(code__in=["JN-LIXIA", "JN-FGW"]).values_list("code", flat=True))
+    assert listed[rows[1].pk]["cooperating"] == registry  # the registry's order (sort_order, code)
+    assert listed[rows[3].pk]["submitted_at"] == "2025-03-01T09:30:15.123456+08:00"
+    assert listed[rows[4].pk]["chapter"] is None
+    assert [listed[o.pk]["traffic_light"] for o in rows] == ["red", "yellow", "green", "green", "green"]

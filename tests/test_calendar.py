@@ -58,6 +58,34 @@ def test_the_admins_official_schedule_takes_precedence():
     assert is_working_day(D("2025-10-01"))  # not in the admin's (partial) schedule: weekday rule
 
 
+def test_a_years_schedule_is_read_once_per_process_and_an_edit_here_is_seen_at_once(
+    django_assert_num_queries, settings
+):
+    from core.models import OfficialCalendar, OfficialCalendarDay
+
+    with django_assert_num_queries(1):  # does 2027 have a schedule? (no)
+        assert is_working_day(D("2027-10-01"))
+    with django_assert_num_queries(0):  # every request asks; the answer is kept
+        assert is_working_day(D("2027-10-01"))
+        assert not calendar_confirmed(2027)
+
+    # Saved in this process (the admin's form): seen by the next question.
+    schedule = OfficialCalendar.objects.create(year=2027)
+    day = OfficialCalendarDay.objects.create(calendar=schedule, date=D("2027-10-01"), kind="holiday")
+    assert not is_working_day(D("2027-10-01"))
+    day.delete()
+    assert is_working_day(D("2027-10-01"))
+
+    # Changed by another process (no signal here): seen once the kept copy is older than
+    # CALENDAR_CACHE_SECONDS.
+    OfficialCalendarDay.objects.create(calendar=schedule, date=D("2027-10-01"), kind="holiday")
+    assert not is_working_day(D("2027-10-01"))
+    OfficialCalendarDay.objects.filter(date=D("2027-10-01")).update(kind="workday")
+    assert not is_working_day(D("2027-10-01"))  # still the kept copy
+    settings.CALENDAR_CACHE_SECONDS = 0
+    assert is_working_day(D("2027-10-01"))
+
+
 def test_templates_can_say_a_years_calendar_is_not_yet_confirmed():
     template = Template("{% load work_calendar %}[{{ d|calendar_notice }}]{% if d|calendar_confirmed %}ok{% endif %}")
     assert "2027 年法定节假日安排尚未确认" in template.render(Context({"d": D("2027-03-01")}))

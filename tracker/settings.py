@@ -429,6 +429,9 @@ OBJECTION_WINDOW_DAYS = env_int("OBJECTION_WINDOW_DAYS", 10)
 # 督查督办 亮灯: a due date within this many working days lights yellow, on every page, API,
 # reminder and report (obligations.models.LightWindow).
 YELLOW_WORKING_DAYS = env_int("YELLOW_WORKING_DAYS", 3)
+# The admin's holiday schedule (core.calendar) is read once per this many seconds per process; the
+# process that saves an edit sees it at once, the other processes within this time.
+CALENDAR_CACHE_SECONDS = env_int("CALENDAR_CACHE_SECONDS", 60)
 # Digest of new audit entries (and of evidence): "sha256" or "sm3" (GB/T 32905). Each entry
 # records its own algorithm, so switching keeps the existing chain verifiable.
 AUDIT_DIGEST_ALGORITHM = os.environ.get("AUDIT_DIGEST_ALGORITHM", "sha256").strip().lower() or "sha256"
