@@ -51,15 +51,30 @@ def count_queries(fn) -> int:
     return len(ctx.captured_queries)
 
 
-def measure(name: str, fn, baseline_sql: str | None, params, runs: int) -> Result:
-    """Time `fn` and, beside it, one raw SQL query returning the same figures."""
+def timed_in_turn(fns: list, runs: int, warmup: int = 3) -> list[list[float]]:
+    """Each function once per run, in turn, `runs` times: samples taken side by side. On a shared
+    machine slow phases last seconds; timed one after the other, a phase lands on one function
+    and not on the one it is compared with."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, own in zip(fns, samples, strict=True):
+            start = time.perf_counter()
+            fn()
+            own.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def measure(name: str, fn, baseline_sql: str | None, params, runs: int, floor=None) -> Result:
+    """Time `fn` and, beside it, one raw SQL query returning the same figures; with `floor` (the
+    framework floor's request, bench/floor.py), that too, all three in turn (`timed_in_turn`),
+    and `vs_floor` = p50 / (the floor's p50 + the SQL's p50) from those side-by-side samples."""
     from django.db import connection
 
     result = Result(name)
-    samples = timed(fn, runs)
-    result.p50_ms = round(statistics.median(samples), 1)
-    result.p95_ms = round(percentile(samples, 95), 1)
-    result.queries = count_queries(fn)
+    fns = [fn]
     if baseline_sql:
         raw = connection.connection  # the psycopg connection under Django's
 
@@ -68,9 +83,21 @@ def measure(name: str, fn, baseline_sql: str | None, params, runs: int) -> Resul
                 cursor.execute(baseline_sql, params)
                 cursor.fetchall()
 
-        base = timed(baseline, runs)
+        fns.append(baseline)
+    if floor is not None and baseline_sql:
+        fns.append(floor)
+    samples = timed_in_turn(fns, runs)
+    result.p50_ms = round(statistics.median(samples[0]), 1)
+    result.p95_ms = round(percentile(samples[0], 95), 1)
+    result.queries = count_queries(fn)
+    if baseline_sql:
+        base = samples[1]
         result.baseline_p50_ms = round(statistics.median(base), 2)
         result.baseline_p95_ms = round(percentile(base, 95), 2)
         result.ratio = round(result.p50_ms / max(result.baseline_p50_ms, 0.01), 1)
         result.ratio_p95 = round(result.p95_ms / max(result.baseline_p95_ms, 0.01), 1)
+    if len(fns) == 3:
+        floor_p50 = statistics.median(samples[2])
+        result.extra["floor_p50_ms"] = round(floor_p50, 2)
+        result.vs_floor = round(statistics.median(samples[0]) / (floor_p50 + statistics.median(samples[1])), 2)
     return result

@@ -6,6 +6,7 @@ exception: it runs gunicorn with its production settings and 50 concurrent HTTP 
 """
 
 import datetime as dt
+import functools
 import os
 import resource
 import subprocess
@@ -54,6 +55,11 @@ WHERE p.id > %s
 ORDER BY p.id
 LIMIT 21
 """
+
+# The feed's first page also carries the count of every entry the caller may see (the lead: all).
+FEED_FIRST_SQL = FEED_SQL.replace(
+    "SELECT p.id,", "SELECT (SELECT count(*) FROM obligations_progressentry) AS total, p.id,", 1
+)
 
 
 def feed_cursor(entry_id: int) -> str:
@@ -188,12 +194,15 @@ def _get(client, url: str, result_errors: list):
     return call
 
 
-def endpoint(name, client, url, sql, params, runs) -> Result:
+def endpoint(name, client, url, sql, params, runs, floor_path: str | None = None) -> Result:
+    """One page or API call. An API call (/api/…) with a baseline is timed in turn with the
+    framework floor (`floor_path`, by the same client) for its `floor+`."""
     errors: list[int] = []
     probe = client.get(url, HTTP_ACCEPT="application/json")
     if probe.status_code == 404:
         return Result(name, note=f"{url} not available in this build (404)")
-    result = measure(name, _get(client, url, errors), sql, params, runs)
+    floor = _get(client, floor_path, errors) if floor_path and url.startswith("/api/") else None
+    result = measure(name, _get(client, url, errors), sql, params, runs, floor=floor)
     result.errors = len(errors)
     if errors:
         result.note = f"status codes: {sorted(set(errors))}"
@@ -225,6 +234,9 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
 
     code = Department.objects.get(id=busiest).code
 
+    # The floor (bench/floor.py) is mounted for the whole run: every API scenario is timed in turn
+    # with it (bench.measure.timed_in_turn).
+    scenario = functools.partial(endpoint, floor_path=f"/bench-floor/drf/{sample.id}/")
     plan = floor_plan(staff, staff_client, sample.id, runs) + [
         (
             "layers",
@@ -232,19 +244,19 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         ),
         (
             "task_list",
-            lambda: endpoint(
+            lambda: scenario(
                 "task_list", staff_client, f"/api/obligations/?department={code}", TASK_LIST_SQL, [busiest], runs
             ),
         ),
         (
             "obligation_detail",
-            lambda: endpoint(
+            lambda: scenario(
                 "obligation_detail", staff_client, f"/api/obligations/{sample.id}/", DETAIL_SQL, [sample.id], runs
             ),
         ),
         (
             "obligation_progress",
-            lambda: endpoint(
+            lambda: scenario(
                 "obligation_progress",
                 staff_client,
                 f"/api/obligations/{sample.id}/progress/",
@@ -255,7 +267,7 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         ),
         (
             "obligation_evidence",
-            lambda: endpoint(
+            lambda: scenario(
                 "obligation_evidence",
                 staff_client,
                 f"/api/obligations/{sample.id}/evidence/",
@@ -266,11 +278,11 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         ),
         # The HTML pages staff work in (issue 15): 我的任务 with its 已退回/已核验通过 marks (two
         # correlated subqueries on the page's rows) and the obligation page with its latest decision.
-        ("tasks_page", lambda: endpoint("tasks_page", staff_client, "/tasks/", None, None, runs)),
-        ("tasks_page_lead", lambda: endpoint("tasks_page_lead", lead_client, "/tasks/", None, None, runs)),
+        ("tasks_page", lambda: scenario("tasks_page", staff_client, "/tasks/", None, None, runs)),
+        ("tasks_page_lead", lambda: scenario("tasks_page_lead", lead_client, "/tasks/", None, None, runs)),
         (
             "obligation_page",
-            lambda: endpoint("obligation_page", staff_client, f"/obligations/{sample.id}/", None, None, runs),
+            lambda: scenario("obligation_page", staff_client, f"/obligations/{sample.id}/", None, None, runs),
         ),
     ]
     # The progress feed read by cursor: its first page (with the count) and a page 90 % deep.
@@ -281,11 +293,11 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
     plan += [
         (
             "progress_feed_first",
-            lambda: endpoint("progress_feed_first", lead_client, "/api/progress/", FEED_SQL, [0], runs),
+            lambda: scenario("progress_feed_first", lead_client, "/api/progress/", FEED_FIRST_SQL, [0], runs),
         ),
         (
             "progress_feed_deep",
-            lambda: endpoint(
+            lambda: scenario(
                 "progress_feed_deep", lead_client, f"/api/progress/?cursor={feed_cursor(deep)}", FEED_SQL, [deep], runs
             ),
         ),
@@ -309,7 +321,7 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         plan.append(
             (
                 f"dashboard_{key}",
-                lambda url=url, sql=sql, key=key: endpoint(
+                lambda url=url, sql=sql, key=key: scenario(
                     f"dashboard_{key}", lead_client, url, sql, dashboard_params, runs
                 ),
             )
@@ -319,7 +331,7 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
     plan.append(
         (
             "dashboard_first_screen",
-            lambda: endpoint("dashboard_first_screen", lead_client, "/dashboard/", None, None, runs),
+            lambda: scenario("dashboard_first_screen", lead_client, "/dashboard/", None, None, runs),
         )
     )
     from dashboard.views import FIRST_SCREEN, TABS
@@ -330,7 +342,7 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         plan.append(
             (
                 f"dashboard_section_{name}",
-                lambda url=url, sql=sql, name=name: endpoint(
+                lambda url=url, sql=sql, name=name: scenario(
                     f"dashboard_section_{name}", lead_client, url, sql, dashboard_params if sql else None, runs
                 ),
             )
@@ -342,26 +354,24 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
     if not args.skip_load:
         plan.append(("load_50_clients", lambda: load_test(staff, code, sample.id)))
 
+    from django.test import override_settings
+
     results = []
-    for name, run in plan:
-        if selected and not any(name.startswith(prefix) for prefix in selected):
-            continue
-        print(f"  running {name} …", flush=True)
-        try:
-            results.append(run())
-        except Exception as exc:  # a broken scenario is reported, the others still run
-            results.append(Result(name, errors=1, note=f"{type(exc).__name__}: {exc}"[:200]))
-    floor = next((r for r in results if r.name == "floor" and r.p50_ms), None)
-    for r in results:
-        api = r.name.startswith(("task_", "obligation_", "dashboard_", "progress_feed"))
-        if floor and r.baseline_p50_ms is not None and api:
-            r.vs_floor = round(r.p50_ms / (floor.p50_ms + r.baseline_p50_ms), 2)
+    with override_settings(ROOT_URLCONF="bench.floor"):
+        for name, run in plan:
+            if selected and not any(name.startswith(prefix) for prefix in selected):
+                continue
+            print(f"  running {name} …", flush=True)
+            try:
+                results.append(run())
+            except Exception as exc:  # a broken scenario is reported, the others still run
+                results.append(Result(name, errors=1, note=f"{type(exc).__name__}: {exc}"[:200]))
     return results
 
 
 def floor_plan(staff, session_client, obligation_id: int, runs: int) -> list:
-    """The framework floor and its layers (bench/floor.py), under the benchmark's own URLconf."""
-    from django.test import Client, override_settings
+    """The framework floor and its layers (bench/floor.py, mounted for the whole run)."""
+    from django.test import Client
 
     from accounts.services import api_token_create
 
@@ -371,8 +381,7 @@ def floor_plan(staff, session_client, obligation_id: int, runs: int) -> list:
     token_client = Client(HTTP_AUTHORIZATION=f"Token {key}")
 
     def run(name, client, url):
-        with override_settings(ROOT_URLCONF="bench.floor"):
-            return endpoint(name, client, url, FLOOR_SQL, [obligation_id], runs)
+        return endpoint(name, client, url, FLOOR_SQL, [obligation_id], runs)
 
     return [
         (name, lambda name=name, client=client, url=url: run(name, client, url))

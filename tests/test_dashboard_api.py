@@ -238,6 +238,7 @@ def test_query_count_is_the_same_for_10_and_1000_obligations(client, departments
     reg = make_regulation()
     client.force_login(cast[who])
     populate(reg, cast, 10)
+    count_queries(client, PAGES[0])  # what a process reads once (the holiday schedule) is read
     small = {url: count_queries(client, url) for url in PAGES}
     populate(reg, cast, 1000)
     large = {url: count_queries(client, url) for url in PAGES}

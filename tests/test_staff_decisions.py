@@ -180,6 +180,7 @@ def test_my_tasks_reads_the_marks_in_a_fixed_number_of_queries(cast):
         services.obligation_transition(obligation=o, actor=lena, action="return", expected_version=1, reason="补")
 
     give_back(Obligation.objects.filter(status=S.SUBMITTED).first())
+    queries()  # what a process reads once (the holiday schedule) is read
     few = queries()
     for o in Obligation.objects.filter(status=S.SUBMITTED):
         give_back(o)

@@ -114,11 +114,12 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
             return Obligation.objects.none()
         if self.action == "list":
             return selectors.obligation_list(user=self.request.user).only(*s.ObligationSerializer.COLUMNS)
-        obligations = (
-            Obligation.objects.visible_to(self.request.user)
-            .select_related("department", "clause__article__chapter")
-            .with_light()
-        )
+        visible = Obligation.objects.visible_to(self.request.user)
+        if self.request.method == "GET" and self.action != "retrieve":
+            # An obligation's own lists (progress, evidence, history …) need it only to be visible
+            # and to know whether it is superseded (obligations.permissions).
+            return visible.only("id", "department_id", "superseded_at")
+        obligations = visible.select_related("department", "clause__article__chapter").with_light()
         # What the representation reads; the writes hand the whole row to a service.
         return obligations.only(*s.ObligationSerializer.COLUMNS) if self.action == "retrieve" else obligations
 
