@@ -390,6 +390,7 @@ def test_as_of_report_runs_a_bounded_number_of_queries(cast, regulation):
         return len(rows), len(data_queries)
 
     with time_machine.travel(at("2027-02-10"), tick=False):
+        queries()  # what a process reads once (the holiday schedule) is read
         few_rows, few_queries = queries(department="JN-FGW")
         all_rows, all_queries = queries()
     assert all_rows > 10 * few_rows
