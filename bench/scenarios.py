@@ -601,10 +601,17 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         "SECURE_SSL_REDIRECT": "0",
         "DB_CONN_MAX_AGE": "60",
     }
-    # The deployment's default (scripts/run.sh, docs/deployment.md): 2 gthread workers × 8 threads.
+    # The deployment's default (scripts/run.sh, docs/deployment.md): 2 gthread workers × 2 threads.
     # BENCH_GUNICORN_THREADS 1 makes sync workers; each thread holds its own database connection.
+    # keep-alive: each client keeps one connection for the whole run (a script calling the API
+    # directly). per-request: a new connection for each request, as gunicorn sees the traffic
+    # behind the nginx of docs/deployment.md (proxy_pass without an upstream keepalive).
+    connections = os.environ.get("BENCH_LOAD_CONNECTIONS", "keep-alive")
+    if connections not in {"keep-alive", "per-request"}:
+        raise ValueError("BENCH_LOAD_CONNECTIONS is keep-alive or per-request")
+    per_request = connections == "per-request"
     workers = str(int(os.environ.get("BENCH_GUNICORN_WORKERS", "2")))
-    threads = str(int(os.environ.get("BENCH_GUNICORN_THREADS", "8")))
+    threads = str(int(os.environ.get("BENCH_GUNICORN_THREADS", "2")))
     server = subprocess.Popen(
         [
             sys.executable,
@@ -644,6 +651,7 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         paths = [f"/api/obligations/?department={code}", f"/api/obligations/{obligation_id}/"]
         headers = {"Authorization": f"Token {key}", "Accept": "application/json", "Host": "127.0.0.1"}
         latencies: list[float] = []
+        by_path: dict[str, list[float]] = {path: [] for path in paths}
         errors: list[str] = []
         lock = threading.Lock()
         deadline = time.monotonic() + seconds
@@ -661,12 +669,15 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
                     response.read()
                     ok = response.status == 200
                     status = str(response.status)
+                    if per_request:
+                        conn.close()  # as nginx's proxy_pass does without an upstream keepalive
                 except (OSError, http.client.HTTPException) as exc:
                     ok, status = False, type(exc).__name__
                     conn.close()
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 with lock:
                     latencies.append((time.perf_counter() - start) * 1000)
+                    by_path[path].append(latencies[-1])
                     if not ok:
                         errors.append(status)
 
@@ -701,14 +712,23 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         p50_ms=round(percentile(latencies, 50), 1) if latencies else None,
         p95_ms=round(percentile(latencies, 95), 1) if latencies else None,
         errors=len(errors),
-        note=f"{rps:.0f} requests/s over {seconds} s, {clients} clients, gunicorn {workers} workers × {threads} threads"
+        note=f"{rps:.0f} requests/s over {seconds} s, {clients} clients ({connections}), gunicorn {workers} workers"
+        f" × {threads} threads"
         + f"; CPU per request: server {per_request['server_cpu_ms']} ms, database {per_request['database_cpu_ms']} ms,"
         f" clients {per_request['client_cpu_ms']} ms; 2 idle cores ≈ {capacity:.0f} requests/s"
+        + (
+            f"; p95 list {percentile(by_path[paths[0]], 95):.0f} ms, detail {percentile(by_path[paths[1]], 95):.0f} ms"
+            if all(by_path.values())
+            else ""
+        )
         + (f"; errors: {sorted(set(errors))}" if errors else ""),
         extra={
             "rps": round(rps, 1),
             **per_request,
             "capacity_rps_2_cores": round(capacity, 1),
+            "p95_ms_list": round(percentile(by_path[paths[0]], 95), 1) if by_path[paths[0]] else None,
+            "p95_ms_detail": round(percentile(by_path[paths[1]], 95), 1) if by_path[paths[1]] else None,
+            "connections": connections,
             "workers": int(workers),
             "threads": int(threads),
             "load_average": [round(x, 2) for x in os.getloadavg()],

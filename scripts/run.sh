@@ -29,8 +29,8 @@ echo "督办系统已启动： http://$HOST:$PORT/   （API 文档： http://$HO
 echo "Celery worker 与 beat 日志：var/worker.log、var/beat.log；按 Ctrl-C 停止。"
 echo
 if [ "${DEBUG:-1}" = "0" ]; then
-  # gthread: a process per core, 8 threads each (chosen by measurement, docs/benchmarks.md, issue 18).
-  .venv/bin/gunicorn tracker.wsgi --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" --threads "${WEB_THREADS:-8}" &
+  # gthread: a process per core, 2 threads each (chosen by measurement, docs/benchmarks.md, issue 18).
+  .venv/bin/gunicorn tracker.wsgi --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" --threads "${WEB_THREADS:-2}" &
 else
   $PY manage.py runserver "$HOST:$PORT" --noreload &
 fi
