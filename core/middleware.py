@@ -15,6 +15,7 @@
 
 import functools
 import re
+import threading
 
 from django.conf import settings
 from django.http import UnreadablePostError
@@ -56,8 +57,19 @@ def too_large(request, limit: int):
     return render(request, "request_too_large.html", {"message": message}, status=413)
 
 
-@functools.cache
+# A new process's first requests arrive together (gunicorn's threads): the schema is built by one
+# of them while the others wait, not by each at once (seconds of CPU each, and drf-spectacular's
+# generator is not written to run in several threads at once).
+_operations_lock = threading.Lock()
+
+
 def _operations() -> list[tuple[str, re.Pattern, frozenset[str]]]:
+    with _operations_lock:
+        return _schema_operations()
+
+
+@functools.cache
+def _schema_operations() -> list[tuple[str, re.Pattern, frozenset[str]]]:
     """(method, path pattern, documented query parameters) per operation; literal paths first."""
     from drf_spectacular.generators import SchemaGenerator
 
