@@ -17,7 +17,7 @@ import datetime as dt
 import json
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import F, OrderBy, Q
+from django.db.models import Count, F, OrderBy, Q, Window
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -56,6 +56,8 @@ class Key:
         return OrderBy(F(self.path), descending=self.descending, **nulls)
 
     def value_of(self, row):
+        if isinstance(row, dict):  # a values() row: its keys are the lookup paths
+            return row.get(self.path)
         for attr in self.path.split("__"):
             row = getattr(row, attr, None)
             if row is None:
@@ -86,6 +88,29 @@ def _nullable(model, path: str) -> bool:
             return True
         model = field.related_model or model
     return False
+
+
+# The first page's total, counted by the page's own query: count(*) OVER () is the number of rows
+# that match before LIMIT takes the page.
+PAGE_TOTAL = "page_total_"
+
+
+def _sorts_every_row(queryset, keys: list[Key]) -> bool:
+    """Must the database read and sort every matching row to find the first page anyway? So it is
+    when the order starts with a computed column (the urgency order's "late"), which no index
+    gives; then the total costs little more in the same query, and the COUNT query (its own
+    building, compiling, planning and round trip: 1.6 ms of a 10 ms task list) is saved. An
+    order an index gives stops after a page; there the count stays a query of its own. Never for
+    DISTINCT, grouped or combined queries, where a window would count other rows than the
+    result's."""
+    query = queryset.query
+    plain = not query.distinct and not query.combinator and query.group_by is None
+    return plain and keys[0].path in query.annotations
+
+
+def _value(row, name: str):
+    """A column of a row read as a model instance or as a values() dict."""
+    return row[name] if isinstance(row, dict) else getattr(row, name)
 
 
 def _encode_value(value):
@@ -120,12 +145,17 @@ class Pagination(PageNumberPagination):
         keys = self._keys(queryset)
         position, backwards = self._decode(request.query_params.get(self.cursor_query_param), len(keys))
         self.first_page = position is None
-        self.count = queryset.count() if self.first_page else None
+        counted_in_page = self.first_page and _sorts_every_row(queryset, keys)
+        self.count = queryset.count() if self.first_page and not counted_in_page else None
         walk = [key.reversed() for key in keys] if backwards else keys
         qs = queryset.order_by(*(key.order_by() for key in walk))
         if position is not None:
             qs = qs.filter(self._beyond(walk, position))
+        if counted_in_page:
+            qs = qs.annotate(**{PAGE_TOTAL: Window(Count("*"))})
         rows = list(qs[: self.page_size_now + 1])
+        if counted_in_page:
+            self.count = _value(rows[0], PAGE_TOTAL) if rows else 0
         more = len(rows) > self.page_size_now
         rows = rows[: self.page_size_now]
         if backwards:

@@ -194,6 +194,11 @@ def was_overdue(missed_due_date: dt.date | None, status: str, due: dt.date | Non
     return is_overdue(status, due, on) or (missed_due_date is not None and missed_due_date < on)
 
 
+def days_left(due: dt.date | None, on: dt.date) -> int | None:
+    """Days from `on` to the due date (negative once it has passed); None when undated."""
+    return None if due is None else (due - on).days
+
+
 def days_overdue(status: str, due: dt.date | None, on: dt.date) -> int:
     return (on - due).days if is_overdue(status, due, on) else 0
 
@@ -399,8 +404,7 @@ class Obligation(models.Model):
         return days_overdue(self.status, self.due_date, on or today())
 
     def days_left(self, on: dt.date | None = None) -> int | None:
-        on = on or today()
-        return None if self.due_date is None else (self.due_date - on).days
+        return days_left(self.due_date, on or today())
 
     def traffic_light(self, window: LightWindow | None = None) -> str:
         """督查督办 亮灯 of this obligation; lists annotate the same as `light` (`with_light`)."""

@@ -106,9 +106,13 @@ def test_schema_documents_page_size_with_its_maximum_and_the_cursor(cast):
     assert "cursor" in parameters and "page" in parameters
 
 
-def test_a_deep_cursor_page_makes_the_same_queries_as_the_first_minus_the_count(cast, mixed):
+@pytest.mark.parametrize("ordering", ["", "ordering=id"])
+def test_a_deep_cursor_page_costs_what_the_first_does_without_the_count(cast, mixed, ordering):
+    """The urgency order (the default) sorts every matching row anyway, so its first page counts
+    them in the same query (count(*) OVER ()); an order an index gives counts in a query of its
+    own. A deep page counts nothing and has no OFFSET."""
     lena = client_for(cast["lena"])
-    first = lena.get("/api/obligations/?page_size=2").json()
+    first = lena.get(f"/api/obligations/?page_size=2&{ordering}").json()
     for _ in range(5):
         deep_url = lena.get(first["next"]).json()["next"]
         first = lena.get(deep_url).json()
@@ -118,6 +122,21 @@ def test_a_deep_cursor_page_makes_the_same_queries_as_the_first_minus_the_count(
             assert lena.get(url).status_code == 200
         return [q["sql"] for q in ctx.captured_queries]
 
-    start, deep = queries("/api/obligations/?page_size=2"), queries(deep_url)
-    assert len(deep) == len(start) - 1
+    start, deep = queries(f"/api/obligations/?page_size=2&{ordering}"), queries(deep_url)
+    counted_in_page = ordering == ""
+    assert any("COUNT(*) OVER ()" in sql for sql in start) == counted_in_page
+    assert len(deep) == len(start) - (0 if counted_in_page else 1)
     assert not any("COUNT(" in sql.upper() for sql in deep) and not any("OFFSET" in sql.upper() for sql in deep)
+
+
+def test_the_first_pages_count_is_every_matching_row_and_zero_when_none_match(cast, mixed):
+    """The count read from the page's own query (urgency order) equals the COUNT query's."""
+    lena = client_for(cast["lena"])
+    for query in ["", "status=submitted", "department=JN-FGW", "overdue=true"]:
+        expected = len(lena.get(f"/api/obligations/?page=1&page_size=500&{query}").json()["results"])
+        for ordering in ["", "ordering=id"]:
+            body = lena.get(f"/api/obligations/?page_size=2&{query}&{ordering}").json()
+            assert body["count"] == expected, (query, ordering)
+            assert all("page_total_" not in row for row in body["results"])
+    empty = lena.get("/api/obligations/?department=JN-NONE").json()
+    assert empty["count"] == 0 and empty["results"] == []

@@ -15,12 +15,17 @@ from obligations.models import (
     DueDateChange,
     Evidence,
     ExtensionRequest,
+    LightWindow,
     Milestone,
     Objection,
     Obligation,
     ProgressEntry,
     ReportingRequirement,
+    citation,
+    light_of,
 )
+from obligations.models import days_left as days_left_on  # the fields below have the rules' names
+from obligations.models import is_overdue as overdue_on
 
 STATUS_LABELS = dict(Obligation.Status.choices)
 
@@ -38,7 +43,8 @@ _DATE, _MOMENT = serializers.DateField(), serializers.DateTimeField()
 
 
 class ObligationListSerializer(serializers.ListSerializer):
-    """A page of obligations: the cooperating bodies of every row in one query."""
+    """A page of obligations (model instances, or values() rows of ObligationSerializer.VALUES):
+    the cooperating bodies of every row in one query."""
 
     def to_representation(self, data):
         rows = list(data.all() if isinstance(data, models.Manager) else data)
@@ -46,12 +52,21 @@ class ObligationListSerializer(serializers.ListSerializer):
         return super().to_representation(rows)
 
 
-def attach_cooperating_codes(obligations: list[Obligation]) -> None:
-    missing = [o for o in obligations if not hasattr(o, "cooperating_codes")]
+def _pk(row) -> int:
+    return row["id"] if isinstance(row, dict) else row.pk
+
+
+def attach_cooperating_codes(rows: list) -> None:
+    """Give each row (an instance or a values() dict) its `cooperating_codes`: one query for all."""
+    missing = [row for row in rows if "cooperating_codes" not in (row if isinstance(row, dict) else row.__dict__)]
     if missing:
-        codes = selectors.cooperating_codes(o.pk for o in missing)
-        for obligation in missing:
-            obligation.cooperating_codes = codes.get(obligation.pk, [])
+        codes = selectors.cooperating_codes(_pk(row) for row in missing)
+        for row in missing:
+            found = codes.get(_pk(row), [])
+            if isinstance(row, dict):
+                row["cooperating_codes"] = found
+            else:
+                row.cooperating_codes = found
 
 
 class ObligationSerializer(serializers.ModelSerializer):
@@ -95,6 +110,8 @@ class ObligationSerializer(serializers.ModelSerializer):
         "clause__article__label",
         "clause__article__chapter__number",
     )
+    # A list's rows as values(): the columns, the light and the urgency order's "late".
+    VALUES = (*COLUMNS, "light", "late")
 
     class Meta:
         model = Obligation
@@ -129,34 +146,51 @@ class ObligationSerializer(serializers.ModelSerializer):
         return today()
 
     def to_representation(self, instance):
-        attach_cooperating_codes([instance])
+        row = instance if isinstance(instance, dict) else self.row_of(instance)
+        attach_cooperating_codes([row])
         date, moment = _DATE.to_representation, _MOMENT.to_representation
-        clause, department = instance.clause, instance.department
-        article = clause.article
-        chapter = article.chapter if article.chapter_id is not None else None
-        due = instance.due_date
+        on, status, due, missed = self._on, row["status"], row["due_date"], row["missed_due_date"]
         return {
-            "id": instance.pk,
-            "citation": instance.citation,
-            "article": article.number,
-            "chapter": chapter.number if chapter is not None else None,
-            "clause_text": clause.text,
-            "department": department.code,
-            "department_name": department.name,
-            "cooperating": instance.cooperating_codes,
-            "status": instance.status,
-            "status_display": self.get_status_display(instance),
+            "id": row["id"],
+            "citation": citation(row["clause__article__label"], row["clause__paragraph_number"]),
+            "article": row["clause__article__number"],
+            "chapter": row["clause__article__chapter__number"],
+            "clause_text": row["clause__text"],
+            "department": row["department__code"],
+            "department_name": row["department__name"],
+            "cooperating": row["cooperating_codes"],
+            "status": status,
+            "status_display": STATUS_LABELS.get(status, status),
             "due_date": date(due) if due is not None else None,
-            "is_overdue": self.get_is_overdue(instance),
-            "days_left": self.get_days_left(instance),
-            "traffic_light": self.get_traffic_light(instance),
-            "missed_due_date": date(instance.missed_due_date) if instance.missed_due_date is not None else None,
-            "version": instance.version,
-            "submitted_at": moment(instance.submitted_at) if instance.submitted_at is not None else None,
-            "verified_at": moment(instance.verified_at) if instance.verified_at is not None else None,
-            "last_activity_at": moment(instance.last_activity_at) if instance.last_activity_at is not None else None,
-            "updated_at": moment(instance.updated_at) if instance.updated_at is not None else None,
+            "is_overdue": overdue_on(status, due, on),
+            "days_left": days_left_on(due, on),
+            "traffic_light": row["light"] or light_of(status, due, LightWindow.for_day(on)),
+            "missed_due_date": date(missed) if missed is not None else None,
+            "version": row["version"],
+            **{name: moment(row[name]) if row[name] is not None else None for name in self.MOMENTS},
         }
+
+    MOMENTS = ("submitted_at", "verified_at", "last_activity_at", "updated_at")
+
+    @staticmethod
+    def row_of(obligation: Obligation) -> dict:
+        """An instance as the values() row of VALUES (its `light` if the query annotated it)."""
+        clause, department = obligation.clause, obligation.department
+        article = clause.article
+        row = {
+            "clause__text": clause.text,
+            "clause__paragraph_number": clause.paragraph_number,
+            "clause__article__number": article.number,
+            "clause__article__label": article.label,
+            "clause__article__chapter__number": article.chapter.number if article.chapter_id is not None else None,
+            "department__code": department.code,
+            "department__name": department.name,
+            "light": getattr(obligation, "light", None),
+        }
+        row.update((name, getattr(obligation, name)) for name in ObligationSerializer.COLUMNS if name not in row)
+        if hasattr(obligation, "cooperating_codes"):
+            row["cooperating_codes"] = obligation.cooperating_codes
+        return row
 
     def get_status_display(self, obj) -> str:
         # The label from the choices: DRF inspects the signature of a callable source such as

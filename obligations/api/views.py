@@ -113,7 +113,8 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Obligation.objects.none()
         if self.action == "list":
-            return selectors.obligation_list(user=self.request.user).only(*s.ObligationSerializer.COLUMNS)
+            # Rows as values(), not instances: 21 × 5 model instances were a tenth of the request.
+            return selectors.obligation_list(user=self.request.user).values(*s.ObligationSerializer.VALUES)
         visible = Obligation.objects.visible_to(self.request.user)
         if self.request.method == "GET" and self.action != "retrieve":
             # An obligation's own lists (progress, evidence, history …) need it only to be visible
