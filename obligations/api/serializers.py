@@ -73,9 +73,11 @@ class ObligationSerializer(serializers.ModelSerializer):
     """One obligation as the API shows it (list, detail and every write's answer).
 
     The declared fields are the contract (the schema, the generic DRF walk); `to_representation`
-    writes the same values out directly, because the generic walk (a source lookup, an
-    attribute chain and a SkipField check per field per row) was most of a page's serialisation.
-    tests/test_api_obligations.py checks that both give the same answer for every kind of row.
+    writes the same values out directly from one row shape, because the generic walk (a source
+    lookup, an attribute chain and a SkipField check per field per row) was most of a page's
+    serialisation. A list hands it values() rows of VALUES; an instance (the detail, a write's
+    answer) is first made that row (`row_of`). tests/test_api_obligations.py checks that the
+    list, the detail and the generic walk give the same answer for every kind of row.
     """
 
     citation = serializers.CharField(read_only=True)
@@ -91,7 +93,7 @@ class ObligationSerializer(serializers.ModelSerializer):
     days_left = serializers.SerializerMethodField()
     traffic_light = serializers.SerializerMethodField()
 
-    # The columns the representation reads (QuerySet.only() for a list of them).
+    # The columns the representation reads (only() for one obligation).
     COLUMNS = (
         "id",
         "status",
