@@ -366,6 +366,16 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
                 results.append(run())
             except Exception as exc:  # a broken scenario is reported, the others still run
                 results.append(Result(name, errors=1, note=f"{type(exc).__name__}: {exc}"[:200]))
+    # Beside floor+ (the floor timed in turn with the call), the same ratio against the floor row
+    # measured on its own at the start: the two differ by the machine's phases in between.
+    alone = next((r for r in results if r.name == "floor" and r.p50_ms), None)
+    for r in results:
+        if alone and r.vs_floor is not None:
+            r.extra["vs_floor_alone"] = round(r.p50_ms / (alone.p50_ms + r.baseline_p50_ms), 2)
+            r.note = (r.note + "; " if r.note else "") + (
+                f"floor timed in turn {r.extra['floor_p50_ms']} ms; floor+ against the floor row: "
+                f"{r.extra['vs_floor_alone']}"
+            )
     return results
 
 
@@ -573,15 +583,29 @@ def _server_cpu(master: int) -> float:
     return total
 
 
-def _database_cpu() -> dict[int, float]:
-    """CPU of every other PostgreSQL backend on the benchmark database (the server's connections)."""
+def _database_cpu() -> float:
+    """CPU of the whole PostgreSQL server so far: its live processes, and the processes it has
+    already reaped (the postmaster's cutime and cstime). The server's connections come and go
+    during a run (DB_CONN_MAX_AGE closes them after 60 s), so summing the backends alive at the
+    end lost the CPU of those that had gone. Includes the server's own housekeeping: read it on a
+    quiet machine."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == postmaster:
+                total += _cpu_seconds(int(entry.name))
+    return total
 
 
 def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: int | None = None) -> Result:
@@ -690,10 +714,9 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         for t in pool:
             t.join()
         # CPU per request: what the neighbours on a shared machine do not change much (the wall
-        # figures they do). Server = gunicorn; database = its PostgreSQL backends.
+        # figures they do). Server = gunicorn; database = the PostgreSQL server.
         server_cpu = _server_cpu(server.pid) - server_cpu
-        db_after = _database_cpu()
-        db_cpu = sum(cpu - db_cpu.get(pid, 0.0) for pid, cpu in db_after.items())
+        db_cpu = _database_cpu() - db_cpu
         after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = after.ru_utime + after.ru_stime - client_cpu.ru_utime - client_cpu.ru_stime
     finally:

@@ -113,8 +113,10 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Obligation.objects.none()
         if self.action == "list":
-            # Rows as values(), not instances: 21 × 5 model instances were a tenth of the request.
-            return selectors.obligation_list(user=self.request.user).values(*s.ObligationSerializer.VALUES)
+            # Rows as values(), not instances (21 × 5 model instances were a tenth of the request),
+            # with the cooperating bodies in the same query where the database can (PostgreSQL).
+            listed = selectors.obligation_list(user=self.request.user).values(*s.ObligationSerializer.VALUES)
+            return selectors.with_cooperating_codes(listed)
         visible = Obligation.objects.visible_to(self.request.user)
         if self.request.method == "GET" and self.action != "retrieve":
             # An obligation's own lists (progress, evidence, history …) need it only to be visible
