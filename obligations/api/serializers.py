@@ -43,30 +43,23 @@ _DATE, _MOMENT = serializers.DateField(), serializers.DateTimeField()
 
 
 class ObligationListSerializer(serializers.ListSerializer):
-    """A page of obligations (model instances, or values() rows of ObligationSerializer.VALUES):
-    the cooperating bodies of every row in one query."""
+    """A page of obligations as rows (values() rows of ObligationSerializer.VALUES, or instances
+    made that row): the cooperating bodies of every row in one query."""
 
     def to_representation(self, data):
-        rows = list(data.all() if isinstance(data, models.Manager) else data)
+        items = data.all() if isinstance(data, models.Manager) else data
+        rows = [item if isinstance(item, dict) else ObligationSerializer.row_of(item) for item in items]
         attach_cooperating_codes(rows)
         return super().to_representation(rows)
 
 
-def _pk(row) -> int:
-    return row["id"] if isinstance(row, dict) else row.pk
-
-
-def attach_cooperating_codes(rows: list) -> None:
-    """Give each row (an instance or a values() dict) its `cooperating_codes`: one query for all."""
-    missing = [row for row in rows if "cooperating_codes" not in (row if isinstance(row, dict) else row.__dict__)]
+def attach_cooperating_codes(rows: list[dict]) -> None:
+    """Give each row the `cooperating_codes` its query did not bring: one query for all of them."""
+    missing = [row for row in rows if "cooperating_codes" not in row]
     if missing:
-        codes = selectors.cooperating_codes(_pk(row) for row in missing)
+        codes = selectors.cooperating_codes(row["id"] for row in missing)
         for row in missing:
-            found = codes.get(_pk(row), [])
-            if isinstance(row, dict):
-                row["cooperating_codes"] = found
-            else:
-                row.cooperating_codes = found
+            row["cooperating_codes"] = codes.get(row["id"], [])
 
 
 class ObligationSerializer(serializers.ModelSerializer):
@@ -190,8 +183,6 @@ class ObligationSerializer(serializers.ModelSerializer):
             "light": getattr(obligation, "light", None),
         }
         row.update((name, getattr(obligation, name)) for name in ObligationSerializer.COLUMNS if name not in row)
-        if hasattr(obligation, "cooperating_codes"):
-            row["cooperating_codes"] = obligation.cooperating_codes
         return row
 
     def get_status_display(self, obj) -> str:
