@@ -56,13 +56,7 @@ class Key:
         return OrderBy(F(self.path), descending=self.descending, **nulls)
 
     def value_of(self, row):
-        if isinstance(row, dict):  # a values() row: its keys are the lookup paths
-            return row.get(self.path)
-        for attr in self.path.split("__"):
-            row = getattr(row, attr, None)
-            if row is None:
-                return None
-        return row
+        return _column(row, self.path)
 
     def equal(self, value) -> Q:
         return Q(**{f"{self.path}__isnull": True}) if value is None else Q(**{self.path: value})
@@ -108,9 +102,16 @@ def _sorts_every_row(queryset, keys: list[Key]) -> bool:
     return plain and keys[0].path in query.annotations
 
 
-def _value(row, name: str):
-    """A column of a row read as a model instance or as a values() dict."""
-    return row[name] if isinstance(row, dict) else getattr(row, name)
+def _column(row, path: str):
+    """The value at a lookup path (a__b__c) of a row: a values() dict (its keys are the paths) or a
+    model instance (followed attribute by attribute; None past a missing relation)."""
+    if isinstance(row, dict):
+        return row.get(path)
+    for attr in path.split("__"):
+        row = getattr(row, attr, None)
+        if row is None:
+            return None
+    return row
 
 
 def _encode_value(value):
@@ -155,7 +156,7 @@ class Pagination(PageNumberPagination):
             qs = qs.annotate(**{PAGE_TOTAL: Window(Count("*"))})
         rows = list(qs[: self.page_size_now + 1])
         if counted_in_page:
-            self.count = _value(rows[0], PAGE_TOTAL) if rows else 0
+            self.count = _column(rows[0], PAGE_TOTAL) if rows else 0
         more = len(rows) > self.page_size_now
         rows = rows[: self.page_size_now]
         if backwards:
