@@ -62,10 +62,10 @@ def generate(scale: float, seed: int = 7) -> dict:
     from django.db import connection
 
     from accounts.models import Department, User
-    from obligations.importing import import_regulation
     from obligations.models import Obligation
-    from obligations.parser import read_regulation_file
-    from obligations.registry import load_departments
+    from obligations.seeding import import_regulation
+    from regulations.parser import read_regulation_file
+    from regulations.registry import load_departments
 
     if connection.vendor != "postgresql":
         raise SystemExit("the benchmark data needs PostgreSQL (set DATABASE_URL)")
@@ -241,7 +241,7 @@ def generate(scale: float, seed: int = 7) -> dict:
 
 
 def _copy_regulation(template, clause_templates, r: int) -> list:
-    from obligations.models import Article, Chapter, Clause, Paragraph, Regulation
+    from regulations.models import Article, Chapter, Clause, Paragraph, Regulation
 
     reg = Regulation.objects.create(
         code=f"bench-{r:02d}",

@@ -42,9 +42,10 @@ def build(n_obligations: int, n_due: int) -> None:
     from django.db import connection
 
     from accounts.models import Department, User
-    from obligations.models import Article, Clause, Obligation, Regulation
-    from obligations.parser import article_label
-    from obligations.registry import load_departments
+    from obligations.models import Obligation
+    from regulations.models import Article, Clause, Regulation
+    from regulations.parser import article_label
+    from regulations.registry import load_departments
 
     call_command("flush", "--noinput", verbosity=0)
     load_departments()

@@ -73,10 +73,11 @@ def seed(n: int) -> None:
 
     from accounts.models import Department, User
     from obligations.audit import AuditAction
-    from obligations.importing import import_regulation
-    from obligations.models import Article, AuditEntry, Clause, Evidence, Obligation, ProgressEntry
-    from obligations.parser import read_regulation_file
-    from obligations.registry import load_departments
+    from obligations.models import AuditEntry, Evidence, Obligation, ProgressEntry
+    from obligations.seeding import import_regulation
+    from regulations.models import Article, Clause
+    from regulations.parser import read_regulation_file
+    from regulations.registry import load_departments
 
     call_command("migrate", verbosity=0)
     load_departments()

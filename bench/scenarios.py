@@ -214,7 +214,8 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
 
     from accounts.models import User
     from dashboard import selectors
-    from obligations.models import LightWindow, Obligation, Regulation, today
+    from obligations.models import LightWindow, Obligation, today
+    from regulations.models import Regulation
 
     runs = args.runs
     lead = User.objects.filter(role="lead").order_by("id").first()

@@ -6,7 +6,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import Department
 from core.forms import InputForm
-from obligations.models import Regulation
+from regulations.models import Regulation
 
 from .selectors import DashboardFilters
 

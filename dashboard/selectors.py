@@ -38,19 +38,17 @@ from notifications.models import Reminder
 from obligations import figures
 from obligations.figures import ON_TIME_RULE, rate
 from obligations.models import (
-    Article,
-    Chapter,
     ExtensionRequest,
     LightWindow,
     Objection,
     Obligation,
     ProgressEntry,
-    Regulation,
     due_soon_q,
     light_case,
     open_q,
     overdue_q,
 )
+from regulations.models import Article, Chapter, Regulation
 
 Status = Obligation.Status
 # Least advanced first: a grid cell shows the least advanced state among its obligations.

@@ -35,10 +35,10 @@ from core import clock
 from core.calendar import WorkCalendar
 from core.clock import told_at
 from obligations import services
-from obligations.importing import import_regulation
 from obligations.models import DueDateChange, ExtensionRequest, Objection, Obligation
-from obligations.parser import read_regulation_file
-from obligations.registry import load_departments
+from obligations.seeding import import_regulation
+from regulations.parser import read_regulation_file
+from regulations.registry import load_departments
 
 from . import outbox, reminders
 

@@ -35,7 +35,8 @@ from django.utils import timezone
 from accounts.models import User
 from core import clock
 from core.calendar import WorkCalendar
-from obligations.models import ExtensionRequest, Milestone, Obligation, citation, days_overdue, is_overdue
+from obligations.models import ExtensionRequest, Milestone, Obligation, days_overdue, is_overdue
+from regulations.parser import citation
 
 from .emails import date_text, render_email
 from .models import Delivery, Notification, Reminder, ReminderSettings

@@ -14,13 +14,15 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline, number
+from core.admin import ReadOnlyAdmin, number
 from core.errors import ServiceError
+from regulations import models as law
+from regulations.importing import preview
+from regulations.parser import RegulationFormatError
+from regulations.readers import ACCEPTED_SUFFIXES, FORMATS, MAX_BYTES, read_regulation_bytes
 
 from . import audit, models, services
-from .importing import import_regulation, preview
-from .parser import RegulationFormatError
-from .readers import ACCEPTED_SUFFIXES, FORMATS, MAX_BYTES, read_regulation_bytes
+from .seeding import import_regulation
 
 
 class RegulationUploadForm(forms.Form):
@@ -46,14 +48,14 @@ class RegulationUploadForm(forms.Form):
 SESSION_KEY = "regulation_import"
 
 
-@admin.register(models.Regulation)
+@admin.register(law.Regulation)
 class RegulationAdmin(ReadOnlyAdmin):
     list_display = ("title", "code", "effective_date", "imported_at")
-    change_list_template = "admin/obligations/regulation/change_list.html"
+    change_list_template = "admin/regulations/regulation/change_list.html"
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.import_view)
-        return [path("import/", view, name="obligations_regulation_import"), *super().get_urls()]
+        return [path("import/", view, name="regulations_regulation_import"), *super().get_urls()]
 
     def import_view(self, request):
         """Upload → dry-run preview → import. The previewed text waits in the session, so what is
@@ -68,12 +70,12 @@ class RegulationAdmin(ReadOnlyAdmin):
             pending = request.session.pop(SESSION_KEY, None)
             if not pending:
                 messages.error(request, "预览已失效，请重新上传文件")
-                return redirect("admin:obligations_regulation_import")
+                return redirect("admin:regulations_regulation_import")
             try:
                 report = import_regulation(pending["text"], code=pending["code"], actor=request.user)
             except RegulationFormatError as exc:
                 messages.error(request, exc.args[0])
-                return redirect("admin:obligations_regulation_import")
+                return redirect("admin:regulations_regulation_import")
             messages.success(
                 request,
                 f"已导入《{report.regulation.title}》：新生成义务 {report.obligations_created} 项，"
@@ -83,7 +85,7 @@ class RegulationAdmin(ReadOnlyAdmin):
                 messages.warning(
                     request, f"以下机构不在机构名录中，请在“待确认机构”中确认：{'、'.join(report.proposed)}"
                 )
-            return redirect("admin:obligations_regulation_changelist")
+            return redirect("admin:regulations_regulation_changelist")
         if request.method == "POST":
             form = RegulationUploadForm(request.POST, request.FILES)
             if form.is_valid():
@@ -99,41 +101,11 @@ class RegulationAdmin(ReadOnlyAdmin):
                         clauses=clauses,
                         source_format=FORMATS[source.format],
                         file_name=name,
-                        duties=sum(1 for c in clauses if c["kind"] == models.Clause.Kind.DUTY),
-                        waiting=sum(1 for c in clauses if c["kind"] == models.Clause.Kind.DUTY and c["unresolved"]),
+                        duties=sum(1 for c in clauses if c["kind"] == law.Clause.Kind.DUTY),
+                        waiting=sum(1 for c in clauses if c["kind"] == law.Clause.Kind.DUTY and c["unresolved"]),
                     )
         context["form"] = form
-        return TemplateResponse(request, "admin/obligations/regulation/import.html", context)
-
-
-@admin.register(models.Chapter)
-class ChapterAdmin(ReadOnlyAdmin):
-    list_display = ("regulation", "label", "title")
-    list_filter = ("regulation",)
-
-
-class ParagraphInline(ReadOnlyInline):
-    model = models.Paragraph
-
-
-@admin.register(models.Article)
-class ArticleAdmin(ReadOnlyAdmin):
-    list_display = ("label", "regulation", "chapter")
-    list_filter = ("regulation", "chapter")
-    search_fields = ("text",)
-    inlines = [ParagraphInline]
-
-
-@admin.register(models.Clause)
-class ClauseAdmin(ReadOnlyAdmin):
-    list_display = ("__str__", "kind", "subject", "superseded_at")
-    list_filter = ("kind", "regulation")
-    search_fields = ("text", "subject")
-
-
-@admin.register(models.StandingResponsibility)
-class StandingResponsibilityAdmin(ReadOnlyAdmin):
-    list_display = ("department", "article", "text")
+        return TemplateResponse(request, "admin/regulations/regulation/import.html", context)
 
 
 @admin.register(models.Obligation)
@@ -211,12 +183,12 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
 
 class BodyProposalForm(forms.ModelForm):
     class Meta:
-        model = models.BodyProposal
+        model = law.BodyProposal
         fields = ("level", "kind", "department")
         help_texts = {"department": "选择现有机构 = 该称谓是现有机构的另一种说法；留空保存 = 确认为新机构"}
 
 
-@admin.register(models.BodyProposal)
+@admin.register(law.BodyProposal)
 class BodyProposalAdmin(admin.ModelAdmin):
     """Confirm a proposed body (save without choosing a body) or map it onto an existing one
     (choose the body and save). Both go through the services, which create the waiting obligations."""
@@ -234,7 +206,7 @@ class BodyProposalAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status != models.BodyProposal.Status.PROPOSED:
+        if obj is not None and obj.status != law.BodyProposal.Status.PROPOSED:
             return (*self.readonly_fields, "level", "kind", "department")
         return self.readonly_fields
 
@@ -248,7 +220,7 @@ class BodyProposalAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # The admin is no back door: a decision is the service's, with its audit entries.
-        if obj.status != models.BodyProposal.Status.PROPOSED:
+        if obj.status != law.BodyProposal.Status.PROPOSED:
             return
         try:
             if obj.department_id:
@@ -269,12 +241,12 @@ class BodyProposalAdmin(admin.ModelAdmin):
         failure = getattr(request, "proposal_failure", None)
         if failure:
             self.message_user(request, failure, level=messages.ERROR)
-            return redirect(reverse("admin:obligations_bodyproposal_change", args=[obj.pk]))
+            return redirect(reverse("admin:regulations_bodyproposal_change", args=[obj.pk]))
         return super().response_change(request, obj)
 
     @admin.action(description="确认所选为新机构（层级、类型按建议）")
     def confirm_selected(self, request, queryset):
-        for proposal in queryset.filter(status=models.BodyProposal.Status.PROPOSED):
+        for proposal in queryset.filter(status=law.BodyProposal.Status.PROPOSED):
             try:
                 decision = services.body_proposal_confirm(proposal=proposal, actor=request.user)
             except ServiceError as exc:

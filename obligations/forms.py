@@ -5,8 +5,9 @@ from django import forms
 
 from accounts.models import Department
 from core.forms import DateInput, InputForm
+from regulations.models import Chapter
 
-from .models import Chapter, Evidence, Obligation, ReportingRequirement
+from .models import Evidence, Obligation, ReportingRequirement
 
 
 class TaskFilterForm(InputForm):

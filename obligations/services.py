@@ -32,13 +32,12 @@ from core.calendar import add_working_days
 from core.clock import today
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, ServiceError, StaleVersion, invalid
 from core.validators import safe_text
+from regulations.models import BodyProposal
 
 from . import audit
 from .audit import AuditAction
-from .importing import import_regulation
 from .models import (
     AuditEntry,
-    BodyProposal,
     DecisionSeen,
     DueDateChange,
     Evidence,
@@ -51,6 +50,7 @@ from .models import (
 )
 from .outbox import Event, excerpt, outbox_write
 from .permissions import Action, can
+from .seeding import import_regulation
 from .signals import decisions_seen
 
 

@@ -21,11 +21,11 @@ from django.utils.safestring import mark_safe
 from accounts.models import Department
 from core.clock import today
 from obligations.permissions import Action, allowed_actions, can, may_attempt
+from regulations.models import Article, Regulation
 
 from . import decisions, forms, ledger, selectors, services
 from .api.views import evidence_file_response
 from .models import (
-    Article,
     AuditEntry,
     Evidence,
     ExtensionRequest,
@@ -34,7 +34,6 @@ from .models import (
     Objection,
     Obligation,
     ProgressEntry,
-    Regulation,
     overdue_q,
 )
 

@@ -61,12 +61,12 @@ from obligations.models import (
     LightWindow,
     Obligation,
     ProgressEntry,
-    Regulation,
-    citation,
     light_of,
     was_overdue,
 )
 from obligations.selectors import cooperating_codes
+from regulations.models import Regulation
+from regulations.parser import citation
 
 CHUNK_SIZE = 2000
 STATUS_LABELS = dict(Obligation.Status.choices)

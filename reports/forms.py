@@ -2,7 +2,8 @@ from django import forms
 
 from accounts.models import Department
 from core.forms import InputForm
-from obligations.models import Chapter, Obligation
+from obligations.models import Obligation
+from regulations.models import Chapter
 
 from .asof import ReportFilters
 from .models import ExportJob

@@ -18,7 +18,8 @@ from accounts.models import Department
 from core.clock import today
 from obligations import audit
 from obligations.audit import AuditAction
-from obligations.models import AuditCheckpoint, Regulation
+from obligations.models import AuditCheckpoint
+from regulations.models import Regulation
 
 from . import asof, bundle, docx, pdf, xlsx
 from . import csv as csv_report

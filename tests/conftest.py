@@ -29,7 +29,7 @@ def _forget_official_schedules():
 
 @pytest.fixture
 def departments(db):
-    from obligations.registry import load_departments
+    from regulations.registry import load_departments
 
     load_departments()
     from accounts.models import Department
@@ -44,7 +44,7 @@ def seed_text() -> str:
 
 @pytest.fixture
 def regulation(departments, seed_text):
-    from obligations.importing import import_regulation
+    from obligations.seeding import import_regulation
 
     return import_regulation(seed_text, code="jinan-digital-economy").regulation
 

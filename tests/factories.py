@@ -10,8 +10,9 @@ from pathlib import Path
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Department
-from obligations.models import Article, Chapter, Clause, Evidence, Obligation, Regulation
-from obligations.parser import article_label
+from obligations.models import Evidence, Obligation
+from regulations.models import Article, Chapter, Clause, Regulation
+from regulations.parser import article_label
 
 SUBJECT = "市大数据部门"
 DUTY = "应当建立公共数据目录管理制度"

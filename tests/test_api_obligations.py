@@ -164,8 +164,8 @@ def test_an_obligation_reads_the_same_in_the_list_the_detail_and_drfs_generic_wa
 
     from accounts.models import Department
     from obligations.api.serializers import ObligationSerializer
-    from obligations.models import Article
     from obligations.selectors import cooperating_codes
+    from regulations.models import Article
 
     rows = [
         make_obligation("JN-DSJ", due_date=dt.date(2025, 3, 1)),  # overdue

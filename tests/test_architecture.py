@@ -1,6 +1,6 @@
 """The house's rule: every import points down, and no two modules import each other.
 
-Floors, bottom to top: core → accounts → obligations → notifications → reports → dashboard →
+Floors, bottom to top: core → accounts → regulations (the law as data) → obligations (the work) → notifications → reports → dashboard →
 tracker's urls, views, wsgi and Celery app → bench and scripts. A module may import its own app
 and the floors below it. tracker's settings import no app at all. Function-level imports count
 like any other; migrations and tests are not walked (old migrations name old paths).
@@ -11,7 +11,18 @@ import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOORS = ["core", "accounts", "obligations", "notifications", "reports", "dashboard", "tracker", "bench", "scripts"]
+FLOORS = [
+    "core",
+    "accounts",
+    "regulations",
+    "obligations",
+    "notifications",
+    "reports",
+    "dashboard",
+    "tracker",
+    "bench",
+    "scripts",
+]
 NO_APP_IMPORTS = {"tracker.settings", "tracker", "tracker.celery"}
 
 

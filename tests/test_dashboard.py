@@ -25,7 +25,8 @@ from django.test import override_settings
 from dashboard import selectors
 from notifications.models import Reminder
 from obligations import audit, services
-from obligations.models import Article, Chapter, Clause, LightWindow, Obligation, ProgressEntry, Regulation
+from obligations.models import LightWindow, Obligation, ProgressEntry
+from regulations.models import Article, Chapter, Clause, Regulation
 from tests.factories import add_link_evidence
 
 pytestmark = pytest.mark.django_db

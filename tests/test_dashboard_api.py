@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Department
 from dashboard.api import serializers
-from obligations.models import Clause, Obligation, ProgressEntry
+from obligations.models import Obligation, ProgressEntry
+from regulations.models import Clause
 from tests.test_dashboard import NOW, S, at, build_known, make_regulation
 
 pytestmark = pytest.mark.django_db

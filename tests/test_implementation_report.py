@@ -12,8 +12,8 @@ from docx.oxml.ns import qn
 
 from obligations import services
 from obligations.figures import format_rate
-from obligations.importing import import_regulation
 from obligations.models import AuditEntry, Obligation
+from obligations.seeding import import_regulation
 from tests.factories import add_link_evidence
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Department
-from obligations.importing import import_regulation
-from obligations.models import Article, AuditEntry, Clause, Obligation, ProgressEntry, StandingResponsibility
+from obligations.models import AuditEntry, Obligation, ProgressEntry
+from obligations.seeding import import_regulation
+from regulations.models import Article, Clause, StandingResponsibility
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ GOV13 = 1 + DISTRICTS
 
 
 def test_registry_has_city_and_districts_and_loading_is_idempotent(departments):
-    from obligations.registry import load_departments
+    from regulations.registry import load_departments
 
     assert Department.objects.filter(level="district", kind="government").count() == DISTRICTS
     assert Department.objects.get(code="JN-GXJ").name == "济南市工业和信息化局"

@@ -15,7 +15,8 @@ from django.core.management import call_command
 from accounts.models import Department
 from core.errors import Conflict, NotAllowed
 from obligations import services
-from obligations.models import AuditEntry, BodyProposal, Clause, Obligation
+from obligations.models import AuditEntry, Obligation
+from regulations.models import BodyProposal, Clause
 from tests import regulation_forms as forms
 from tests.conftest import SEED_TEXT
 
@@ -52,8 +53,8 @@ def from_plain_text(django_db_setup, django_db_blocker):
     """The obligations the plain text gives, from an import rolled back at once."""
     from django.db import transaction
 
-    from obligations.importing import import_regulation
-    from obligations.registry import load_departments
+    from obligations.seeding import import_regulation
+    from regulations.registry import load_departments
 
     with django_db_blocker.unblock(), transaction.atomic():
         load_departments()
@@ -114,7 +115,7 @@ def test_the_dry_run_works_on_a_fresh_checkout_before_migrate(tmp_path):
 
 @pytest.fixture
 def constructed(departments):
-    from obligations.importing import import_regulation
+    from obligations.seeding import import_regulation
 
     return import_regulation(CONSTRUCTED.read_text(encoding="utf-8"), code="constructed")
 
@@ -151,7 +152,7 @@ def test_confirming_a_body_creates_the_waiting_obligations_with_audit_entries(co
     assert actions.count(("obligation.created", "adam")) == 2
     assert not Clause.objects.get(article__number=6).awaits_confirmation
     # A later import keeps the decision.
-    from obligations.importing import import_regulation
+    from obligations.seeding import import_regulation
 
     assert import_regulation(CONSTRUCTED.read_text(encoding="utf-8"), code="constructed").unchanged
     with pytest.raises(Conflict):
@@ -180,8 +181,8 @@ def test_only_an_admin_decides_on_a_body(constructed, cast):
 def test_the_admin_imports_a_pdf_after_a_preview(client, departments, django_user_model):
     admin = django_user_model.objects.create_superuser("root", password="pw-Secret-123", role="admin")
     client.force_login(admin)
-    url = "/admin/obligations/regulation/import/"
-    assert "导入法规" in client.get("/admin/obligations/regulation/").content.decode()
+    url = "/admin/regulations/regulation/import/"
+    assert "导入法规" in client.get("/admin/regulations/regulation/").content.decode()
     pdf = forms.to_pdf(CONSTRUCTED.read_text(encoding="utf-8"))
     from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from obligations.parser import (
+from regulations.parser import (
     Registry,
     RegulationFormatError,
     chinese_numeral_to_int,

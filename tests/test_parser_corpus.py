@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from obligations.parser import Registry, extract_clauses, extract_remits, parse_regulation, read_regulation_file
+from regulations.parser import Registry, extract_clauses, extract_remits, parse_regulation, read_regulation_file
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from obligations.parser import Registry, extract_clauses, extract_remits, parse_regulation, read_regulation_file
+from regulations.parser import Registry, extract_clauses, extract_remits, parse_regulation, read_regulation_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEED_TEXT = FIXTURES / "jinan-digital-economy-promotion-2024.txt"

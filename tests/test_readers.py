@@ -15,15 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from obligations import readers
-from obligations.parser import (
+from regulations import readers
+from regulations.parser import (
     Registry,
     RegulationFormatError,
     extract_clauses,
     extract_remits,
     parse_regulation,
 )
-from obligations.readers import read_regulation_bytes, read_regulation_source
+from regulations.readers import read_regulation_bytes, read_regulation_source
 from tests import regulation_forms as forms
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

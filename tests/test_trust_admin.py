@@ -20,11 +20,7 @@ from notifications import outbox
 from notifications.models import Delivery, Notification, Reminder
 from obligations import audit, services
 from obligations.models import (
-    Article,
     AuditEntry,
-    BodyProposal,
-    Chapter,
-    Clause,
     DueDateChange,
     Evidence,
     ExtensionRequest,
@@ -32,12 +28,10 @@ from obligations.models import (
     Objection,
     Obligation,
     OutboxMessage,
-    Paragraph,
     ProgressEntry,
-    Regulation,
     ReportingRequirement,
-    StandingResponsibility,
 )
+from regulations.models import Article, BodyProposal, Chapter, Clause, Paragraph, Regulation, StandingResponsibility
 from reports.models import ExportJob
 from tests.factories import make_obligation
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     # The project's own apps, bottom floor first (tests/test_architecture.py keeps imports pointing down).
     "core",
     "accounts",
+    "regulations",
     "obligations",
     "notifications",
     "reports",
@@ -402,7 +403,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ObligationStatusEnum": "obligations.models.Obligation.Status",
         "EvidenceKindEnum": "obligations.models.Evidence.Kind",
-        "ClauseKindEnum": "obligations.models.Clause.Kind",
+        "ClauseKindEnum": "regulations.models.Clause.Kind",
     },
 }
 

@@ -21,11 +21,11 @@ from obligations.models import (
     Obligation,
     ProgressEntry,
     ReportingRequirement,
-    citation,
     light_of,
 )
 from obligations.models import days_left as days_left_on  # the fields below have the rules' names
 from obligations.models import is_overdue as overdue_on
+from regulations.parser import citation
 
 STATUS_LABELS = dict(Obligation.Status.choices)
 

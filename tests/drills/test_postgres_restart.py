@@ -31,7 +31,7 @@ SEED = f"""
 import datetime as dt
 from accounts.models import Department, User
 from notifications.models import ReminderSettings
-from obligations.registry import load_departments
+from regulations.registry import load_departments
 from tests.factories import make_obligations
 load_departments()
 body = Department.objects.get(code="JN-DSJ")

@@ -11,8 +11,8 @@ import pypdf
 import pytest
 import time_machine
 
-from obligations.importing import import_regulation
 from obligations.models import AuditEntry, Obligation
+from obligations.seeding import import_regulation
 from tests.e2e.conftest import login, screenshot
 from tests.e2e.data import act, owned_by, submit_with_link
 

@@ -3,10 +3,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from obligations.importing import import_regulation, preview
-from obligations.parser import RegulationFormatError, article_label, citation
-from obligations.readers import FORMATS, read_regulation_source
-from obligations.registry import database_ready, load_departments
+from obligations.seeding import import_regulation
+from regulations.importing import preview
+from regulations.parser import RegulationFormatError, article_label, citation
+from regulations.readers import FORMATS, read_regulation_source
+from regulations.registry import database_ready, load_departments
 
 MSG_MIGRATE_FIRST = "数据库尚未初始化，请先运行：python manage.py migrate"
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from core.files import write_whole
-from obligations.models import Regulation
+from regulations.models import Regulation
 from reports import services
 from reports.asof import ReportFilters
 from reports.models import ExportJob

@@ -1,8 +1,10 @@
-"""Import a regulation: text -> articles, clauses and one obligation per responsible body.
+"""Import a regulation's text as data: chapters, articles, paragraphs, clauses and remits.
 
-Running the import again on the same text changes nothing. On an amended text it reports what
-was added, changed and removed; an obligation that already has history is never deleted but
-marked superseded.
+Running it again on the same text changes nothing. On an amended text it reports what was added,
+changed and removed, and hands the caller every clause with the bodies that carry it, so that the
+work floor (obligations.seeding) can create, keep or supersede the obligations. A clause gone from
+the text is marked superseded here; whether it can be forgotten is the work floor's decision
+(`forget`).
 """
 
 import datetime as dt
@@ -15,14 +17,11 @@ from django.db import transaction
 from accounts.models import Department
 from core import clock
 
-from . import audit
-from .audit import AuditAction
 from .models import (
     Article,
     BodyProposal,
     Chapter,
     Clause,
-    Obligation,
     Paragraph,
     Regulation,
     StandingResponsibility,
@@ -43,15 +42,28 @@ EFFECTIVE_DATE_RE = re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日起施行"
 
 
 @dataclass
+class SyncedClause:
+    """A clause of the text as stored, with the bodies that carry it (none unless it is a duty)."""
+
+    clause: Clause
+    responsible: list[Department]
+    cooperating: list[Department]
+
+
+@dataclass
 class ImportReport:
     regulation: Regulation | None = None
     created: bool = False
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    superseded: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     proposed: list[str] = field(default_factory=list)  # bodies newly proposed for the registry
+    clauses: list[SyncedClause] = field(default_factory=list)
+    dropped: list[Clause] = field(default_factory=list)  # clauses gone from the text, now superseded
+    dropped_articles: set[int] = field(default_factory=set)  # article numbers gone from the text
+    # Filled in by the work floor (obligations.seeding): what the import did to the obligations.
+    superseded: list[str] = field(default_factory=list)
     obligations_created: int = 0
 
     @property
@@ -101,22 +113,12 @@ def preview(text: str, *, source_format: str = "txt") -> list[dict]:
     return [clause_to_dict(c, names, source_format) for c in extract_clauses(parsed, registry)]
 
 
-def _has_history(obligation: Obligation) -> bool:
-    return (
-        obligation.status != Obligation.Status.NOT_STARTED
-        or obligation.due_date is not None
-        or obligation.progress_entries.exists()
-        or obligation.evidence.exists()
-        or obligation.milestones.exists()
-    )
-
-
 def _cite(article: int, paragraph: int, ordinal: int) -> str:
     return f"{citation(article_label(article), paragraph)}（第{ordinal}处）"
 
 
 @transaction.atomic
-def import_regulation(text: str, *, code: str, actor=None) -> ImportReport:
+def import_text(text: str, *, code: str) -> ImportReport:
     parsed = parse_regulation(text)
     registry = build_registry()
     extracted = extract_clauses(parsed, registry)
@@ -147,7 +149,8 @@ def import_regulation(text: str, *, code: str, actor=None) -> ImportReport:
     chapters = _sync_chapters(regulation, parsed)
     articles = _sync_articles(regulation, parsed, chapters)
     removed_articles = set(articles) - {a.number for a in parsed.articles}
-    _sync_clauses(regulation, extracted, articles, removed_articles, depts, report, actor)
+    report.dropped_articles = removed_articles
+    _sync_clauses(regulation, extracted, articles, depts, report)
     _sync_remits(regulation, remits, articles, depts)
     _propose_bodies(regulation, extracted, report)
     return report
@@ -220,7 +223,7 @@ def pa_items(paragraph) -> list:
     return list(getattr(paragraph, "items", []) or [])
 
 
-def _sync_clauses(regulation, extracted, articles, removed_articles, depts, report: ImportReport, actor) -> None:
+def _sync_clauses(regulation, extracted, articles, depts, report: ImportReport) -> None:
     now = clock.now()
     existing = {
         (c.article.number, c.paragraph_number, c.ordinal): c
@@ -268,55 +271,24 @@ def _sync_clauses(regulation, extracted, articles, removed_articles, depts, repo
             clause.responsible.set(responsible)
             clause.cooperating.set(cooperating)
             report.changed.append(f"{cite}：{ec.text}")
-        _sync_obligations(clause, responsible if ec.kind == Clause.Kind.DUTY else [], cooperating, now, report, actor)
+        report.clauses.append(SyncedClause(clause, responsible if ec.kind == Clause.Kind.DUTY else [], cooperating))
 
     for clause in existing.values():
         if clause.superseded_at is not None:
             continue
         report.removed.append(f"{_cite(clause.article.number, clause.paragraph_number, clause.ordinal)}：{clause.text}")
-        _sync_obligations(clause, [], [], now, report, actor)
-        if clause.obligations.exists():
-            clause.superseded_at = now
-            clause.save(update_fields=["superseded_at"])
-        else:
-            clause.delete()
-    # Articles removed from the text go, unless a superseded clause still needs them.
-    Article.objects.filter(regulation=regulation, number__in=removed_articles, clauses__isnull=True).delete()
+        clause.superseded_at = now
+        clause.save(update_fields=["superseded_at"])
+        report.dropped.append(clause)
 
 
-def _sync_obligations(clause: Clause, responsible: list, cooperating: list, now, report: ImportReport, actor) -> None:
-    current = {o.department_id: o for o in clause.obligations.all()}
-    for dept in responsible:
-        obligation = current.pop(dept.id, None)
-        if obligation is None:
-            obligation = Obligation.objects.create(clause=clause, department=dept)
-            obligation.cooperating.set(cooperating)
-            audit.record(
-                AuditAction.OBLIGATION_CREATED, obligation=obligation, actor=actor, after={"department": dept.code}
-            )
-            report.obligations_created += 1
-        elif obligation.superseded_at is not None:
-            obligation.superseded_at = None
-            obligation.superseded_reason = ""
-            obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
-            audit.record(AuditAction.OBLIGATION_RESTORED, obligation=obligation, actor=actor)
-    for obligation in current.values():
-        if obligation.superseded_at is not None:
-            continue
-        # Obligations are never deleted: each already has its place in the audit trail.
-        touched = _has_history(obligation)
-        obligation.superseded_at = now
-        still_in_text = clause.superseded_at is None and responsible
-        obligation.superseded_reason = "法规修订后该条款不再适用于本单位" if still_in_text else "法规修订后该条款已删除"
-        obligation.save(update_fields=["superseded_at", "superseded_reason", "updated_at"])
-        audit.record(
-            AuditAction.OBLIGATION_SUPERSEDED,
-            obligation=obligation,
-            actor=actor,
-            after={"reason": obligation.superseded_reason},
-        )
-        if touched:
-            report.superseded.append(f"{obligation.citation} · {obligation.department.short_name}")
+def forget(report: ImportReport, clauses: list[Clause]) -> None:
+    """Delete superseded clauses nothing refers to any more, then the articles gone from the text
+    that no clause still needs."""
+    Clause.objects.filter(pk__in=[c.pk for c in clauses]).delete()
+    Article.objects.filter(
+        regulation=report.regulation, number__in=report.dropped_articles, clauses__isnull=True
+    ).delete()
 
 
 def _sync_remits(regulation, remits, articles, depts) -> None:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from obligations.registry import DEFAULT_REGISTRY_PATH, load_departments
+from regulations.registry import DEFAULT_REGISTRY_PATH, load_departments
 
 
 class Command(BaseCommand):

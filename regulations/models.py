@@ -1,0 +1,209 @@
+"""The law as data: a regulation as imported, its chapters, articles, paragraphs (款) and the
+应当 clauses extracted from them, the standing remits (负责) and the bodies a regulation names that
+the registry lacks. Nothing here knows about the work done on a duty (obligations/).
+
+The tables keep the names they had when these models lived in obligations/ (moved with
+SeparateDatabaseAndState: no data was copied).
+"""
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Department
+from core import clock
+
+from .parser import citation
+
+
+class Regulation(models.Model):
+    code = models.SlugField("法规代码", max_length=100, unique=True)
+    title = models.CharField("法规名称", max_length=200)
+    preamble = models.TextField("题注", blank=True)
+    effective_date = models.DateField("施行日期", null=True, blank=True)
+    source_text = models.TextField("原始文本")
+    source_sha256 = models.CharField("文本摘要", max_length=64)
+    imported_at = models.DateTimeField("导入时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        db_table = "obligations_regulation"
+        verbose_name = "法规"
+        verbose_name_plural = "法规"
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chapter(models.Model):
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="chapters")
+    number = models.PositiveIntegerField("章序号")
+    label = models.CharField("章", max_length=20)
+    title = models.CharField("章名", max_length=100)
+
+    class Meta:
+        db_table = "obligations_chapter"
+        verbose_name = "章"
+        verbose_name_plural = "章"
+        ordering = ["regulation", "number"]
+        constraints = [models.UniqueConstraint(fields=["regulation", "number"], name="uniq_chapter_number")]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.title}"
+
+
+class Article(models.Model):
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="articles")
+    chapter = models.ForeignKey(
+        Chapter, verbose_name="章", on_delete=models.SET_NULL, null=True, blank=True, related_name="articles"
+    )
+    number = models.PositiveIntegerField("条序号")
+    label = models.CharField("条", max_length=20)
+    text = models.TextField("条文")
+
+    class Meta:
+        db_table = "obligations_article"
+        verbose_name = "条文"
+        verbose_name_plural = "条文"
+        ordering = ["regulation", "number"]
+        constraints = [models.UniqueConstraint(fields=["regulation", "number"], name="uniq_article_number")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Paragraph(models.Model):
+    article = models.ForeignKey(Article, verbose_name="条文", on_delete=models.CASCADE, related_name="paragraphs")
+    number = models.PositiveIntegerField("款序号")
+    text = models.TextField("款文")
+    items = models.JSONField("项", default=list, blank=True)
+
+    class Meta:
+        db_table = "obligations_paragraph"
+        verbose_name = "款"
+        verbose_name_plural = "款"
+        ordering = ["article", "number"]
+        constraints = [models.UniqueConstraint(fields=["article", "number"], name="uniq_paragraph_number")]
+
+    def __str__(self) -> str:
+        return citation(self.article.label, self.number)
+
+
+class Clause(models.Model):
+    """One extracted 应当 (or 不得) clause, with its subject as written."""
+
+    class Kind(models.TextChoices):
+        DUTY = "duty", "政府职责"
+        THIRD_PARTY = "third_party", "第三方义务"
+        PRINCIPLE = "principle", "原则性规定"
+        GENERAL = "general", "泛指主体"
+        PROHIBITION = "prohibition", "禁止性规定"
+
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="clauses")
+    article = models.ForeignKey(Article, verbose_name="条文", on_delete=models.CASCADE, related_name="clauses")
+    paragraph_number = models.PositiveIntegerField("款序号")
+    ordinal = models.PositiveIntegerField("款内序号", default=1)
+    text = models.TextField("条款内容")
+    subject = models.CharField("主体（原文）", max_length=300)
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    responsible = models.ManyToManyField(
+        Department, verbose_name="责任单位", related_name="responsible_clauses", blank=True
+    )
+    cooperating = models.ManyToManyField(
+        Department, verbose_name="协办单位", related_name="cooperating_clauses", blank=True
+    )
+    unresolved = models.JSONField("未识别主体", default=list, blank=True)
+    superseded_at = models.DateTimeField("废止时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "obligations_clause"
+        verbose_name = "条款"
+        verbose_name_plural = "条款"
+        ordering = ["regulation", "article__number", "paragraph_number", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "paragraph_number", "ordinal"], name="uniq_clause_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.citation
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        """待确认: a duty naming a body the registry lacks, until the admin confirms or maps it."""
+        return self.kind == self.Kind.DUTY and bool(self.unresolved) and self.superseded_at is None
+
+    @property
+    def citation(self) -> str:
+        """第X条第Y款, as a civil servant cites it."""
+        return citation(self.article.label, self.paragraph_number)
+
+
+class StandingResponsibility(models.Model):
+    """A 负责 remit (第五条): context for routing and for the lead's dashboard, not a duty to close."""
+
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="remits")
+    department = models.ForeignKey(Department, verbose_name="单位", on_delete=models.CASCADE, related_name="remits")
+    article = models.ForeignKey(Article, verbose_name="条文", on_delete=models.CASCADE, related_name="remits")
+    paragraph_number = models.PositiveIntegerField("款序号")
+    text = models.TextField("职责")
+
+    class Meta:
+        db_table = "obligations_standingresponsibility"
+        verbose_name = "法定职责"
+        verbose_name_plural = "法定职责"
+        constraints = [
+            models.UniqueConstraint(fields=["article", "paragraph_number", "department"], name="uniq_remit_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department.short_name}: {self.text[:30]}"
+
+
+class BodyProposal(models.Model):
+    """A body a regulation names that the registry lacks: a proposed registry entry.
+
+    The import proposes it (the name as written, level and kind read from its suffix); the admin
+    confirms it as a new body or maps it onto an existing one (``services.body_proposal_confirm``,
+    ``services.body_proposal_map``). Until then the duties naming it show as 待确认 and create no
+    obligation; once decided, the name is one of the body's phrases for every later import.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "待确认"
+        CONFIRMED = "confirmed", "已确认为新机构"
+        MAPPED = "mapped", "已对应现有机构"
+
+    name = models.CharField("法规中的称谓", max_length=300, unique=True)
+    level = models.CharField("层级（建议）", max_length=16, choices=Department.Level.choices)
+    kind = models.CharField("类型（建议）", max_length=16, choices=Department.Kind.choices)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    department = models.ForeignKey(
+        Department, verbose_name="对应机构", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals"
+    )
+    regulation = models.ForeignKey(
+        Regulation, verbose_name="首次出现于", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    proposed_at = models.DateTimeField("提出时间", default=clock.now)
+    decided_at = models.DateTimeField("确认时间", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="确认人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "obligations_bodyproposal"
+        verbose_name = "待确认机构"
+        verbose_name_plural = "待确认机构"
+        ordering = ["status", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def waiting_clauses(self) -> list[Clause]:
+        """The duties naming this body (JSON containment is not portable to SQLite: filtered here)."""
+        candidates = Clause.objects.filter(kind=Clause.Kind.DUTY, superseded_at__isnull=True).exclude(unresolved=[])
+        return [c for c in candidates.select_related("article", "regulation") if self.name in c.unresolved]
