@@ -1,9 +1,10 @@
 """The house's rule: every import points down, and no two modules import each other.
 
-Floors, bottom to top: core → accounts → regulations (the law as data) → obligations (the work) → notifications → reports → dashboard →
-tracker's urls, views, wsgi and Celery app → bench and scripts. A module may import its own app
-and the floors below it. tracker's settings import no app at all. Function-level imports count
-like any other; migrations and tests are not walked (old migrations name old paths).
+Floors, bottom to top: core → accounts → regulations (the law as data) → obligations (the work)
+→ notifications → reports → dashboard → tracker's urls, views, wsgi and Celery app → bench and
+scripts. A module may import its own app and the floors below it. tracker's settings import no
+app at all. Function-level imports count like any other; migrations and tests are not walked
+(old migrations name old paths).
 """
 
 import ast
