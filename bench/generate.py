@@ -145,7 +145,8 @@ def generate(scale: float, seed: int = 7) -> dict:
         activity = now - dt.timedelta(days=rng.randint(0, 300))
         submitted = activity if status in ("submitted", "verified") else None
         verified = activity + dt.timedelta(days=rng.randint(0, 10)) if status == "verified" else None
-        # Handed in after its date: the date it missed stays on the row (services._keep_missed_due_date).
+        # Handed in after its date: the date it missed stays on the row
+        # (obligations.services.locking._keep_missed_due_date).
         missed = due if submitted is not None and due < today and submitted.date() > due else None
         rows.append((clause.id, body.id, status, due, 1, submitted, verified, activity, missed, now, now))
     with connection.cursor() as cursor:

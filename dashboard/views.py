@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from core import errors
 from obligations import services
 from obligations.models import Obligation, yellow_working_days
 
@@ -302,9 +303,9 @@ def queue_action(request, pk):
                 reason=reason,
                 expected_version=request.POST.get("version"),
             )
-        except services.NotAllowed as exc:
+        except errors.NotAllowed as exc:
             raise PermissionDenied(exc.message) from exc
-        except services.ServiceError as exc:
+        except errors.ServiceError as exc:
             details = [str(m) for errors in exc.details.values() if isinstance(errors, list) for m in errors]
             message, status = "；".join([exc.message, *details]), (422 if exc.status == 400 else exc.status)
         else:

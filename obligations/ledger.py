@@ -28,7 +28,6 @@ import io
 import json
 import time
 import uuid
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +38,10 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import Department, User
+from core import filekinds
 from core.clock import today
 from core.errors import InvalidInput, NotAllowed, ServiceError, StaleVersion
+from obligations import selectors
 
 from . import audit, services
 from .audit import AuditAction
@@ -57,8 +58,8 @@ FIRST_ROW = 3
 # ledger is a few hundred kilobytes and a dozen zip entries.
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ZIP_ENTRIES = 200
-MAX_UNCOMPRESSED = 50 * 1024 * 1024
-MAX_RATIO = 200  # XML compresses well, but not 1000:1 unless it was built to
+# A ledger the system wrote has a dozen parts and unpacks to a few MB.
+LEDGER_LIMITS = filekinds.ArchiveLimits(entries=MAX_ZIP_ENTRIES, unpacked_bytes=50 * 1024 * 1024, ratio=200)
 MAX_ROWS = 5000
 MAX_COLUMNS = 50
 
@@ -349,25 +350,20 @@ def check_zip(data: bytes) -> None:
     (Python's zipfile never inflates an entry past its declared size, so the sizes hold.)"""
     if len(data) > MAX_BYTES:
         raise _refuse(f"文件过大（{len(data) / 1024 / 1024:.1f} MB），台账文件不应超过 {MAX_BYTES // 1024 // 1024} MB")
-    if not data.startswith(b"PK\x03\x04"):
-        raise _refuse("不是 Excel（.xlsx）文件，请上传系统导出的台账")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise _refuse("文件已损坏或不是 Excel（.xlsx）文件") from None
-    if len(entries) > MAX_ZIP_ENTRIES:
-        raise _refuse(f"文件结构异常（包含 {len(entries)} 个部件），不是系统导出的台账")
-    total = sum(e.file_size for e in entries)
-    if total > MAX_UNCOMPRESSED:
-        raise _refuse("文件解压后过大，疑似压缩炸弹，已拒绝")
-    for entry in entries:
-        if entry.file_size > MAX_RATIO * max(entry.compress_size, 1) and entry.file_size > 1024 * 1024:
-            raise _refuse("文件压缩比异常，疑似压缩炸弹，已拒绝")
-    names = {e.filename for e in entries}
-    if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
+        kind = filekinds.kind_of(io.BytesIO(data), LEDGER_LIMITS)
+        macros = kind == filekinds.XLSX and filekinds.has_macros(io.BytesIO(data), LEDGER_LIMITS)
+    except filekinds.ArchiveRefused as refused:
+        if refused.reason == "entries":
+            raise _refuse(f"文件结构异常（包含 {refused.count} 个部件），不是系统导出的台账") from None
+        if refused.reason == "ratio":
+            raise _refuse("文件压缩比异常，疑似压缩炸弹，已拒绝") from None
+        raise _refuse("文件解压后过大，疑似压缩炸弹，已拒绝") from None
+    if kind is None and data.startswith(filekinds.ZIP_MAGIC):
+        raise _refuse("文件已损坏或不是 Excel（.xlsx）文件")
+    if kind != filekinds.XLSX:
         raise _refuse("不是 Excel（.xlsx）文件，请上传系统导出的台账")
-    if any(n.lower().endswith("vbaproject.bin") for n in names):
+    if macros:
         raise _refuse("文件含有宏，已拒绝；请上传系统导出的 .xlsx 台账")
 
 
@@ -677,7 +673,7 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
             plan.skipped = f"已于 {timezone.localtime(done[key]):%Y-%m-%d %H:%M} 导入，不再重复记录"
             continue
         if row.version != obligation.version:
-            message = services.stale_message(obligation.pk) + STALE_HINT
+            message = selectors.stale_message(obligation.pk) + STALE_HINT
             plan.errors.append(RowError(row.row, VERSION.header, message))
             continue
         try:

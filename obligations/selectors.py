@@ -1,14 +1,24 @@
-"""Reads: the lists and pages the web UI and the API show."""
+"""Reads: the lists and pages the web UI and the API show, and the reads the services and pages
+share (where a body stands with its periodic reports, the objection deadline, the message a stale
+write gets). Selectors import no service: a service may read through them, never the reverse."""
+
+from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Value, When
+from django.utils import timezone
 
+from accounts.models import Department
+from core.calendar import add_working_days
 from core.clock import today
+from core.errors import StaleVersion
 
-from .models import LightWindow, Obligation, ReportingRequirement, overdue_q
-from .services import ReportingStatus, reporting_status
+from .audit import AuditAction
+from .models import AuditEntry, LightWindow, Obligation, ProgressEntry, ReportingRequirement, overdue_q
 
 
 def obligation_list(*, user, window: LightWindow | None = None) -> QuerySet[Obligation]:
@@ -66,3 +76,111 @@ def reporting_for(*, user, on: dt.date | None = None) -> list[tuple[ReportingReq
         .order_by("obligation__clause__article__number", "obligation_id")
     )
     return [(r, reporting_status(r, on)) for r in requirements]
+
+
+def _describe(entry: AuditEntry) -> str:
+    before, after = entry.before or {}, entry.after or {}
+    labels = dict(Obligation.Status.choices)
+    if entry.action == AuditAction.OBLIGATION_STATUS:
+        old, new = before.get("status"), after.get("status")
+        return f"状态：{labels.get(old, old)} → {labels.get(new, new)}"
+    if entry.action == AuditAction.OBLIGATION_DUE_DATE:
+        return f"完成期限：{before.get('due_date') or '未设置'} → {after.get('due_date') or '未设置'}"
+    if entry.action == AuditAction.OBLIGATION_REASSIGNED:
+        return f"责任单位：{_dept_name(before.get('department'))} → {_dept_name(after.get('department'))}"
+    if entry.action == AuditAction.OBLIGATION_COOPERATING:
+        names = "、".join(_dept_name(c) for c in after.get("cooperating", [])) or "无"
+        return f"协办单位：{names}"
+    return entry.action
+
+
+def _dept_name(code: str | None) -> str:
+    if not code:
+        return "无"
+    return Department.objects.filter(code=code).values_list("short_name", flat=True).first() or code
+
+
+ROW_ACTIONS = (
+    AuditAction.OBLIGATION_STATUS,
+    AuditAction.OBLIGATION_DUE_DATE,
+    AuditAction.OBLIGATION_REASSIGNED,
+    AuditAction.OBLIGATION_COOPERATING,
+)
+
+
+def stale_message(obligation_id: int) -> str:
+    entry = (
+        AuditEntry.objects.filter(obligation_id=obligation_id, action__in=ROW_ACTIONS)
+        .select_related("actor")
+        .order_by("-id")
+        .first()
+    )
+    if entry is None:
+        return StaleVersion.default_message
+    who = entry.actor.display_name if entry.actor else "系统"
+    when = timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M")
+    return f"该义务已被 {who} 于 {when} 修改（{_describe(entry)}），请刷新后重试"
+
+
+def assigned_on(obligation: Obligation) -> dt.date:
+    """The day the obligation was (last) given to its current body: the objection window starts there."""
+    entry = (
+        AuditEntry.objects.filter(
+            obligation=obligation,
+            action=AuditAction.OBLIGATION_REASSIGNED,
+            after__department=obligation.department.code,
+        )
+        .order_by("-id")
+        .first()
+    )
+    moment = entry.at if entry else obligation.created_at
+    return timezone.localdate(moment)
+
+
+def objection_deadline(obligation: Obligation) -> dt.date:
+    return add_working_days(assigned_on(obligation), settings.OBJECTION_WINDOW_DAYS)
+
+
+@dataclass
+class Period:
+    label: str
+    start: dt.date
+    end: dt.date
+
+
+def period_containing(day: dt.date, frequency: str) -> Period:
+    if frequency == ReportingRequirement.Frequency.MONTHLY:
+        start = day.replace(day=1)
+        nxt = (start + dt.timedelta(days=32)).replace(day=1)
+        return Period(f"{day:%Y-%m}", start, nxt - dt.timedelta(days=1))
+    quarter = (day.month - 1) // 3 + 1
+    start = dt.date(day.year, 3 * quarter - 2, 1)
+    nxt = dt.date(day.year + 1, 1, 1) if quarter == 4 else dt.date(day.year, 3 * quarter + 1, 1)
+    return Period(f"{day.year}Q{quarter}", start, nxt - dt.timedelta(days=1))
+
+
+@dataclass
+class ReportingStatus:
+    """Where a body stands with its periodic reports on a given day."""
+
+    frequency: str
+    period: str  # the period whose report is due next (or is missing)
+    due_on: dt.date  # when that report is (was) due
+    missing: bool  # the due date has passed and no report for the period was filed
+    submitted_periods: list[str] = field(default_factory=list)
+
+
+def reporting_status(requirement: ReportingRequirement, on: dt.date | None = None) -> ReportingStatus:
+    on = on or today()
+    filed = set(
+        ProgressEntry.objects.filter(obligation_id=requirement.obligation_id)
+        .exclude(report_period="")
+        .values_list("report_period", flat=True)
+    )
+    current = period_containing(on, requirement.frequency)
+    previous = period_containing(current.start - dt.timedelta(days=1), requirement.frequency)
+    due_day = dt.timedelta(days=requirement.due_day)
+    if previous.end >= requirement.starts_on and previous.label not in filed:
+        due_on = previous.end + due_day
+        return ReportingStatus(requirement.frequency, previous.label, due_on, on > due_on, sorted(filed))
+    return ReportingStatus(requirement.frequency, current.label, current.end + due_day, False, sorted(filed))

@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import Department
 from core.clock import today
+from core.errors import InvalidTransition, NotAllowed, ServiceError
 from obligations.permissions import Action, allowed_actions, can, may_attempt
 from regulations.models import Article, Regulation
 
@@ -163,8 +164,8 @@ def _context(request, obligation, bound: dict | None = None):
         # What 提交核验 still needs, said beside the button before anyone clicks it.
         "submit_missing": services.submission_missing(obligation) if any(t[0] == "submit" for t in transitions) else [],
         "requirement": requirement,
-        "reporting_status": services.reporting_status(requirement) if requirement and requirement.active else None,
-        "objection_deadline": services.objection_deadline(obligation),
+        "reporting_status": selectors.reporting_status(requirement) if requirement and requirement.active else None,
+        "objection_deadline": selectors.objection_deadline(obligation),
         "forms": form_objects,
         "today": today(),
         "history": AuditEntry.objects.filter(obligation=obligation).select_related("actor").order_by("-id")[:100],
@@ -234,7 +235,7 @@ def _run(name, request, obligation, data):
     if name == "extension_decide":
         item = obligation.extension_requests.filter(status=ExtensionRequest.Status.PENDING).first()
         if item is None:
-            raise services.InvalidTransition("没有待审批的延期申请")
+            raise InvalidTransition("没有待审批的延期申请")
         return services.extension_decide(
             request=item, actor=user, approve=data["approve"], note=data["note"], expected_version=data["version"]
         )
@@ -246,7 +247,7 @@ def _run(name, request, obligation, data):
     if name == "objection_decide":
         item = obligation.objections.filter(status=Objection.Status.PENDING).first()
         if item is None:
-            raise services.InvalidTransition("没有待处理的异议")
+            raise InvalidTransition("没有待处理的异议")
         return services.objection_decide(
             objection=item,
             actor=user,
@@ -346,13 +347,13 @@ def obligation_action(request, pk, name):
         return HttpResponseNotAllowed(["POST"])
     obligation = _visible(request, pk)
     if not may_attempt(request.user, name, obligation):
-        raise PermissionDenied(services.NotAllowed.default_message)  # before the form: an empty one is no excuse
+        raise PermissionDenied(NotAllowed.default_message)  # before the form: an empty one is no excuse
     form = _make_form(name, obligation, request.POST, request.FILES)
     status = 400
     if form.is_valid():
         try:
             _run(name, request, obligation, form.cleaned_data)
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             status = exc.status
             placed = False
             for field_name, errors in exc.details.items():
@@ -362,7 +363,7 @@ def obligation_action(request, pk, name):
                     placed = True
             if not placed:
                 form.add_error(None, exc.message)
-            if isinstance(exc, services.NotAllowed):
+            if isinstance(exc, NotAllowed):
                 # The form of an action one may not take is not on the page: say it at the top.
                 messages.error(request, exc.message)
             obligation = _visible(request, pk)
@@ -384,11 +385,11 @@ def milestone_done(request, pk, mid):
         return HttpResponseNotAllowed(["POST"])
     obligation = _visible(request, pk)
     if not may_attempt(request.user, "milestone", obligation):
-        raise PermissionDenied(services.NotAllowed.default_message)
+        raise PermissionDenied(NotAllowed.default_message)
     milestone = get_object_or_404(Milestone, pk=mid, obligation=obligation)
     try:
         services.milestone_complete(milestone=milestone, actor=request.user)
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("obligation-detail", pk=pk)
     messages.success(request, "节点已标记完成")
@@ -435,7 +436,7 @@ def ledger_download(request):
     out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     try:
         ledger.ledger_export(actor=user, department=department, out=out)
-    except services.NotAllowed:
+    except NotAllowed:
         out.close()
         raise Http404 from None
     out.seek(0)

@@ -15,11 +15,13 @@ import io
 import os
 import re
 import statistics
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+
+from core import filekinds
+from core.filekinds import ArchiveLimits
 
 from .parser import ARTICLE_RE, HTML_START_RE, HTML_TAG_LIMIT, HTML_TAG_RE, RegulationFormatError, decode_text
 
@@ -30,7 +32,7 @@ FORMATS = {TEXT: "文本", DOCX: "Word（.docx）", PDF: "PDF", HTML: "网页（
 # What the admin's upload accepts; content decides the form, the suffix only filters uploads.
 ACCEPTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 MAX_BYTES = 20 * 1024 * 1024  # a regulation is a few hundred kB even as a PDF
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+READER_LIMITS = ArchiveLimits(entries=10_000, unpacked_bytes=100 * 1024 * 1024)
 
 MSG_TOO_LARGE = "文件过大（超过 20 MB），不像是一部法规"
 MSG_OLD_WORD = "这是旧版 Word（.doc）文件，无法读取；请在 Word 中另存为 .docx 后再导入"
@@ -79,12 +81,12 @@ def read_regulation_bytes(data: bytes) -> SourceText:
 
 def _sniff(data: bytes) -> str:
     head = data[:8]
-    if head.startswith(b"%PDF") or b"%PDF-" in data[:1024]:
+    if head.startswith(b"%PDF") or b"%PDF-" in data[:1024]:  # some sites put a few bytes before it
         return PDF
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise RegulationFormatError(MSG_OLD_WORD)
-    if head.startswith(b"PK\x03\x04"):
-        return DOCX
+    if head.startswith(filekinds.ZIP_MAGIC):
+        return DOCX  # judged whole (core.filekinds) when it is read
     sample = data[:4096].decode("latin-1").lstrip("\ufeff\xef\xbb\xbf")
     if HTML_START_RE.match(sample) or len(HTML_TAG_RE.findall(sample)) >= HTML_TAG_LIMIT:
         return HTML
@@ -115,11 +117,14 @@ def _guarded(read, data: bytes, message: str) -> str:
 def _docx_text(data: bytes) -> str:
     import docx  # python-docx; imported here so the text path needs no third-party library
 
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        if "word/document.xml" not in archive.namelist():
-            raise RegulationFormatError(MSG_NOT_DOCX)
-        if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:  # a zip bomb
-            raise RegulationFormatError(MSG_TOO_LARGE)
+    try:
+        entries = filekinds.archive_entries(io.BytesIO(data), READER_LIMITS)
+    except filekinds.ArchiveRefused:  # a zip bomb
+        raise RegulationFormatError(MSG_TOO_LARGE) from None
+    if entries is None:
+        raise RegulationFormatError(MSG_BAD_DOCX)
+    if "word/document.xml" not in {entry.filename for entry in entries}:
+        raise RegulationFormatError(MSG_NOT_DOCX)
     document = docx.Document(io.BytesIO(data))
     lines = []
     for block in document.element.body.iterchildren():

@@ -149,3 +149,31 @@ def test_no_module_imports_another_that_imports_it_back():
 
 def test_the_cycle_finder_finds_a_circle():
     assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_law_imports_nothing_of_the_work():
+    # regulations/ is the law as data: it must stand without obligations/ (which seeds from it).
+    graph = import_graph()
+    assert any(module.startswith("regulations.") for module in graph)
+    reaching_up = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if module.split(".")[0] == "regulations"
+        for target in targets
+        if target.split(".")[0] != "regulations" and floor(target) >= floor("obligations")
+    )
+    assert reaching_up == []
+
+
+def test_selectors_import_no_service():
+    # Reads never call writes: a service may read through a selector, never the reverse.
+    graph = import_graph()
+    selectors = [module for module in graph if module.rsplit(".", 1)[-1] == "selectors"]
+    assert "obligations.selectors" in selectors and "dashboard.selectors" in selectors
+    calls_writes = sorted(
+        f"{module} -> {target}"
+        for module in selectors
+        for target in graph[module]
+        if ".services" in f".{target}" or target.endswith("services")
+    )
+    assert calls_writes == []

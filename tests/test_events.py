@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.core import mail
 
+from core import errors
 from notifications import outbox
 from notifications.models import Delivery, Notification, NotificationPreference, WebhookEndpoint
 from notifications.reminders import sweep
@@ -285,7 +286,7 @@ def test_a_rolled_back_decision_leaves_no_event(cast):
 
 def test_a_refused_decision_writes_no_event(cast):
     obligation = make_obligation("JN-DSJ", status="in_progress", due_date=DUE)
-    with pytest.raises(services.InvalidTransition):
+    with pytest.raises(errors.InvalidTransition):
         services.obligation_transition(
             obligation=obligation, actor=cast["lena"], action="return", expected_version=obligation.version, reason="x"
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from core import errors
 from obligations import audit, services
 from obligations.models import AuditEntry, Evidence
 from tests.factories import (
@@ -109,7 +110,7 @@ class RawName(io.BytesIO):
 def test_refused_files_leave_nothing_behind(cast, settings, name, content, message):
     o = make_obligation("JN-DSJ")
     audit_count = AuditEntry.objects.count()
-    with pytest.raises(services.InvalidInput) as exc:
+    with pytest.raises(errors.InvalidInput) as exc:
         services.evidence_add(
             obligation=o, actor=cast["alice"], kind="file", description="材料", file=RawName(name, content)
         )
@@ -121,7 +122,7 @@ def test_refused_files_leave_nothing_behind(cast, settings, name, content, messa
 def test_files_over_the_limit_are_refused(cast, settings):
     settings.EVIDENCE_MAX_BYTES = 100
     o = make_obligation("JN-DSJ")
-    with pytest.raises(services.InvalidInput) as exc:
+    with pytest.raises(errors.InvalidInput) as exc:
         add_file(o, cast["alice"], "big.pdf", PDF + b"0" * 200)
     assert "超过大小上限" in exc.value.message
     assert not Evidence.objects.exists() and stored_files(settings) == []
@@ -153,7 +154,7 @@ def test_a_failure_after_the_file_is_written_removes_the_file(cast, settings, mo
 )
 def test_bad_links_and_document_numbers_are_refused(cast, kwargs, field):
     o = make_obligation("JN-DSJ")
-    with pytest.raises(services.InvalidInput) as exc:
+    with pytest.raises(errors.InvalidInput) as exc:
         services.evidence_add(obligation=o, actor=cast["alice"], description="材料", **kwargs)
     assert field in exc.value.details
     assert not Evidence.objects.exists()

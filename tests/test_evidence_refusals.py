@@ -6,10 +6,11 @@ import io
 import struct
 import time
 import zipfile
+from dataclasses import replace
 
 import pytest
 
-from obligations import services
+from obligations.services import evidence
 from tests.factories import DOCX, PDF, fast_passwords, make_obligation, zip_bytes
 from tests.test_hostile_input import api, assert_error, everything, web
 
@@ -129,7 +130,7 @@ def test_an_archive_with_too_many_entries_is_refused_before_anything_is_stored(c
 
 
 def test_an_archive_declaring_too_much_content_is_refused(cast, settings, monkeypatch):
-    monkeypatch.setattr(services, "ARCHIVE_MAX_UNPACKED_BYTES", 1024 * 1024)
+    monkeypatch.setattr(evidence, "EVIDENCE_LIMITS", replace(evidence.EVIDENCE_LIMITS, unpacked_bytes=1024 * 1024))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")

@@ -10,6 +10,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook, load_workbook
 
+from core import errors
 from obligations import audit, ledger, services
 from obligations.models import AuditEntry, Evidence, Obligation, ProgressEntry
 from tests.factories import make_obligation
@@ -120,7 +121,7 @@ def test_export_keeps_a_formula_like_progress_note_as_text(cast, body):
 
 
 def test_staff_cannot_export_another_bodys_ledger_and_the_lead_can_export_any(cast, body, departments):
-    with pytest.raises(services.NotAllowed):
+    with pytest.raises(errors.NotAllowed):
         export(cast["carol"], body["dsj"])
     assert load_workbook(io.BytesIO(export(cast["lena"], body["dsj"])))[ledger.SHEET].max_row == 2 + 3
     assert AuditEntry.objects.filter(action="ledger.exported", after__department="JN-DSJ").count() == 1

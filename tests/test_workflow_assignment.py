@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 import time_machine
 
+from core import errors
 from obligations import services
 from obligations.models import AuditEntry, Objection, Obligation, ProgressEntry
 from tests.factories import fast_passwords, make_obligation
@@ -40,14 +41,14 @@ def test_a_correction_is_a_new_entry_and_nothing_is_rewritten(cast):
     assert first.text == "完成 80%" and first.percent == 80
     assert fix.corrects == first and ProgressEntry.objects.count() == 2
     other = make_obligation("JN-DSJ")
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         services.progress_add(obligation=other, actor=cast["alice"], text="x", corrects=first)
 
 
 @pytest.mark.parametrize("percent,period", [(101, ""), (None, "2025-13"), (None, "2025Q5"), (None, "25Q1")])
 def test_progress_values_are_checked(cast, percent, period):
     o = make_obligation("JN-DSJ")
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         services.progress_add(obligation=o, actor=cast["alice"], text="x", percent=percent, report_period=period)
     assert not ProgressEntry.objects.exists()
 
@@ -104,7 +105,7 @@ def test_objection_after_the_window_is_refused(cast, settings):
     with time_machine.travel(dt.datetime(2025, 3, 3, 2, 0, tzinfo=dt.UTC), tick=False):
         o = make_obligation("JN-DSJ")
     with time_machine.travel(dt.datetime(2025, 3, 18, 2, 0, tzinfo=dt.UTC), tick=False):
-        with pytest.raises(services.InvalidTransition) as exc:
+        with pytest.raises(errors.InvalidTransition) as exc:
             services.objection_raise(obligation=o, actor=cast["alice"], reason="不是我们")
     assert exc.value.code == "objection_window_closed" and "2025-03-17" in exc.value.message
     assert not Objection.objects.exists()
@@ -113,7 +114,7 @@ def test_objection_after_the_window_is_refused(cast, settings):
 def test_lead_confirms_objection_and_assignment_stays(cast):
     o = make_obligation("JN-DSJ")
     objection = services.objection_raise(obligation=o, actor=cast["alice"], reason="不是我们")
-    with pytest.raises(services.Conflict):
+    with pytest.raises(errors.Conflict):
         services.objection_raise(obligation=o, actor=cast["bob"], reason="再提")
     services.objection_decide(objection=objection, actor=cast["lena"], decision="confirm", note="条例第五条明确")
     o.refresh_from_db()

@@ -5,6 +5,8 @@ import datetime as dt
 import pytest
 import time_machine
 
+from core import errors
+from core.calendar import add_working_days
 from obligations import services
 from obligations.models import AuditEntry, DueDateChange, ExtensionRequest, Obligation
 from tests.factories import fast_passwords, make_obligation
@@ -28,7 +30,7 @@ def _fast(settings):
     ],
 )
 def test_add_working_days_skips_weekends(start, n, expected):
-    assert services.add_working_days(start, n) == expected
+    assert add_working_days(start, n) == expected
 
 
 def test_lead_sets_due_date_with_reason_recorded_in_change_and_audit(cast):
@@ -51,7 +53,7 @@ def test_lead_sets_due_date_with_reason_recorded_in_change_and_audit(cast):
 
 def test_due_date_change_needs_a_reason(cast):
     o = make_obligation("JN-DSJ")
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         services.obligation_set_due_date(
             obligation=o, actor=cast["lena"], due_date=dt.date(2025, 6, 30), reason="", expected_version=1
         )
@@ -64,7 +66,7 @@ def test_extension_approved_moves_the_due_date_and_records_it(cast):
     request = services.extension_request(
         obligation=o, actor=cast["alice"], requested_date=dt.date(2025, 4, 30), reason="需等待省级批复"
     )
-    with pytest.raises(services.Conflict):
+    with pytest.raises(errors.Conflict):
         services.extension_request(obligation=o, actor=cast["bob"], requested_date=dt.date(2025, 5, 30), reason="再延")
     services.extension_decide(request=request, actor=cast["lena"], approve=True, note="同意", expected_version=1)
     o.refresh_from_db()
@@ -75,7 +77,7 @@ def test_extension_approved_moves_the_due_date_and_records_it(cast):
     assert change.old_date == dt.date(2025, 3, 31) and "需等待省级批复" in change.reason
     actions = list(AuditEntry.objects.filter(obligation=o).values_list("action", flat=True))
     assert actions == ["extension.requested", "obligation.due_date", "extension.decided"]
-    with pytest.raises(services.InvalidTransition):
+    with pytest.raises(errors.InvalidTransition):
         services.extension_decide(request=request, actor=cast["lena"], approve=False, note="x", expected_version=2)
 
 
@@ -85,7 +87,7 @@ def test_extension_rejected_keeps_the_due_date_and_needs_a_note(cast):
     request = services.extension_request(
         obligation=o, actor=cast["alice"], requested_date=dt.date(2025, 4, 30), reason="人手不足"
     )
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         services.extension_decide(request=request, actor=cast["lena"], approve=False, note="")
     services.extension_decide(request=request, actor=cast["lena"], approve=False, note="请按期完成")
     o.refresh_from_db()
@@ -96,7 +98,7 @@ def test_extension_rejected_keeps_the_due_date_and_needs_a_note(cast):
 @time_machine.travel(dt.datetime(2025, 3, 3, 10, 0, tzinfo=dt.UTC), tick=False)
 def test_extension_must_ask_for_a_later_date(cast):
     o = make_obligation("JN-DSJ", due_date=dt.date(2025, 3, 31))
-    with pytest.raises(services.InvalidInput) as exc:
+    with pytest.raises(errors.InvalidInput) as exc:
         services.extension_request(obligation=o, actor=cast["alice"], requested_date=dt.date(2025, 3, 20), reason="x")
     assert "requested_date" in exc.value.details
 
@@ -116,5 +118,5 @@ def test_milestones_added_completed_and_rescheduled_with_history(cast):
     )
     actions = list(AuditEntry.objects.filter(obligation=o).values_list("action", flat=True))
     assert actions == ["milestone.added", "milestone.due_date", "milestone.done", "progress.added"]
-    with pytest.raises(services.InvalidTransition):
+    with pytest.raises(errors.InvalidTransition):
         services.milestone_complete(milestone=m, actor=cast["alice"])

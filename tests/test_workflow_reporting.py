@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from obligations import services
+from core import errors
+from obligations import selectors, services
 from obligations.models import ReportingRequirement
 from tests.factories import fast_passwords, make_obligation
 
@@ -30,7 +31,7 @@ def require(o, lead, frequency, starts_on):
     ],
 )
 def test_periods(day, frequency, label, start, end):
-    period = services.period_containing(day, frequency)
+    period = selectors.period_containing(day, frequency)
     assert (period.label, period.start, period.end) == (label, start, end)
 
 
@@ -38,27 +39,27 @@ def test_monthly_report_due_then_missing_then_filed(cast):
     o = make_obligation("JN-DSJ")
     req = require(o, cast["lena"], "monthly", dt.date(2025, 1, 1))
     # In January nothing has closed yet: the January report is next, due 5 February.
-    st = services.reporting_status(req, dt.date(2025, 1, 20))
+    st = selectors.reporting_status(req, dt.date(2025, 1, 20))
     assert (st.period, st.due_on, st.missing) == ("2025-01", dt.date(2025, 2, 5), False)
     # On 3 February the January report is due and not yet late.
-    st = services.reporting_status(req, dt.date(2025, 2, 3))
+    st = selectors.reporting_status(req, dt.date(2025, 2, 3))
     assert (st.period, st.due_on, st.missing) == ("2025-01", dt.date(2025, 2, 5), False)
     # On 6 February it is missing.
-    assert services.reporting_status(req, dt.date(2025, 2, 6)).missing
+    assert selectors.reporting_status(req, dt.date(2025, 2, 6)).missing
     services.progress_add(obligation=o, actor=cast["alice"], text="一月工作报告", report_period="2025-01")
-    st = services.reporting_status(req, dt.date(2025, 2, 6))
+    st = selectors.reporting_status(req, dt.date(2025, 2, 6))
     assert (st.period, st.due_on, st.missing) == ("2025-02", dt.date(2025, 3, 5), False)
 
 
 def test_quarterly_report(cast):
     o = make_obligation("JN-DSJ")
     req = require(o, cast["lena"], "quarterly", dt.date(2025, 1, 1))
-    st = services.reporting_status(req, dt.date(2025, 4, 10))
+    st = selectors.reporting_status(req, dt.date(2025, 4, 10))
     assert (st.period, st.due_on, st.missing) == ("2025Q1", dt.date(2025, 4, 5), True)
 
 
 def test_only_the_lead_requires_reports(cast):
     o = make_obligation("JN-DSJ")
-    with pytest.raises(services.NotAllowed):
+    with pytest.raises(errors.NotAllowed):
         require(o, cast["alice"], "monthly", dt.date(2025, 1, 1))
     assert not ReportingRequirement.objects.exists()

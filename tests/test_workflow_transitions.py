@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from core import errors
 from obligations import services
 from obligations.models import AuditEntry, Obligation
 from tests.factories import add_link_evidence, fast_passwords, make_obligation
@@ -57,7 +58,7 @@ def test_full_cycle_records_who_and_when_and_audits_each_step(cast):
 def test_submit_without_evidence_is_refused_and_changes_nothing(cast):
     o = make_obligation("JN-DSJ", status=S.IN_PROGRESS)
     audit_count = AuditEntry.objects.count()
-    with pytest.raises(services.InvalidTransition) as exc:
+    with pytest.raises(errors.InvalidTransition) as exc:
         move(o, cast["alice"], "submit")
     assert exc.value.code == "evidence_required" and "佐证材料" in exc.value.message
     o.refresh_from_db()
@@ -80,7 +81,7 @@ def test_submit_without_evidence_is_refused_and_changes_nothing(cast):
 def test_illegal_transition_gets_a_clear_error_and_changes_nothing(cast, status, action, user):
     o = make_obligation("JN-DSJ", status=status)
     add_link_evidence(o, cast["alice"])
-    with pytest.raises(services.InvalidTransition) as exc:
+    with pytest.raises(errors.InvalidTransition) as exc:
         move(o, cast[user], action, "理由")
     assert "当前状态为" in exc.value.message or "佐证" in exc.value.message
     o.refresh_from_db()
@@ -91,7 +92,7 @@ def test_illegal_transition_gets_a_clear_error_and_changes_nothing(cast, status,
 @pytest.mark.django_db
 def test_return_and_reopen_need_a_reason(cast):
     o = make_obligation("JN-DSJ", status=S.SUBMITTED)
-    with pytest.raises(services.InvalidInput) as exc:
+    with pytest.raises(errors.InvalidInput) as exc:
         move(o, cast["lena"], "return", "  ")
     assert exc.value.details == {"reason": ["请填写原因"]}
 
@@ -99,14 +100,14 @@ def test_return_and_reopen_need_a_reason(cast):
 @pytest.mark.django_db
 def test_staff_cannot_verify_own_submission(cast):
     o = make_obligation("JN-DSJ", status=S.SUBMITTED)
-    with pytest.raises(services.NotAllowed):
+    with pytest.raises(errors.NotAllowed):
         move(o, cast["alice"], "verify")
 
 
 @pytest.mark.django_db
 def test_cooperating_staff_cannot_move_status(cast):
     o = make_obligation("JN-DSJ", cooperating=["JN-FGW"])
-    with pytest.raises(services.NotAllowed):
+    with pytest.raises(errors.NotAllowed):
         move(o, cast["carol"], "start")
 
 
@@ -117,7 +118,7 @@ def test_stale_version_is_refused_with_who_changed_what(cast):
     add_link_evidence(o, alice)
     seen_by_bob = o.version
     move(o, alice, "submit")
-    with pytest.raises(services.StaleVersion) as exc:
+    with pytest.raises(errors.StaleVersion) as exc:
         services.obligation_transition(obligation=o, actor=bob, action="submit", expected_version=seen_by_bob)
     assert exc.value.status == 409
     assert (
@@ -130,7 +131,7 @@ def test_stale_version_is_refused_with_who_changed_what(cast):
 @pytest.mark.django_db
 def test_missing_version_is_a_validation_error(cast):
     o = make_obligation("JN-DSJ")
-    with pytest.raises(services.InvalidInput) as exc:
+    with pytest.raises(errors.InvalidInput) as exc:
         services.obligation_transition(obligation=o, actor=cast["alice"], action="start", expected_version=None)
     assert "version" in exc.value.details
 
@@ -191,7 +192,7 @@ def test_two_concurrent_writes_with_the_same_version_cannot_both_succeed(cast):
     ta.join(20)
     tb.join(20)
     assert results["a"] == "ok"
-    assert isinstance(results["b"], services.StaleVersion), results
+    assert isinstance(results["b"], errors.StaleVersion), results
     o.refresh_from_db()
     assert o.version == 2 and o.due_date == dt.date(2027, 1, 1)
     assert o.due_date_changes.count() == 1

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
 from accounts.throttling import LoginLockoutThrottle
+from core import errors
 from core.exceptions import error_response
 from core.filters import FilterBackend
 from core.parsers import CompleteMultiPartParser
@@ -134,7 +135,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _check(self, obligation, permission):
         if not can(self.request.user, permission, obligation):
-            raise services.NotAllowed()
+            raise errors.NotAllowed()
 
     def _input(self, serializer_class):
         serializer = serializer_class(data=self.request.data)
@@ -270,11 +271,11 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         if data.get("milestone"):
             milestone = Milestone.objects.filter(pk=data["milestone"], obligation=obligation).first()
             if milestone is None:
-                raise services.invalid("milestone", "该节点不属于本义务")
+                raise errors.invalid("milestone", "该节点不属于本义务")
         if data.get("corrects"):
             corrects = ProgressEntry.objects.filter(pk=data["corrects"], obligation=obligation).first()
             if corrects is None:
-                raise services.invalid("corrects", "被更正的进展不属于本义务")
+                raise errors.invalid("corrects", "被更正的进展不属于本义务")
         entry = services.progress_add(
             obligation=obligation,
             actor=request.user,

@@ -1,0 +1,88 @@
+"""The shared ground of every write: the permission check, optimistic locking (UPDATE … WHERE
+version = expected; StaleVersion tells what changed since), activity and reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import F
+
+from accounts.models import User
+from core import clock
+from core.clock import today
+from core.errors import NotAllowed, StaleVersion, invalid
+
+from ..models import Obligation
+from ..permissions import Action, can
+from ..selectors import stale_message
+
+
+def require(user: User, action: Action, obligation: Obligation) -> None:
+    if not can(user, action, obligation):
+        raise NotAllowed()
+
+
+def _parse_version(expected_version: Any) -> int:
+    if expected_version is None or expected_version == "":
+        raise invalid("version", "缺少版本号（version），请刷新页面后重试")
+    try:
+        return int(str(expected_version).strip().strip('"').removeprefix('W/"').strip('"'))
+    except (TypeError, ValueError):
+        raise invalid("version", "版本号格式不正确") from None
+
+
+def _keep_missed_due_date(obligation: Obligation, fields: dict) -> None:
+    """A write that changes the state or the date of an overdue obligation records the date it
+    missed, so that the miss outlives the write (late hand-in, date moved after it passed)."""
+    if ("status" in fields or "due_date" in fields) and obligation.missed_due_date is None:
+        if obligation.is_overdue(today()):
+            fields["missed_due_date"] = obligation.due_date
+
+
+def update_row(obligation: Obligation, expected_version: Any, **fields) -> None:
+    """UPDATE … WHERE version = expected; refresh `obligation` on success, StaleVersion otherwise."""
+    expected = _parse_version(expected_version)
+    _keep_missed_due_date(obligation, fields)
+    changed = Obligation.objects.filter(pk=obligation.pk, version=expected).update(
+        version=F("version") + 1, updated_at=clock.now(), **fields
+    )
+    if changed != 1:
+        raise StaleVersion(stale_message(obligation.pk), details={"current_version": _current_version(obligation)})
+    obligation.refresh_from_db()
+
+
+def _current_version(obligation: Obligation) -> int | None:
+    return Obligation.objects.filter(pk=obligation.pk).values_list("version", flat=True).first()
+
+
+def check_version(obligation: Obligation, expected_version: Any) -> None:
+    """Fail early (before state checks) when the caller's copy is already stale."""
+    expected = _parse_version(expected_version)
+    if expected != obligation.version:
+        raise StaleVersion(stale_message(obligation.pk), details={"current_version": obligation.version})
+
+
+def fresh_obligation(obligation: Obligation) -> Obligation:
+    return Obligation.objects.select_related("department", "clause__article").get(pk=obligation.pk)
+
+
+def touch_activity(obligation: Obligation) -> None:
+    # Activity is not a change of the obligation's own data: it does not bump the version, so a
+    # cooperating body logging progress never makes the responsible body's form stale.
+    now = clock.now()
+    Obligation.objects.filter(pk=obligation.pk).update(last_activity_at=now)
+    obligation.last_activity_at = now
+
+
+def clean_reason(reason: str | None, *, required: bool = True, field_name: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise invalid(field_name, "请填写原因")
+    if len(reason) > 500:
+        raise invalid(field_name, "原因不能超过 500 字")
+    return reason
+
+
+def iso_or_none(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
