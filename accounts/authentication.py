@@ -1,9 +1,10 @@
 """DRF authentication with hashed API tokens (`Authorization: Token jt_...`)."""
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
+
+from core import clock
 
 from .models import ApiToken
 from .tokens import KEY_PREFIX, key_digest
@@ -28,7 +29,7 @@ class HashedTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        now = timezone.now()
+        now = clock.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return (token.user, token)

@@ -17,7 +17,8 @@ from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
-from django.utils import timezone
+
+from core import clock
 
 from .client_ip import client_ip
 
@@ -26,7 +27,7 @@ def address_failures(ip_address: str | None) -> int:
     """Failed logins from this address, over all usernames, within the cool-off."""
     if not ip_address:
         return 0
-    since = timezone.now() - get_cool_off()
+    since = clock.now() - get_cool_off()
     attempts = AccessAttempt.objects.filter(ip_address=ip_address, attempt_time__gte=since)
     return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
 

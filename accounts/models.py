@@ -86,6 +86,22 @@ class User(AbstractUser):
         """Lead, auditors and admins see every body's obligations; staff see their own body's."""
         return self.role in {self.Role.LEAD, self.Role.AUDITOR, self.Role.ADMIN} or self.is_superuser
 
+    # Which bodies' work a person may see, as a whole body (its ledger, its report, its share of
+    # the dashboard, a body filter's choices): written once here, as a query and for one body in
+    # hand. The obligations staff see also include those their body cooperates on
+    # (obligations.models.ObligationQuerySet.visible_to).
+    def visible_bodies(self):
+        if not self.is_authenticated:
+            return Department.objects.none()
+        if self.sees_everything:
+            return Department.objects.filter(active=True)
+        return Department.objects.filter(pk=self.department_id)  # none when the account has no body
+
+    def may_see_body(self, department: "Department") -> bool:
+        if not self.is_authenticated:
+            return False
+        return self.sees_everything or (self.department_id is not None and self.department_id == department.pk)
+
 
 class ApiToken(models.Model):
     """An API token. Only its SHA-256 digest is stored: the key is shown once, when created.

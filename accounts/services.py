@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.utils import timezone
+
+from core import clock
 
 from .models import ApiToken, User
 from .tokens import SHOWN_PREFIX_LENGTH, key_digest, new_key
@@ -35,7 +36,7 @@ def user_session_keys(*, user: User) -> list[str]:
     """
     keys = []
     uid = str(user.pk)
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
+    for session in Session.objects.filter(expire_date__gt=clock.now()).iterator(chunk_size=500):
         if str(session.get_decoded().get("_auth_user_id")) == uid:
             keys.append(session.session_key)
     return keys

@@ -45,6 +45,7 @@ from obligations.models import (
     ProgressEntry,
     due_soon_q,
     light_case,
+    obligation_url,
     open_q,
     overdue_q,
 )
@@ -100,11 +101,9 @@ def dashboard_scope(*, user, filters: DashboardFilters | None = None, on: dt.dat
     """
     filters = filters or DashboardFilters()
     if user.is_authenticated and user.sees_everything:
-        qs = Obligation.objects.visible_to(user)
-    elif user.is_authenticated and user.department_id is not None:
-        qs = Obligation.objects.filter(department_id=user.department_id)
+        qs = Obligation.objects.all()
     else:
-        qs = Obligation.objects.none()
+        qs = Obligation.objects.filter(department__in=user.visible_bodies())
     qs = qs.active()
     if filters.regulation is not None:
         qs = qs.filter(clause__regulation=filters.regulation)
@@ -430,7 +429,7 @@ def _row_basics(obligation: Obligation, scope: DashboardScope) -> dict:
         "due_date": obligation.due_date,
         "light": obligation.light,
         "version": obligation.version,
-        "url": f"/obligations/{obligation.id}/",
+        "url": obligation_url(obligation.id),
     }
 
 
@@ -584,7 +583,7 @@ def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_
             "raised_at": o.raised_at,
             "reason": o.reason,
             "days_waiting": (scope.on - _local_date(o.raised_at)).days,
-            "url": f"/obligations/{o.obligation_id}/",
+            "url": obligation_url(o.obligation_id),
         }
         for o in rows
     ]
@@ -609,7 +608,7 @@ def dashboard_pending_extensions(*, scope: DashboardScope, limit: int = DEFAULT_
             "requested_at": e.requested_at,
             "reason": e.reason,
             "days_waiting": (scope.on - _local_date(e.requested_at)).days,
-            "url": f"/obligations/{e.obligation_id}/",
+            "url": obligation_url(e.obligation_id),
         }
         for e in rows
     ]

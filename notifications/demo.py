@@ -91,9 +91,9 @@ def seed(*, story: bool = True) -> tuple[Accounts, bool]:
     story was told by this call."""
     with transaction.atomic():
         load_departments()
-    start = _moment(timezone.localdate() - dt.timedelta(days=STORY_DAYS), 9, 0)
+    start = _moment(timezone.localdate(clock.real_now()) - dt.timedelta(days=STORY_DAYS), 9, 0)
     fresh = not Obligation.objects.exists()
-    with transaction.atomic(), told_at(start if fresh and story else timezone.now()):
+    with transaction.atomic(), told_at(start if fresh and story else clock.real_now()):
         import_regulation(read_regulation_file(SEED_REGULATION), code=SEED_REGULATION.stem)
     accounts = Accounts(_demo_accounts())
     if not story or DueDateChange.objects.exists():
@@ -177,7 +177,7 @@ class Story:
         self.rng = random.Random(STORY_SEED)
         self.cal = WorkCalendar()
         self.start = timezone.localdate(start)
-        self.today = timezone.localdate()
+        self.today = timezone.localdate(clock.real_now())
         self.events: list[tuple[dt.datetime, int, Callable[[], None]]] = []
 
     # -- time ---------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class Story:
     def at(self, day: dt.date, hour: int | None = None) -> dt.datetime:
         hour = self.rng.randint(9, 16) if hour is None else hour
         moment = _moment(day, hour, self.rng.randint(0, 59))
-        return min(moment, timezone.now() - dt.timedelta(minutes=5))
+        return min(moment, clock.real_now() - dt.timedelta(minutes=5))
 
     def plan(self, when: dt.datetime, action: Callable[[], None]) -> None:
         self.events.append((when, len(self.events), action))
@@ -227,7 +227,7 @@ class Story:
         while day <= self.today:
             recent = (self.today - day).days <= 56
             if (recent or week % 4 == 0) and self.cal.is_working_day(day):
-                self.plan(min(_moment(day, 8, 30), timezone.now() - dt.timedelta(minutes=10)), self.sweep)
+                self.plan(min(_moment(day, 8, 30), clock.real_now() - dt.timedelta(minutes=10)), self.sweep)
             day += dt.timedelta(days=7)
             week += 1
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, User
+from core import clock
 from core.errors import NotAllowed
 from obligations import audit
 from obligations.audit import AuditAction
@@ -40,7 +41,7 @@ def ledger_issue(*, actor: User) -> int:
     choices = choose_channels({u.pk: {"email": u.email, "department_id": u.department_id} for u in staff})
     download = f"{settings.SITE_URL}{reverse('ledger-download')}"
     upload = f"{settings.SITE_URL}{reverse('ledger-import')}"
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         drafts = []
         when = f"{timezone.localtime(now):%Y-%m-%d}"

@@ -32,13 +32,12 @@ import datetime as dt
 import logging
 import uuid
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
 from accounts.models import Department, User
 from core import clock
-from obligations.models import Obligation, OutboxMessage, ReportingRequirement
+from obligations.models import Obligation, OutboxMessage, ReportingRequirement, obligation_url
 
 from .emails import date_text, render_email
 from .models import Delivery, Notification, ReminderSettings
@@ -235,7 +234,7 @@ def obligation_context(obligation: Obligation) -> dict:
         "department": obligation.department.name,
         "due_text": date_text(obligation.due_date),
         "status": obligation.get_status_display(),
-        "url": f"{settings.SITE_URL}/obligations/{obligation.pk}/",
+        "url": obligation_url(obligation.pk, absolute=True),
     }
 
 

@@ -35,7 +35,7 @@ from django.utils import timezone
 from accounts.models import User
 from core import clock
 from core.calendar import WorkCalendar
-from obligations.models import ExtensionRequest, Milestone, Obligation, days_overdue, is_overdue
+from obligations.models import ExtensionRequest, Milestone, Obligation, days_overdue, is_overdue, obligation_url
 from regulations.parser import citation
 
 from .emails import date_text, render_email
@@ -258,6 +258,8 @@ def _digest_content(today: dt.date, cal: WorkCalendar) -> dict:
 
     def listing(queryset, order):
         rows = list(_obligation_rows(queryset.order_by(*order)[: DIGEST_LIST_LIMIT + 1]).values())
+        for row in rows:
+            row["url"] = obligation_url(row["id"], absolute=True)
         return rows[:DIGEST_LIST_LIMIT], len(rows) > DIGEST_LIST_LIMIT
 
     sections = []
@@ -398,7 +400,7 @@ def _obligation_context(row: dict, today: dt.date) -> dict:
         "due_text": date_text(row["due_date"]),
         "days_phrase": _days_phrase(row["due_date"], today) if row["due_date"] else "未设定期限",
         "days_overdue": days_overdue(row["status"], row["due_date"], today),
-        "url": f"{settings.SITE_URL}/obligations/{row['id']}/",
+        "url": obligation_url(row["id"], absolute=True),
     }
 
 

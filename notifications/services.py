@@ -1,8 +1,8 @@
 """Writes a user makes on their notifications: read, acknowledge, preferences."""
 
 from django.db import transaction
-from django.utils import timezone
 
+from core import clock
 from core.errors import ServiceError
 
 from . import selectors
@@ -15,13 +15,13 @@ class NotificationError(ServiceError):
 
 def notification_mark_read(*, notification: Notification) -> Notification:
     if notification.read_at is None:
-        notification.read_at = timezone.now()
+        notification.read_at = clock.now()
         notification.save(update_fields=["read_at"])
     return notification
 
 
 def notifications_mark_all_read(*, user) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=clock.now())
 
 
 @transaction.atomic
@@ -31,7 +31,7 @@ def notification_acknowledge(*, notification: Notification) -> Notification:
         raise NotificationError("该消息无需确认", code="not_acknowledgeable")
     locked = Notification.objects.select_for_update().get(pk=notification.pk)
     if locked.acknowledged_at is None:
-        now = timezone.now()
+        now = clock.now()
         locked.acknowledged_at = now
         locked.read_at = locked.read_at or now
         locked.save(update_fields=["acknowledged_at", "read_at"])

@@ -371,7 +371,7 @@ def checkpoint_write(reason: str = AuditCheckpoint.Reason.SCHEDULE) -> AuditChec
             entry_hash=head["hash"],
             algorithm=head["algorithm"],
             length=AuditEntry.objects.filter(id__lte=head["id"]).count(),
-            signed_at=timezone.now(),
+            signed_at=clock.real_now(),  # when it was really signed, even while a story is told
             reason=reason,
         )
         checkpoint.mac = checkpoint_mac(**_signed_fields(checkpoint))

@@ -136,9 +136,7 @@ def ledger_obligations(department: Department):
 def ledger_check_export(*, actor: User | None, department: Department) -> None:
     """Staff export their own body's ledger; the lead, auditors and admins any body's.
     `actor` None is the operator's command on the server."""
-    if actor is None or actor.sees_everything:
-        return
-    if actor.department_id != department.pk:
+    if actor is not None and not actor.may_see_body(department):
         raise NotAllowed("经办人只能导出本单位的台账")
 
 
@@ -603,7 +601,7 @@ def ledger_import(*, actor: User, data: bytes, file_name: str = "", apply: bool)
     department = Department.objects.filter(code=ledger.department_code).first()
     if department is None:
         raise _refuse(f"台账注明的单位代码不存在：{ledger.department_code}")
-    if not actor.sees_everything and actor.department_id != department.pk:
+    if not actor.may_see_body(department):
         own = actor.department.name if actor.department_id else "未归属任何单位"
         raise _refuse(f"这是{department.name}的台账，您（{own}）只能导入本单位的台账")
     if not ledger.rows:

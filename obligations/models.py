@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department
@@ -124,6 +125,13 @@ def light_of(status: str, due: dt.date | None, window: LightWindow) -> str:
     if due is not None and window.on <= due <= window.yellow_until and status not in Obligation.CLOSED_STATUSES:
         return Light.YELLOW.value
     return Light.GREEN.value
+
+
+def obligation_url(pk: int, *, absolute: bool = False) -> str:
+    """An obligation's page: the path, or with `absolute` the whole address a notice links to
+    (SITE_URL). For rows read as values; an instance has `get_absolute_url()`."""
+    path = reverse("obligation-detail", args=[pk])
+    return f"{settings.SITE_URL}{path}" if absolute else path
 
 
 class ObligationQuerySet(models.QuerySet):
@@ -245,6 +253,9 @@ class Obligation(models.Model):
     def __str__(self) -> str:
         return f"{self.clause.citation} · {self.department.short_name}"
 
+    def get_absolute_url(self) -> str:
+        return obligation_url(self.pk)
+
     @property
     def citation(self) -> str:
         return self.clause.citation
@@ -307,7 +318,7 @@ def evidence_upload_path(instance, filename: str) -> str:
     # The stored name never comes from the user's file name: it is random, kept under the year.
     import uuid
 
-    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+    return f"evidence/{clock.now():%Y/%m}/{uuid.uuid4().hex}"
 
 
 class Evidence(models.Model):

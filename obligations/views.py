@@ -18,7 +18,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from accounts.models import Department
 from core.clock import today
 from core.errors import InvalidTransition, NotAllowed, ServiceError
 from obligations.permissions import Action, allowed_actions, can, may_attempt
@@ -90,7 +89,7 @@ def tasks(request):
             "query": query.urlencode(),
             "today": on,
             "reports": reports,
-            "ledger_bodies": Department.objects.filter(active=True) if request.user.sees_everything else None,
+            "ledger_bodies": request.user.visible_bodies() if request.user.sees_everything else None,
             "filtered": form.is_valid() and any(v not in (None, "") for v in form.cleaned_data.values()),
         },
     )
@@ -427,12 +426,13 @@ def ledger_download(request):
     """台账: staff get their own body's; the lead, auditors and admins any body's (?department=)."""
     user = request.user
     code = request.GET.get("department") or ""
-    if user.sees_everything and code:
-        department = get_object_or_404(Department, code=code, active=True)
-    elif user.department_id and code in ("", user.department.code):
+    bodies = user.visible_bodies()
+    if code:
+        department = get_object_or_404(bodies, code=code)  # another body's ledger does not exist for staff
+    elif user.department_id and not user.sees_everything:
         department = user.department
     else:
-        raise Http404  # another body's ledger does not exist for staff
+        raise Http404
     out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     try:
         ledger.ledger_export(actor=user, department=department, out=out)

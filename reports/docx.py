@@ -24,6 +24,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+from core import clock
 from obligations.audit import AuditAction
 from obligations.models import AuditEntry, Obligation
 
@@ -102,7 +103,7 @@ def gather(ctx: asof.ReportContext, progress=None) -> ReportData:
 def returned_items(ctx: asof.ReportContext) -> list[Returned]:
     """Obligations whose last change of state by the report's day was a return (退回): handed
     in, sent back by the lead, not yet handed in again."""
-    cutoff = ctx.cutoff or timezone.now() + dt.timedelta(seconds=1)
+    cutoff = ctx.cutoff or clock.now() + dt.timedelta(seconds=1)
     in_scope = asof.obligations(ctx).values("pk")
     last = (
         AuditEntry.objects.filter(

@@ -1,6 +1,5 @@
 from django import forms
 
-from accounts.models import Department
 from core.forms import InputForm
 from obligations.models import Obligation
 from regulations.models import Chapter
@@ -24,13 +23,8 @@ class ReportForm(InputForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        if user.sees_everything:
-            depts = Department.objects.filter(active=True)
-            self.fields["department"].choices = [("", "全部单位")] + [(d.code, d.name) for d in depts]
-        elif user.department_id:
-            self.fields["department"].choices = [(user.department.code, user.department.name)]
-        else:
-            self.fields["department"].choices = []
+        bodies = [(d.code, d.name) for d in user.visible_bodies()]
+        self.fields["department"].choices = [("", "全部单位"), *bodies] if user.sees_everything else bodies
         chapters = Chapter.objects.order_by("regulation_id", "number")
         self.fields["chapter"].choices = [("", "全部章节")] + [(c.number, str(c)) for c in chapters]
 

@@ -12,9 +12,9 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.models import Department
+from core import clock
 from core.clock import today
 from obligations import audit
 from obligations.audit import AuditAction
@@ -63,10 +63,9 @@ def report_scope(*, user, filters: asof.ReportFilters) -> asof.ReportFilters:
         return filters
     if user.department_id is None:
         raise ReportError("permission_denied", "您的账号未归属任何机构，不能导出报告。", 403)
-    own = user.department.code
-    if filters.department and filters.department != own:
+    if filters.department and not user.visible_bodies().filter(code=filters.department).exists():
         raise ReportError("permission_denied", "经办人只能导出本单位的义务。", 403, {"department": filters.department})
-    return filters.with_department(own)
+    return filters.with_department(user.department.code)
 
 
 def report_context(*, user, filters: asof.ReportFilters, regulation: Regulation | None = None) -> asof.ReportContext:
@@ -87,7 +86,7 @@ def report_context(*, user, filters: asof.ReportFilters, regulation: Regulation 
         regulation=regulation,
         filters=filters,
         generated_by=generated_by,
-        generated_at=timezone.now(),
+        generated_at=clock.now(),
         head=audit.chain_head_info(),
         departments={d.code: d for d in Department.objects.all()},
         restrict_to_user=user if user is not None and not user.sees_everything else None,
@@ -165,7 +164,7 @@ def reports_root() -> Path:
 
 def export_job_run(*, job_id) -> ExportJob | None:
     """Build a job's file. Claimed without a lock: only the worker that moves it from pending runs it."""
-    now = timezone.now()
+    now = clock.now()
     # A job left "running" by a worker that died (the message is redelivered: acks_late) is
     # taken again once it is older than any real run.
     claimable = Q(status=ExportJob.Status.PENDING) | Q(
@@ -201,7 +200,7 @@ def export_job_run(*, job_id) -> ExportJob | None:
         message = exc.message if isinstance(exc, ReportError) else "生成报告时发生错误，请联系系统管理员。"
         logger.exception("export job %s failed", job.id)
         ExportJob.objects.filter(id=job.id).update(
-            status=ExportJob.Status.FAILED, error=message, finished_at=timezone.now()
+            status=ExportJob.Status.FAILED, error=message, finished_at=clock.now()
         )
         job.refresh_from_db()
         return job
@@ -212,7 +211,7 @@ def export_job_run(*, job_id) -> ExportJob | None:
         size=final.stat().st_size,
         sha256=hasher.hexdigest(),
         rows_done=job.total_rows,
-        finished_at=timezone.now(),
+        finished_at=clock.now(),
     )
     job.refresh_from_db()
     return job

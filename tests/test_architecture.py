@@ -177,3 +177,17 @@ def test_selectors_import_no_service():
         if ".services" in f".{target}" or target.endswith("services")
     )
     assert calls_writes == []
+
+
+def test_every_clock_read_goes_through_core_clock():
+    # One clock (core.clock): Asia/Shanghai dates, and the demo story's told moments. A direct
+    # read of the system clock anywhere else would escape both.
+    direct = ("timezone.now()", "datetime.now()", "dt.datetime.now()", "date.today()", "timezone.localdate()")
+    offending = sorted(
+        f"{name}: {call}"
+        for name, path in project_modules().items()
+        if name != "core.clock" and name.split(".")[0] not in ("bench", "scripts")
+        for call in direct
+        if call in path.read_text()
+    )
+    assert offending == []

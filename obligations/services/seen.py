@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from accounts.models import User
+from core import clock
 
 from ..models import DecisionSeen, Obligation
 from ..signals import decisions_seen
@@ -21,7 +20,7 @@ def decision_mark_seen(*, user: User, obligation: Obligation, entry_id: int | No
         seen = DecisionSeen.objects.filter(user=user, obligation=obligation).values_list("entry_id", flat=True).first()
         if seen is None or seen < entry_id:
             DecisionSeen.objects.bulk_create(
-                [DecisionSeen(user=user, obligation=obligation, entry_id=entry_id, seen_at=timezone.now())],
+                [DecisionSeen(user=user, obligation=obligation, entry_id=entry_id, seen_at=clock.now())],
                 update_conflicts=True,
                 unique_fields=["user", "obligation"],
                 update_fields=["entry_id", "seen_at"],

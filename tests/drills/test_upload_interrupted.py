@@ -20,6 +20,7 @@ from django.core.signals import request_finished
 from accounts.services import api_token_create
 from obligations import services
 from obligations.models import AuditEntry, Evidence
+from obligations.services import evidence as evidence_service
 from tests.factories import make_obligation
 
 PDF = b"%PDF-1.4\n" + b"0" * 200_000 + b"\n%%EOF\n"
@@ -135,7 +136,7 @@ def test_storage_failing_mid_write_leaves_no_file_and_no_record(cast, evidence_r
     obligation = make_obligation(cast["alice"].department, dt.date(2026, 12, 31))
     upload = FailingRead(PDF, fail_after=64 * 1024)
     # The checks read the upload first (whole); the failure comes when storage reads it again.
-    monkeypatch.setattr(services, "File", lambda f: upload)
+    monkeypatch.setattr(evidence_service, "File", lambda f: upload)
     entries = AuditEntry.objects.count()
 
     with pytest.raises(OSError):
