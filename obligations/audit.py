@@ -65,6 +65,9 @@ class AuditAction(models.TextChoices):
     LEDGER_ISSUED = "ledger.issued", "下发台账"
     REGISTRY_BODY_CONFIRMED = "registry.body_confirmed", "确认新机构"
     REGISTRY_BODY_MAPPED = "registry.body_mapped", "机构称谓归并"
+    ACCOUNT_PROVISIONED = "account.provisioned", "统一身份认证开通账号"
+    ACCOUNT_UPDATED = "account.updated", "统一身份认证变更机构或角色"
+    ACCOUNT_DEPROVISIONED = "account.deprovisioned", "统一身份认证停用账号"
 
 
 def action_label(action: str) -> str:
