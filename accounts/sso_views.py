@@ -91,7 +91,7 @@ def refused(request):
     """Signed in at the identity service, but its claims give no body here: say whom to ask."""
     refusal = request.session.pop(sso.REFUSAL_SESSION_KEY, None) or {}
     seen = [
-        (name, "、".join(map(str, value)) if isinstance(value, list) else str(value))
+        (name, ("、".join(map(str, value)) if isinstance(value, list) else str(value)) or "（空）")
         for name, value in (refusal.get("seen") or {}).items()
     ]
     context = {"seen": seen, "contact": settings.SSO_HELP_CONTACT}

@@ -100,8 +100,15 @@ class Logout(LogoutView):
             # The message outlives the flushed session: the message storage writes it with the response.
             messages.success(request, "您已安全退出。")
         if provider == "oidc" and settings.OIDC_ENABLED and settings.OIDC_OP_LOGOUT_ENDPOINT:
-            return redirect(oidc.end_session_url(request, id_token))
+            return _onward(request, oidc.end_session_url(request, id_token))
         if provider == "cas" and settings.CAS_ENABLED:
             SessionTicket.objects.filter(session_key=session_key).delete()
-            return redirect(get_cas_client(request=request).get_logout_url(oidc.post_logout_url(request)))
+            return _onward(request, get_cas_client(request=request).get_logout_url(oidc.post_logout_url(request)))
         return response
+
+
+def _onward(request, url: str):
+    """On to the identity service's sign-out, by a page rather than a redirect: the sign-out form's
+    page allows form submissions to this site only (CSP form-action 'self'), and browsers apply
+    that to where a submission is redirected too."""
+    return render(request, "accounts/sso_logout.html", {"url": url})
