@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.test import Client
 
@@ -224,6 +225,7 @@ def test_cas_refusal_page_says_whom_to_ask_and_creates_nothing(cas_server, clien
     page = back.content.decode()
     assert "暂不能登录本系统" in page and "市工信局数字经济处" in page and "SD-XYZ-999" in page
     assert User.objects.count() == users
+    assert not AccessAttempt.objects.exists()  # no password was guessed: no lockout count
 
 
 def test_cas_signs_out_here_and_at_the_cas_server(cas_server, client):
