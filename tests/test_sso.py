@@ -305,3 +305,17 @@ def test_a_forged_back_channel_logout_token_is_refused(oidc_on, live_server, cli
         answer = client.post("/accounts/oidc/backchannel-logout/", {"logout_token": token})
         assert answer.status_code == 400 and answer.json() == {"error": "invalid_request"}
     assert Session.objects.count() == 1
+
+
+def test_oidc_discover_prints_the_settings_of_a_real_provider(oidc_provider):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    call_command("oidc_discover", oidc_provider.issuer, stdout=out, stderr=err)
+    lines = dict(line.split("=", 1) for line in out.getvalue().splitlines())
+    assert lines["OIDC_OP_ISSUER"] == oidc_provider.issuer
+    assert lines["OIDC_OP_JWKS_ENDPOINT"] == f"{oidc_provider.issuer}/jwks"
+    assert lines["OIDC_OP_LOGOUT_ENDPOINT"] == f"{oidc_provider.issuer}/session/end"
+    assert err.getvalue() == ""  # PKCE, RS256, end-session and back-channel logout all there
