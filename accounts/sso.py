@@ -12,12 +12,15 @@ the audit trail records in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core import clock
+from core.validators import safe_text
 
 from .models import BodyMapping, Department, ExternalIdentity, RoleMapping, User
 from .signals import account_changed
@@ -84,19 +87,34 @@ def role_for(claims: dict) -> str:
 
 
 def _text(claims: dict, *names: str, limit: int) -> str:
+    """The first of these claims that is text we would accept from a person (core.validators:
+    no control or bidi characters, something visible, within the field's length); else none."""
     for name in names:
         value = claims.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:limit]
+        if isinstance(value, str) and value.strip() and len(value.strip()) <= limit:
+            try:
+                safe_text(value.strip())
+            except ValidationError:
+                continue
+            return value.strip()
     return ""
 
 
 def _new_username(provider: str, subject: str, claims: dict) -> str:
     """The identity service's login name when free here, else one derived from the subject."""
-    base = _text(claims, "preferred_username", "username", "user", limit=150) or subject[:150]
-    if not User.objects.filter(username=base).exists():
-        return base
-    return f"{provider}-{subject}"[:150]
+    login_name = _text(claims, "preferred_username", "username", "user", limit=150)
+    for candidate in (login_name, subject, f"{provider}-{subject}"):
+        if _usable_username(candidate) and not User.objects.filter(username=candidate).exists():
+            return candidate
+    return f"{provider}-{hashlib.sha256(subject.encode()).hexdigest()[:20]}"
+
+
+def _usable_username(name: str) -> bool:
+    try:
+        User.username_validator(name)
+    except ValidationError:
+        return False
+    return 0 < len(name) <= 150
 
 
 def _state(user: User) -> dict:

@@ -91,7 +91,7 @@ def test_an_inactive_body_maps_no_one(mapping, departments):
 
 def test_a_local_account_of_the_same_name_is_never_taken_over(mapping, cast):
     user = sso.sign_in(provider="oidc", subject="sub-a", claims={**STAFF_CLAIMS, "preferred_username": "adam"})
-    assert user.pk != cast["adam"].pk and user.username == "oidc-sub-a"
+    assert user.pk != cast["adam"].pk and user.username == "sub-a"
     assert User.objects.get(pk=cast["adam"].pk).role == User.Role.ADMIN
 
 
@@ -319,3 +319,14 @@ def test_oidc_discover_prints_the_settings_of_a_real_provider(oidc_provider):
     assert lines["OIDC_OP_JWKS_ENDPOINT"] == f"{oidc_provider.issuer}/jwks"
     assert lines["OIDC_OP_LOGOUT_ENDPOINT"] == f"{oidc_provider.issuer}/session/end"
     assert err.getvalue() == ""  # PKCE, RS256, end-session and back-channel logout all there
+
+
+def test_hostile_names_from_the_identity_service_are_not_taken(mapping):
+    claims = {**STAFF_CLAIMS, "preferred_username": "evil\u202eadmin", "name": "张\u0000伟", "email": "x" * 300}
+    user = sso.sign_in(provider="oidc", subject="sub-h", claims=claims)
+    assert (user.username, user.full_name, user.email) == ("sub-h", "", "")
+
+
+def test_a_subject_that_is_no_username_gets_a_derived_one(mapping):
+    user = sso.sign_in(provider="cas", subject="张 伟/1", claims={**STAFF_CLAIMS, "preferred_username": ""})
+    assert re.fullmatch(r"cas-[0-9a-f]{20}", user.username)
