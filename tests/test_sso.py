@@ -112,7 +112,10 @@ def test_deprovisioning_ends_sessions_and_api_tokens_and_is_audited(mapping):
 
 def test_an_sso_persons_api_token_works_as_today_and_ends_when_the_admin_disables_them(mapping):
     user = sso.sign_in(provider="oidc", subject="sub-1", claims=STAFF_CLAIMS)
-    _, key = api_token_create(user=user)
+    browser = Client()
+    browser.force_login(user)
+    created = browser.post("/accounts/tokens/new/", {"name": "季度报表脚本"}).content.decode()
+    key = re.findall(r"jt_[A-Za-z0-9_-]{40,}", created)[0]  # created on the token page, as for anyone
     assert Client().get("/api/obligations/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
     user.is_active = False
     user.save()
@@ -330,3 +333,11 @@ def test_hostile_names_from_the_identity_service_are_not_taken(mapping):
 def test_a_subject_that_is_no_username_gets_a_derived_one(mapping):
     user = sso.sign_in(provider="cas", subject="张 伟/1", claims={**STAFF_CLAIMS, "preferred_username": ""})
     assert re.fullmatch(r"cas-[0-9a-f]{20}", user.username)
+
+
+def test_an_id_token_from_another_issuer_signs_no_one_in(oidc_on, live_server, settings):
+    settings.OIDC_OP_ISSUER = "https://idp.example.gov.cn"  # the library alone would not check it
+    _, _, done = sign_in(live_server.url, "zhang.wei")
+    assert done.url == f"{live_server.url}/accounts/login/"
+    assert "统一身份认证登录未成功" in done.text
+    assert not User.objects.filter(username="zhang.wei").exists()
