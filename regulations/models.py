@@ -263,7 +263,7 @@ class BodyClass(models.Model):
 
     def member_bodies(self) -> list[Department]:
         """The active members in registry order, with the zones when the city lets them share."""
-        members = {d.pk: d for d in self.members.filter(active=True)}
+        members = {d.pk: d for d in self.members.all() if d.active}  # all(): a prefetch serves it
         if self.zones_join and settings.ZONES_SHARE_DISTRICT_DUTIES:
             for zone in Department.objects.filter(active=True, level=Department.Level.ZONE):
                 members.setdefault(zone.pk, zone)
