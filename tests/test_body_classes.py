@@ -218,3 +218,17 @@ def test_the_admin_maps_a_proposal_onto_a_class(departments, admin_client):
     assert f"新生成义务 {3 * GOVERNMENTS} 项" in response.content.decode()
     assert BodyProposal.objects.get(pk=proposal.pk).body_class == body_class
     assert AuditEntry.objects.filter(action="registry.body_mapped_class", actor__username="adam").count() == 1
+
+
+def test_the_admin_maps_a_proposal_onto_several_bodies(departments, admin_client):
+    import_province()
+    proposal = BodyProposal.objects.get(name="设区的市、县（市、区）人民政府信息化主管部门")
+    chosen = [departments["JN-GXJ"].pk, departments["JN-LIXIA"].pk]
+    url = reverse("admin:regulations_bodyproposal_change", args=[proposal.pk])
+    response = admin_client.post(
+        url, {"level": proposal.level, "kind": proposal.kind, "departments": chosen}, follow=True
+    )
+    assert "新生成义务 2 项" in response.content.decode()
+    assert holders(6, 2) == ["JN-GXJ", "JN-LIXIA"]
+    entry = AuditEntry.objects.get(action="registry.body_mapped_several")
+    assert entry.after == {"name": proposal.name, "departments": ["JN-LIXIA", "JN-GXJ"]}  # registry order
