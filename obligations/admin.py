@@ -317,6 +317,20 @@ class BodyClassAdmin(admin.ModelAdmin):
     list_display = ("name", "phrase_list", "member_count", "zones_join", "note")
     filter_horizontal = ("members",)
     readonly_fields = ("mapped_names",)
+    actions = ["resync_regulations"]
+
+    @admin.action(description="按当前机构类别重新核对全部已导入法规（新成员生成义务，移出成员的义务废止）")
+    def resync_regulations(self, request, queryset):
+        try:
+            result = services.regulations_resync(actor=request.user)
+        except ServiceError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"已核对法规 {result.regulations} 部：新生成义务 {result.obligations_created} 项，"
+            f"废止已有进展的义务 {len(result.superseded)} 项",
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # a class may carry names mapped onto it; change its members instead

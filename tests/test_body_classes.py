@@ -232,3 +232,35 @@ def test_the_admin_maps_a_proposal_onto_several_bodies(departments, admin_client
     assert holders(6, 2) == ["JN-GXJ", "JN-LIXIA"]
     entry = AuditEntry.objects.get(action="registry.body_mapped_several")
     assert entry.after == {"name": proposal.name, "departments": ["JN-LIXIA", "JN-GXJ"]}  # registry order
+
+
+def test_the_admin_applies_a_class_edit_to_regulations_already_imported(departments, cast, admin_client):
+    import_province()
+    body_class = BodyClass.objects.get(name="县级以上人民政府")
+    kept = list(body_class.members.exclude(code="JN-SHANGHE"))
+    services.body_class_save(actor=cast["adam"], body_class=body_class, name=body_class.name, members=kept)
+    assert len(holders(4)) == GOVERNMENTS  # nothing changes until asked
+    before = AuditEntry.objects.count()
+    response = admin_client.post(
+        reverse("admin:regulations_bodyclass_changelist"),
+        {"action": "resync_regulations", "_selected_action": [body_class.pk]},
+        follow=True,
+    )
+    assert "已核对法规 1 部" in response.content.decode()
+    assert "JN-SHANGHE" not in holders(4) and len(holders(4)) == GOVERNMENTS - 1
+    superseded = Obligation.objects.get(
+        clause__article__number=4, clause__paragraph_number=1, department__code="JN-SHANGHE"
+    )
+    assert superseded.superseded_at is not None  # kept, never deleted
+    # 11 县级以上人民政府 clauses: 商河县's obligation superseded in each, audited as adam's.
+    assert new_entries(before).count(("obligation.superseded", "adam")) == 11
+    # Back in the class: the same obligations return.
+    services.body_class_save(
+        actor=cast["adam"], body_class=body_class, name=body_class.name, members=[*kept, departments["JN-SHANGHE"]]
+    )
+    result = services.regulations_resync(actor=cast["adam"])
+    assert (result.regulations, result.obligations_created) == (1, 0)
+    assert len(holders(4)) == GOVERNMENTS
+    assert AuditEntry.objects.filter(action="obligation.restored", obligation=superseded).exists()
+    with pytest.raises(NotAllowed):
+        services.regulations_resync(actor=cast["lena"])

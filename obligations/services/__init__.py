@@ -21,6 +21,7 @@ from .bodies import (
     body_proposal_map,
     body_proposal_map_class,
     body_proposal_map_several,
+    regulations_resync,
 )
 from .deadlines import extension_decide, extension_request, obligation_set_due_date
 from .evidence import detect_file_kind, display_name, evidence_add, evidence_check_file
@@ -63,5 +64,6 @@ __all__ = [
     "body_proposal_map_several",
     "body_proposal_map_class",
     "body_class_save",
+    "regulations_resync",
     "decision_mark_seen",
 ]

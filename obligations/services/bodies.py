@@ -11,7 +11,7 @@ from django.db import transaction
 from accounts.models import Department, User
 from core import clock
 from core.errors import Conflict, InvalidInput, NotAllowed, invalid
-from regulations.models import BodyClass, BodyProposal
+from regulations.models import BodyClass, BodyProposal, Regulation
 from regulations.parser import clean_text
 
 from .. import audit
@@ -228,3 +228,25 @@ def body_class_save(
             after=after,
         )
     return body_class
+
+
+@dataclass
+class Resync:
+    regulations: int
+    obligations_created: int
+    superseded: list[str]
+
+
+@transaction.atomic
+def regulations_resync(*, actor: User) -> Resync:
+    """Bring every imported regulation in step with the registry as it now stands (after an edit of
+    a class, say), without waiting for its next import: members new to a class get their obligations,
+    members gone from it see theirs superseded (never deleted), each with its audit entry."""
+    _require_admin(actor)
+    created, superseded, count = 0, [], 0
+    for regulation in Regulation.objects.order_by("pk"):
+        report = import_regulation(regulation.source_text, code=regulation.code, actor=actor)
+        created += report.obligations_created
+        superseded += report.superseded
+        count += 1
+    return Resync(count, created, superseded)
