@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import ApiToken, Department, User
+from .models import ApiToken, BodyMapping, Department, ExternalIdentity, RoleMapping, User
 
 
 @admin.register(Department)
@@ -55,3 +55,36 @@ class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
 if admin.site.is_registered(AccessAttempt):
     admin.site.unregister(AccessAttempt)
     admin.site.register(AccessAttempt, AccessAttemptAdmin)
+
+
+@admin.register(BodyMapping)
+class BodyMappingAdmin(admin.ModelAdmin):
+    """统一身份认证 → 所属机构. Changes apply at each person's next sign-in."""
+
+    list_display = ("claim", "value", "department", "sort_order")
+    list_editable = ("sort_order",)
+    autocomplete_fields = ("department",)
+
+
+@admin.register(RoleMapping)
+class RoleMappingAdmin(admin.ModelAdmin):
+    """统一身份认证 → 角色 (牵头部门负责人 / 审计人员 / 部门经办人). No match: 部门经办人."""
+
+    list_display = ("claim", "value", "role", "sort_order")
+    list_editable = ("sort_order",)
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(admin.ModelAdmin):
+    """Who signed in through the identity service, as whom; to look at (sign-in keeps them)."""
+
+    list_display = ("user", "provider", "subject", "first_seen", "last_seen")
+    list_filter = ("provider",)
+    search_fields = ("subject", "user__username", "user__full_name")
+    readonly_fields = ("user", "provider", "subject", "claims", "first_seen", "last_seen")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

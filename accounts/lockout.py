@@ -33,6 +33,14 @@ def address_failures(ip_address: str | None) -> int:
 
 
 class LoginLockoutHandler(AxesDatabaseHandler):
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        # A sign-in through the identity service that ends without a user here (claims mapped to
+        # no body, a stale state, a forged ticket) guessed no password: it must not lock the
+        # office's address out of the login form.
+        if "username" not in (credentials or {}):
+            return None
+        return super().user_login_failed(sender, credentials, request, **kwargs)
+
     def is_locked(self, request, credentials=None) -> bool:
         if super().is_locked(request, credentials):
             return True

@@ -125,3 +125,85 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class ExternalIdentity(models.Model):
+    """Who a person is at the unified identity service (统一身份认证): the provider's stable subject
+    (OIDC `sub`, the CAS user). Sign-in finds the account through this, never by username, so a
+    person at the identity service can never take over a local account (the admin, break-glass)."""
+
+    class Provider(models.TextChoices):
+        OIDC = "oidc", "OpenID Connect"
+        CAS = "cas", "CAS"
+
+    user = models.ForeignKey(User, verbose_name="用户", on_delete=models.CASCADE, related_name="external_identities")
+    provider = models.CharField("认证方式", max_length=8, choices=Provider.choices)
+    subject = models.CharField("统一身份标识", max_length=255)
+    claims = models.JSONField("最近一次声明", default=dict, blank=True)
+    first_seen = models.DateTimeField("首次登录")
+    last_seen = models.DateTimeField("最近登录")
+
+    class Meta:
+        verbose_name = "统一身份认证账号"
+        verbose_name_plural = "统一身份认证账号"
+        constraints = [models.UniqueConstraint(fields=["provider", "subject"], name="external_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()}:{self.subject}"
+
+
+class BodyMapping(models.Model):
+    """Which body (所属机构) a claim or CAS attribute gives a person.
+
+    With a value: a person whose claim holds that value belongs to the chosen body. Without a
+    value: the claim's value is itself the body's 机构代码. Rows are tried in order; the first that
+    gives an active body wins."""
+
+    claim = models.CharField(
+        "声明或属性名", max_length=100, validators=[safe_text], help_text="例如 org_code、ou、groups"
+    )
+    value = models.CharField(
+        "取值", max_length=200, blank=True, validators=[safe_text], help_text="留空：声明的值就是本系统的机构代码"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name="所属机构", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    sort_order = models.PositiveIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "统一身份认证机构映射"
+        verbose_name_plural = "统一身份认证机构映射"
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        target = self.department.short_name if self.department_id else "机构代码"
+        return f"{self.claim}={self.value or '*'} → {target}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.value and self.department_id is None:
+            raise ValidationError({"department": "填写了取值时必须选择所属机构"})
+        if not self.value and self.department_id is not None:
+            raise ValidationError({"value": "选择了所属机构时必须填写取值（留空表示声明的值就是机构代码）"})
+
+
+class RoleMapping(models.Model):
+    """Which role a claim or CAS attribute gives a person (a group → 牵头部门负责人 / 审计人员 /
+    部门经办人). Rows are tried in order; the first match wins; no match: 部门经办人. The admin role
+    is never given by the identity service: admins are local accounts."""
+
+    ROLES = [(value, label) for value, label in User.Role.choices if value != User.Role.ADMIN]
+
+    claim = models.CharField("声明或属性名", max_length=100, validators=[safe_text], help_text="例如 groups、role")
+    value = models.CharField("取值", max_length=200, validators=[safe_text])
+    role = models.CharField("角色", max_length=16, choices=ROLES)
+    sort_order = models.PositiveIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "统一身份认证角色映射"
+        verbose_name_plural = "统一身份认证角色映射"
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.claim}={self.value} → {self.get_role_display()}"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -7,7 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_cas_ng.models import SessionTicket
+from django_cas_ng.utils import get_cas_client
 
+from . import oidc, sso
 from .forms import ApiTokenForm
 from .models import ApiToken
 from .services import api_token_create, api_token_revoke, user_logout_everywhere, user_session_keys
@@ -79,14 +83,32 @@ class PasswordChange(PasswordChangeView):
 
 
 class Logout(LogoutView):
-    """退出 (POST): ends the session and says so on the login page it leads to."""
+    """退出 (POST): ends the session and says so on the login page it leads to. A session signed in
+    through the identity service is ended there too: the browser goes to the provider's end-session
+    endpoint (OpenID Connect RP-initiated logout) or the CAS server's logout, which sends it back
+    to the login page."""
 
     next_page = "login"
 
     def post(self, request, *args, **kwargs):
         was_logged_in = request.user.is_authenticated
+        provider = request.session.get(sso.PROVIDER_SESSION_KEY)
+        id_token = request.session.get("oidc_id_token")
+        session_key = request.session.session_key
         response = super().post(request, *args, **kwargs)
         if was_logged_in:
             # The message outlives the flushed session: the message storage writes it with the response.
             messages.success(request, "您已安全退出。")
+        if provider == "oidc" and settings.OIDC_ENABLED and settings.OIDC_OP_LOGOUT_ENDPOINT:
+            return _onward(request, oidc.end_session_url(request, id_token))
+        if provider == "cas" and settings.CAS_ENABLED:
+            SessionTicket.objects.filter(session_key=session_key).delete()
+            return _onward(request, get_cas_client(request=request).get_logout_url(oidc.post_logout_url(request)))
         return response
+
+
+def _onward(request, url: str):
+    """On to the identity service's sign-out, by a page rather than a redirect: the sign-out form's
+    page allows form submissions to this site only (CSP form-action 'self'), and browsers apply
+    that to where a submission is redirected too."""
+    return render(request, "accounts/sso_logout.html", {"url": url})

@@ -7,4 +7,4 @@ class ObligationsConfig(AppConfig):
     verbose_name = "法规义务"
 
     def ready(self):
-        from . import checks  # noqa: F401 (registers the deploy checks)
+        from . import account_audit, checks  # noqa: F401 (the deploy checks; audit of account changes)

@@ -69,6 +69,9 @@ class AuditAction(models.TextChoices):
     REGISTRY_BODY_MAPPED_CLASS = "registry.body_mapped_class", "机构称谓归入机构类别"
     REGISTRY_CLASS_CREATED = "registry.class_created", "新增机构类别"
     REGISTRY_CLASS_CHANGED = "registry.class_changed", "调整机构类别"
+    ACCOUNT_PROVISIONED = "account.provisioned", "统一身份认证开通账号"
+    ACCOUNT_UPDATED = "account.updated", "统一身份认证变更机构或角色"
+    ACCOUNT_DEPROVISIONED = "account.deprovisioned", "统一身份认证停用账号"
 
 
 def action_label(action: str) -> str:

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The local OpenID Connect provider (node's oidc-provider) and the switch that points the app at it.
+from tests.oidc_provider import oidc_on, oidc_provider  # noqa: F401 (fixtures)
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEED_TEXT = FIXTURES / "jinan-digital-economy-promotion-2024.txt"
 

@@ -232,7 +232,7 @@ def everything_listed(worked_on, cast):
     from django.contrib.auth.models import Group
     from django_celery_beat.models import ClockedSchedule, SolarSchedule
 
-    from accounts.models import ApiToken
+    from accounts.models import ApiToken, BodyMapping, ExternalIdentity, RoleMapping
     from core.models import OfficialCalendar
     from notifications.models import NotificationPreference, WebhookEndpoint
 
@@ -252,6 +252,10 @@ def everything_listed(worked_on, cast):
     WebhookEndpoint.objects.create(name="大数据局工作群", url="https://robot.example.gov.cn/hook")
     NotificationPreference.objects.get_or_create(user=cast["alice"])
     ApiToken.objects.create(user=cast["alice"], name="脚本", prefix="jt_abc", digest="0" * 64)
+    BodyMapping.objects.create(claim="org_code", value="")
+    RoleMapping.objects.create(claim="groups", value="tracker-lead", role="lead")
+    now = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
+    ExternalIdentity.objects.create(user=cast["bob"], provider="oidc", subject="bob", first_seen=now, last_seen=now)
     with override_settings(AUDIT_CHECKPOINT_KEY="k" * 40):
         audit.checkpoint_write(reason="manual")  # the log file is written after a commit: never here
     return worked_on

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts.axes_app.AxesConfig",  # django-axes, named in Chinese
     "csp",
+    "django_cas_ng",  # its service-ticket table serves CAS single logout (installed whether CAS is on or off)
     # The project's own apps, bottom floor first (tests/test_architecture.py keeps imports pointing down).
     "core",
     "accounts",
@@ -215,6 +216,9 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # The unified identity service; each authenticates no one while its switch below is off.
+    "accounts.oidc.OidcBackend",
+    "accounts.cas.CasBackend",
 ]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_VERBOSE = False
@@ -237,6 +241,53 @@ AXES_PERMALOCK_MESSAGE = "登录失败次数过多，账户已锁定，请联系
 # many proxies (each appending one address) stand in front of the app; 0 means REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+
+# Sign-in through the unified identity service (统一身份认证): OpenID Connect (authorization code
+# with PKCE, mozilla-django-oidc) and CAS 2.0/3.0 (django-cas-ng), each switched on here. The
+# local form stays for the admin and break-glass accounts. docs/deployment.md: how to connect one.
+OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
+OIDC_OP_ISSUER = os.environ.get("OIDC_OP_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_OP_LOGOUT_ENDPOINT = os.environ.get("OIDC_OP_LOGOUT_ENDPOINT", "")  # end_session_endpoint
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid profile email")
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the RP-initiated logout
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+if OIDC_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "OIDC_OP_ISSUER",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+            "OIDC_RP_CLIENT_ID",
+            "OIDC_RP_CLIENT_SECRET",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"OIDC_ENABLED=1 needs {', '.join(_missing)}")
+CAS_ENABLED = env_bool("CAS_ENABLED", False)
+CAS_SERVER_URL = os.environ.get("CAS_SERVER_URL", "")
+CAS_VERSION = os.environ.get("CAS_VERSION", "3")  # "2" or "3" (attributes in p3/serviceValidate)
+CAS_LOGIN_MSG = None
+CAS_LOGGED_MSG = None
+CAS_REDIRECT_URL = "/"
+CAS_CREATE_USER = False  # accounts.sso creates people, through the admin's mapping
+if CAS_ENABLED and not CAS_SERVER_URL:
+    raise ImproperlyConfigured("CAS_ENABLED=1 needs CAS_SERVER_URL")
+# Whom a person whose identity maps to no body here should ask (shown on the refusal page).
+SSO_HELP_CONTACT = os.environ.get("SSO_HELP_CONTACT", "本单位负责本系统账号的系统管理员")
 
 # Sessions: a working day, optionally ending when the browser closes.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)

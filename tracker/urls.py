@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts import sso_views
 from accounts import views as account_views
 
 from . import views
@@ -14,7 +14,7 @@ admin.site.index_title = "数据管理"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("accounts/login/", sso_views.LoginPage.as_view(), name="login"),
     path("accounts/logout/", account_views.Logout.as_view(), name="logout"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
