@@ -408,6 +408,13 @@ def read_ledger(data: bytes) -> Ledger:
             raise _refuse(f"不是本系统导出的台账模板（缺少“{SHEET}”或“{HELP_SHEET}”工作表），请重新导出台账后填报")
         code = _read_meta(wb[HELP_SHEET])
         rows = _read_rows(wb[SHEET])
+    except ServiceError:
+        raise
+    except Exception:
+        # Read-only mode parses each sheet's XML as its rows are read: a sheet cut short, a
+        # broken entry (CRC, truncated deflate) or malformed XML surfaces here, as XML, zip or
+        # value errors of every kind. The file is broken, whatever the exception's type.
+        raise _refuse("无法读取该 Excel 文件，工作表内容不完整或已损坏") from None
     finally:
         wb.close()
     return Ledger(department_code=code, rows=rows, digest=hashlib.sha256(data).hexdigest())
@@ -427,20 +434,25 @@ def _read_meta(ws) -> str:
 
 
 def _read_rows(ws) -> list[LedgerRow]:
-    # The dimension a file declares may lie; it is checked here and the rows are counted anyway.
+    # A declared dimension too large is refused at once; one that is too small must not be
+    # believed either: read-only mode stops at the declared last row and cuts rows at the declared
+    # last column, so rows past it would be dropped silently (and 100,000 rows declared as 10
+    # would pass the limit). Forgetting the dimension makes every row be read, and counted.
     if (ws.max_row or 0) > MAX_ROWS + FIRST_ROW or (ws.max_column or 0) > MAX_COLUMNS:
         raise _refuse(f"工作表过大（{ws.max_row} 行 × {ws.max_column} 列），台账最多 {MAX_ROWS} 行")
+    ws.reset_dimensions()
     rows: list[LedgerRow] = []
     formulas: list[RowError] = []
     header_seen = False
-    # Read-only rows come in order, gaps filled with empty rows, so the count is the row number.
+    # Read-only rows come in order, gaps filled with empty rows, so the count is the row number
+    # (a lone row numbered a million is refused after the limit's worth of gap, not read to).
     for number, cells in enumerate(ws.iter_rows(min_row=1), start=1):
+        if number - FIRST_ROW >= MAX_ROWS:
+            raise _refuse(f"工作表过大（超过 {MAX_ROWS} 行），不是系统导出的台账")
         if not cells:
             continue
         if len(cells) > MAX_COLUMNS:
             raise _refuse(f"工作表过大（超过 {MAX_COLUMNS} 列），不是系统导出的台账")
-        if number - FIRST_ROW >= MAX_ROWS:
-            raise _refuse(f"工作表过大（超过 {MAX_ROWS} 行），不是系统导出的台账")
         for index, cell in enumerate(cells):
             if getattr(cell, "data_type", None) == "f":
                 column = HEADERS[index] if index < len(HEADERS) else ""

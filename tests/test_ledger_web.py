@@ -143,3 +143,14 @@ def test_only_the_lead_issues_the_ledger(client, cast, own):
         login(client, cast[name])
         assert client.post("/notifications/ledger/issue/").status_code == 404
     assert not Notification.objects.filter(kind=Notification.Kind.LEDGER).exists()
+
+
+def test_a_workbook_whose_sheet_xml_is_cut_short_is_a_chinese_400(client, cast, own):
+    from tests.test_ledger import rewrite, sheet_entry
+
+    login(client, cast["alice"])
+    data = fill(download(client), {own[0].pk: {"本期进展": "已起草"}})
+    cut = rewrite(data, sheet_entry(data), lambda xml: xml[: len(xml) // 2])
+    response = upload(client, cut)
+    assert response.status_code == 400 and "损坏" in response.content.decode()
+    assert ProgressEntry.objects.count() == 0

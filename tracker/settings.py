@@ -370,7 +370,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        # JSON nested deeper than any documented body is 400, not a RecursionError's 500.
+        "core.parsers.DepthLimitedJSONParser",
         "rest_framework.parsers.FormParser",
         # Refuses a multipart body cut short (400 incomplete_body) instead of dropping its last part.
         "core.parsers.CompleteMultiPartParser",
