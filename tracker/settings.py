@@ -184,6 +184,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_ENABLE_UTC = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Schedules kept in code: django-celery-beat's DatabaseScheduler copies them into its tables when
+# beat starts (the reminder sweep and the audit checkpoints were put there by migrations).
+CELERY_BEAT_SCHEDULE = {
+    "台账预览清理（每小时）": {
+        "task": "obligations.tasks.remove_expired_ledger_previews",
+        "schedule": 3600,
+        "options": {"expires": 50 * 60},
+    },
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
 # holds one message at a time, so a crash hands back only the task it was running.
