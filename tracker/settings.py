@@ -216,6 +216,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Spaces only, or spaces around: refused.
+    {"NAME": "accounts.password_validation.WhitespaceValidator"},
 ]
 
 # Login throttling (django-axes): 5 failures for one username from one IP lock that pair out for
