@@ -14,6 +14,10 @@
 - A NUL (or another control character but tab and line breaks) in any query parameter's name or
   value, on any page or API call: 400 `control_character`. PostgreSQL cannot store or compare a
   NUL in text, so such a value that reached a filter was a 500.
+
+And on the way out (`PrivateCacheMiddleware`): every answer to a logged-in person (a session or
+an API token) says `Cache-Control: private, no-store`, so that neither a shared proxy nor the
+browser's disk keeps a page or a list of another body's work.
 """
 
 import functools
@@ -150,3 +154,23 @@ class RequestGuardMiddleware:
         if request.path_info.startswith(API_PREFIX):
             return error_json("incomplete_body", INCOMPLETE_MESSAGE)
         return render(request, "400.html", status=400)
+
+
+PRIVATE = "private, no-store"
+
+
+class PrivateCacheMiddleware:
+    """Cache-Control: private, no-store on every answer to a logged-in person. DRF sets the
+    authenticated user (token or session) on the request it wraps, so API answers are covered."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = PRIVATE
+            if "Expires" in response:
+                del response["Expires"]
+        return response
