@@ -345,7 +345,7 @@ def test_webhook_endpoints_are_http_or_https_only(url):
     with pytest.raises(ValidationError) as refused:
         WebhookEndpoint(name="机器人", url=url).full_clean()
     assert "http:// 或 https://" in str(refused.value.message_dict["url"])
-    WebhookEndpoint(name="机器人", url="https://robot.example.gov.cn/hook").full_clean()
+    WebhookEndpoint(name="机器人", url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k").full_clean()
 
 
 def test_names_typed_in_the_admin_follow_the_text_rule(cast, settings):

@@ -186,6 +186,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_ENABLE_UTC = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Group robots (notifications/addresses.py): the hosts a webhook may point at. Public robot APIs
+# (resolved and checked to be public when sending); gateways on the internal network may be on
+# private addresses. Anything else is refused when saved and when sent.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+WEBHOOK_INTERNAL_HOSTS = env_list("WEBHOOK_INTERNAL_HOSTS", [])
+
 # Schedules kept in code: django-celery-beat's DatabaseScheduler copies them into its tables when
 # beat starts (the reminder sweep and the audit checkpoints were put there by migrations).
 CELERY_BEAT_SCHEDULE = {
