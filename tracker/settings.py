@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request gets its id (X-Request-ID), every 5xx one JSON log line with its traceback.
+    "core.requestlog.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Oversized bodies (413) and undocumented API query parameters (400), before anything reads them.
@@ -435,10 +437,22 @@ API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.requestlog.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "core.requestlog.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"},
+        "errors": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "json"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # axes logs every successful login at INFO; failures and lockouts are WARNING and stay.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # axes logs every successful login at INFO; failures and lockouts are WARNING and stay.
+        "axes": {"level": "WARNING"},
+        # Every 5xx, as one JSON line with request id and traceback (core/requestlog.py).
+        "tracker.errors": {"handlers": ["errors"], "level": "ERROR", "propagate": False},
+    },
 }
 
 # =============================================================================================
