@@ -111,6 +111,10 @@ def main() -> None:
     }
     out.write_text(json.dumps(payload, ensure_ascii=False, indent=2))
     print(f"\nwritten to {out}")
+    # A 5xx under load is a bug, not a figure: the run fails (its tracebacks were printed).
+    broken = [r.name for r in results if r.extra.get("server_errors")]
+    if broken:
+        sys.exit(f"server errors (5xx) in: {', '.join(broken)}; tracebacks above")
 
 
 if __name__ == "__main__":

@@ -605,6 +605,29 @@ def _database_cpu() -> float:
     return _tree_cpu(int(_stat(backend)[1]))
 
 
+def server_error_tracebacks(log_text: str, request_ids: set[str]) -> dict[str, str]:
+    """The tracebacks the server logged (core.requestlog: one JSON line per 5xx on tracker.errors)
+    for these request ids; an id the log does not have maps to a note saying so."""
+    import json
+
+    found = {}
+    for line in log_text.splitlines():
+        start = line.find("{")
+        if start < 0:
+            continue
+        try:
+            entry = json.loads(line[start:])
+        except ValueError:
+            continue
+        if (
+            isinstance(entry, dict)
+            and entry.get("logger") == "tracker.errors"
+            and entry.get("request_id") in request_ids
+        ):
+            found[entry["request_id"]] = entry.get("traceback") or entry.get("message", "")
+    return {rid: found.get(rid, "(no traceback logged for this request id)") for rid in request_ids}
+
+
 def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: int | None = None) -> Result:
     """50 clients for 60 s (BENCH_LOAD_SECONDS) on the list and detail endpoints against gunicorn
     (DEBUG off). The clients are threads of this process, on the same 2 cores as the server."""
@@ -636,6 +659,8 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
     per_request = connections == "per-request"
     workers = str(int(os.environ.get("BENCH_GUNICORN_WORKERS", "2")))
     threads = str(int(os.environ.get("BENCH_GUNICORN_THREADS", "2")))
+    # The server's log (its JSON error lines carry the request id of every 5xx and its traceback).
+    server_log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -653,6 +678,7 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         ],
         cwd=ROOT,
         env=env,
+        stderr=server_log,
     )
     try:
         for _ in range(100):
@@ -677,6 +703,7 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
         latencies: list[float] = []
         by_path: dict[str, list[float]] = {path: [] for path in paths}
         errors: list[str] = []
+        failed_ids: set[str] = set()  # X-Request-ID of every 5xx answer
         lock = threading.Lock()
         deadline = time.monotonic() + seconds
 
@@ -693,6 +720,9 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
                     response.read()
                     ok = response.status == 200
                     status = str(response.status)
+                    if response.status >= 500:
+                        with lock:
+                            failed_ids.add(response.getheader("X-Request-ID") or "(none)")
                     if per_request:
                         conn.close()  # as nginx's proxy_pass does without an upstream keepalive
                 except (OSError, http.client.HTTPException) as exc:
@@ -719,6 +749,11 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
     finally:
         server.terminate()
         server.wait(timeout=30)
+    server_log.seek(0)
+    tracebacks = server_error_tracebacks(server_log.read(), failed_ids)
+    server_log.close()
+    for request_id, text in sorted(tracebacks.items()):
+        print(f"\nload: server error, request {request_id}:\n{text}", file=sys.stderr)
     from .measure import percentile
 
     rps = len(latencies) / seconds
@@ -755,5 +790,7 @@ def load_test(staff, code: str, obligation_id: int, clients: int = 50, seconds: 
             "workers": int(workers),
             "threads": int(threads),
             "load_average": [round(x, 2) for x in os.getloadavg()],
+            # Any 5xx fails the bench run (bench/run.py); the tracebacks are printed above.
+            "server_errors": len(failed_ids),
         },
     )

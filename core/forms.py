@@ -11,7 +11,7 @@ class InputForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        guard_fields(self.fields, text=forms.CharField, date=forms.DateField)
+        guard_fields(self.fields, text=forms.CharField, date=forms.DateField, moment=forms.DateTimeField)
 
 
 class DateInput(forms.DateInput):

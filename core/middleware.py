@@ -11,6 +11,13 @@
   (drf-spectacular, generated once per process), so what is documented and what is accepted
   cannot drift apart, and a new endpoint is covered as it is added. DRF's `format` parameter
   (content negotiation) is accepted everywhere.
+- A NUL (or another control character but tab and line breaks) in any query parameter's name or
+  value, on any page or API call: 400 `control_character`. PostgreSQL cannot store or compare a
+  NUL in text, so such a value that reached a filter was a 500.
+
+And on the way out (`PrivateCacheMiddleware`): every answer to a logged-in person (a session or
+an API token) says `Cache-Control: private, no-store`, so that neither a shared proxy nor the
+browser's disk keeps a page or a list of another body's work.
 """
 
 import functools
@@ -18,12 +25,14 @@ import re
 import threading
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import UnreadablePostError
 from django.shortcuts import render
 from rest_framework.settings import api_settings
 
 from core.exceptions import error_json
 from core.parsers import INCOMPLETE_MESSAGE
+from core.validators import safe_text
 
 API_PREFIX = "/api/"
 
@@ -111,6 +120,22 @@ def unknown_parameters(request):
     )
 
 
+def control_characters(request):
+    """The refusal of a query string holding a control character, or None."""
+    for name, values in request.GET.lists():
+        for text in (name, *values):
+            try:
+                safe_text(text)
+            except ValidationError as error:
+                if error.code != "control_character":
+                    continue
+                message = f"查询参数{error.message % error.params}"
+                if request.path_info.startswith(API_PREFIX):
+                    return error_json("control_character", message, {name: [message]})
+                return render(request, "400.html", {"message": message}, status=400)
+    return None
+
+
 class RequestGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -119,7 +144,7 @@ class RequestGuardMiddleware:
         limit = body_limit(request)
         if limit is not None and _content_length(request) > limit:
             return too_large(request, limit)
-        return unknown_parameters(request) or self.get_response(request)
+        return control_characters(request) or unknown_parameters(request) or self.get_response(request)
 
     def process_exception(self, request, exception):
         """A body that could not be read (the client went away half-way) is the client's doing:
@@ -129,3 +154,23 @@ class RequestGuardMiddleware:
         if request.path_info.startswith(API_PREFIX):
             return error_json("incomplete_body", INCOMPLETE_MESSAGE)
         return render(request, "400.html", status=400)
+
+
+PRIVATE = "private, no-store"
+
+
+class PrivateCacheMiddleware:
+    """Cache-Control: private, no-store on every answer to a logged-in person. DRF sets the
+    authenticated user (token or session) on the request it wraps, so API answers are covered."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = PRIVATE
+            if "Expires" in response:
+                del response["Expires"]
+        return response

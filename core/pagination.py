@@ -15,15 +15,90 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 
 from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, models
 from django.db.models import Count, F, OrderBy, Q, Window
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from core.validators import sane_date, sane_moment
+
 MAX_PAGE_SIZE = 500
+# A cursor is read from the URL, so anyone may edit it: its values are checked against the
+# columns they stand for before they reach a WHERE (a dict for a number, a NUL in a text, an
+# integer beyond the column's type, a date-time past year 9999 were 500s from the database).
+MAX_CURSOR_TEXT = 1000
+
+
+def _field_at(queryset, path: str):
+    """The model field (or the annotation's output field) at a lookup path; None if unknown."""
+    if path in queryset.query.annotations:
+        return getattr(queryset.query.annotations[path], "output_field", None)
+    model, field = queryset.model, None
+    for name in path.split("__"):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if field.is_relation and field.related_model is not None:
+            target = field.target_field if hasattr(field, "target_field") else field.related_model._meta.pk
+            model, field = field.related_model, target
+    return field
+
+
+def clean_cursor_value(field, value):
+    """The value a cursor holds for one column, as that column's type; ValueError when it cannot
+    be one (a wrong type, out of the column's range, text the database refuses)."""
+    if value is None:
+        return None
+    if isinstance(value, dict | list):
+        raise ValueError("not a column value")
+    if isinstance(field, models.BooleanField):
+        if not isinstance(value, bool):
+            raise ValueError("not a boolean")
+        return value
+    if isinstance(value, bool):
+        raise ValueError("a boolean for another type")
+    if isinstance(field, models.IntegerField | models.AutoField):
+        if not isinstance(value, int):
+            raise ValueError("not an integer")
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError("beyond the column's integers")
+        return value
+    if isinstance(field, models.FloatField | models.DecimalField):
+        if not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > 1e15:
+            raise ValueError("not a finite number")
+        return value
+    if not isinstance(value, str) or len(value) > MAX_CURSOR_TEXT or "\x00" in value:
+        raise ValueError("not a text the database takes")
+    if isinstance(field, models.DateTimeField):
+        try:
+            moment = field.to_python(value)
+            sane_moment(moment)
+        except (DjangoValidationError, TypeError, OverflowError) as exc:
+            raise ValueError("not a date-time") from exc
+        return moment
+    if isinstance(field, models.DateField):
+        try:
+            day = field.to_python(value)
+            sane_date(day)
+        except (DjangoValidationError, TypeError, OverflowError) as exc:
+            raise ValueError("not a date") from exc
+        return day
+    if field is not None and not isinstance(field, models.CharField | models.TextField | models.UUIDField):
+        raise ValueError("a column the cursor cannot hold")
+    if isinstance(field, models.UUIDField):
+        try:
+            return field.to_python(value)
+        except DjangoValidationError as exc:
+            raise ValueError("not a UUID") from exc
+    return value
 
 
 class Key:
@@ -114,6 +189,10 @@ def _column(row, path: str):
     return row
 
 
+def _refuse(constant: str):
+    raise ValueError(f"{constant} is no JSON value")
+
+
 def _encode_value(value):
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
@@ -145,6 +224,8 @@ class Pagination(PageNumberPagination):
         self.page_size_now = self.get_page_size(request)
         keys = self._keys(queryset)
         position, backwards = self._decode(request.query_params.get(self.cursor_query_param), len(keys))
+        if position is not None:
+            position = self._clean(queryset, keys, position)
         self.first_page = position is None
         counted_in_page = self.first_page and _sorts_every_row(queryset, keys)
         self.count = queryset.count() if self.first_page and not counted_in_page else None
@@ -194,13 +275,29 @@ class Pagination(PageNumberPagination):
         if raw is None:
             return None, False
         try:
-            data = json.loads(base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)))
-            position, backwards = data["p"], bool(data.get("r"))
-            if not isinstance(position, list) or len(position) != length:
+            data = json.loads(
+                base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)), parse_constant=_refuse
+            )
+            if not isinstance(data, dict) or set(data) - {"p", "r"}:
                 raise ValueError
-        except (ValueError, TypeError, KeyError, UnicodeEncodeError, binascii.Error):
-            raise ValidationError({self.cursor_query_param: ["分页游标无效，请从第一页重新读取"]}) from None
-        return position, backwards
+            position, backwards = data["p"], data.get("r", 0)
+            if not isinstance(position, list) or len(position) != length or backwards not in (0, 1):
+                raise ValueError
+        except (ValueError, TypeError, KeyError, UnicodeEncodeError, binascii.Error, RecursionError):
+            raise self._invalid_cursor() from None
+        return position, bool(backwards)
+
+    def _invalid_cursor(self) -> ValidationError:
+        return ValidationError({self.cursor_query_param: ["分页游标无效，请从第一页重新读取"]})
+
+    def _clean(self, queryset, keys: list[Key], position: list) -> list:
+        try:
+            return [
+                clean_cursor_value(_field_at(queryset, key.path), value)
+                for key, value in zip(keys, position, strict=True)
+            ]
+        except ValueError:
+            raise self._invalid_cursor() from None
 
     def _link(self, row, backwards: bool) -> str:
         payload = {"p": [_encode_value(key.value_of(row)) for key in self.keys]}

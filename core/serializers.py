@@ -11,5 +11,5 @@ class InputSerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        guard_fields(fields, text=serializers.CharField, date=serializers.DateField)
+        guard_fields(fields, text=serializers.CharField, date=serializers.DateField, moment=serializers.DateTimeField)
         return fields

@@ -17,6 +17,9 @@ or report, narrow enough that no date arithmetic downstream (working days, the d
 reminders) leaves Python's calendar (year 1 to 9999). An impossible date (2025-02-30) or a month
 13 never gets this far: the date fields refuse it.
 
+Date-times (the feeds' since/until) have the same date range and an offset from UTC within
+±15:59, PostgreSQL's limit.
+
 Each refusal has its own code, which the API returns as the error's `code`
 (core.exceptions) when it is the request's only problem; the forms show every
 message in Chinese next to its field.
@@ -87,7 +90,22 @@ def sane_date(value) -> None:
         )
 
 
-def guard_fields(fields, *, text: type | tuple, date: type | tuple) -> None:
+# PostgreSQL's own limit on a time-zone offset: beyond it a timestamp is refused by the database.
+MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)
+
+
+def sane_moment(value) -> None:
+    """A date-time (the feeds' since/until): its date within 1900–2199 and its offset from UTC
+    within ±15:59."""
+    if not isinstance(value, dt.datetime):
+        return
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValidationError("时区偏移应在 -15:59 至 +15:59 之间", code="date_out_of_range")
+    sane_date(value.date())
+
+
+def guard_fields(fields, *, text: type | tuple, date: type | tuple, moment: type | tuple = ()) -> None:
     """Put the rules on every text and date field of a form or serializer (Django and DRF fields
     alike keep their validators in a list), so that a field added later is covered without a
     thought. safe_text replaces Django's NUL and DRF's surrogate validators: one message each."""
@@ -99,3 +117,5 @@ def guard_fields(fields, *, text: type | tuple, date: type | tuple) -> None:
             elif isinstance(each, date) and sane_date not in each.validators:
                 each.validators = [*each.validators, sane_date]
                 each.input_formats = ISO_DATE_FORMATS
+            elif isinstance(each, moment) and sane_moment not in each.validators:
+                each.validators = [*each.validators, sane_moment]

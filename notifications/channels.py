@@ -11,6 +11,7 @@ import urllib.request
 from django.core.mail import get_connection
 from django.core.mail.utils import DNS_NAME
 
+from . import addresses
 from .emails import build_message
 
 
@@ -88,17 +89,31 @@ def webhook_payload(notification, delivery) -> dict:
 
 
 def post_webhook(url: str, payload: dict, *, timeout: float) -> None:
+    """POST to a robot whose host is allowed (notifications.addresses), on an address checked
+    when connecting, following no redirect."""
+    try:
+        addresses.check_host(url)
+    except addresses.AddressRefused as refused:
+        raise ChannelError(f"Webhook 地址不允许：{refused}") from None
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(  # noqa: S310 (admin-set URL, http(s) only: WebhookEndpoint.url)
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with addresses.opener().open(request, timeout=timeout) as response:
             status = response.status
             body = response.read(2000)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise ChannelError(f"Webhook 返回重定向 HTTP {exc.code}，未跟随") from exc
         raise ChannelError(f"Webhook 返回 HTTP {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except addresses.AddressRefused as refused:
+        raise ChannelError(f"Webhook 地址不允许：{refused}") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, addresses.AddressRefused):
+            raise ChannelError(f"Webhook 地址不允许：{exc.reason}") from None
+        raise ChannelError(f"Webhook 无法送达：{exc}") from exc
+    except (TimeoutError, OSError) as exc:
         raise ChannelError(f"Webhook 无法送达：{exc}") from exc
     if not 200 <= status < 300:
         raise ChannelError(f"Webhook 返回 HTTP {status}")

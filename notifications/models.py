@@ -18,6 +18,8 @@ from django.db import models
 from core import clock
 from core.validators import safe_text
 
+from .addresses import validate_webhook_url
+
 
 def default_before_days() -> list[int]:
     return [7, 1]
@@ -111,6 +113,11 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.url:
+            validate_webhook_url(self.url)
 
 
 class NotificationPreference(models.Model):

@@ -408,6 +408,13 @@ def read_ledger(data: bytes) -> Ledger:
             raise _refuse(f"不是本系统导出的台账模板（缺少“{SHEET}”或“{HELP_SHEET}”工作表），请重新导出台账后填报")
         code = _read_meta(wb[HELP_SHEET])
         rows = _read_rows(wb[SHEET])
+    except ServiceError:
+        raise
+    except Exception:
+        # Read-only mode parses each sheet's XML as its rows are read: a sheet cut short, a
+        # broken entry (CRC, truncated deflate) or malformed XML surfaces here, as XML, zip or
+        # value errors of every kind. The file is broken, whatever the exception's type.
+        raise _refuse("无法读取该 Excel 文件，工作表内容不完整或已损坏") from None
     finally:
         wb.close()
     return Ledger(department_code=code, rows=rows, digest=hashlib.sha256(data).hexdigest())
@@ -427,20 +434,25 @@ def _read_meta(ws) -> str:
 
 
 def _read_rows(ws) -> list[LedgerRow]:
-    # The dimension a file declares may lie; it is checked here and the rows are counted anyway.
+    # A declared dimension too large is refused at once; one that is too small must not be
+    # believed either: read-only mode stops at the declared last row and cuts rows at the declared
+    # last column, so rows past it would be dropped silently (and 100,000 rows declared as 10
+    # would pass the limit). Forgetting the dimension makes every row be read, and counted.
     if (ws.max_row or 0) > MAX_ROWS + FIRST_ROW or (ws.max_column or 0) > MAX_COLUMNS:
         raise _refuse(f"工作表过大（{ws.max_row} 行 × {ws.max_column} 列），台账最多 {MAX_ROWS} 行")
+    ws.reset_dimensions()
     rows: list[LedgerRow] = []
     formulas: list[RowError] = []
     header_seen = False
-    # Read-only rows come in order, gaps filled with empty rows, so the count is the row number.
+    # Read-only rows come in order, gaps filled with empty rows, so the count is the row number
+    # (a lone row numbered a million is refused after the limit's worth of gap, not read to).
     for number, cells in enumerate(ws.iter_rows(min_row=1), start=1):
+        if number - FIRST_ROW >= MAX_ROWS:
+            raise _refuse(f"工作表过大（超过 {MAX_ROWS} 行），不是系统导出的台账")
         if not cells:
             continue
         if len(cells) > MAX_COLUMNS:
             raise _refuse(f"工作表过大（超过 {MAX_COLUMNS} 列），不是系统导出的台账")
-        if number - FIRST_ROW >= MAX_ROWS:
-            raise _refuse(f"工作表过大（超过 {MAX_ROWS} 行），不是系统导出的台账")
         for index, cell in enumerate(cells):
             if getattr(cell, "data_type", None) == "f":
                 column = HEADERS[index] if index < len(HEADERS) else ""
@@ -760,25 +772,42 @@ STASH_HOURS = 24
 
 
 def _stash_dir() -> Path:
-    # Beside the report exports, never under the static root; one file per preview.
+    # Beside the report exports, never under the static root; one file per person at most.
     return Path(settings.REPORTS_ROOT) / "ledger-uploads"
 
 
 def ledger_stash(*, actor: User, data: bytes) -> str:
     """Keep an uploaded ledger for its confirmation; returns the token the confirmation names.
-    Previews never confirmed are removed after a day, at the next upload."""
+    A person has one preview at a time: the next one replaces it (ten uploads kept ten files of
+    up to 5 MB each for a day). Previews never confirmed are removed after STASH_HOURS by the
+    clean-up task (`ledger_stash_sweep`)."""
     root = _stash_dir()
     root.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - STASH_HOURS * 3600
-    for old in root.glob("*.xlsx"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+    for previous in root.glob(f"{actor.pk}-*.xlsx"):
+        previous.unlink(missing_ok=True)
     token = uuid.uuid4().hex
     path = root / f"{actor.pk}-{token}.xlsx"
     tmp = path.with_suffix(".part")
     tmp.write_bytes(data)
     tmp.replace(path)
     return token
+
+
+def ledger_stash_sweep(*, hours: float = STASH_HOURS) -> int:
+    """Remove previews (and half-written ones) older than `hours`; returns how many."""
+    root = _stash_dir()
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - hours * 3600
+    removed = 0
+    for path in [*root.glob("*.xlsx"), *root.glob("*.part")]:
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # confirmed or replaced meanwhile
+            continue
+    return removed
 
 
 def _stash_path(actor: User, token: str) -> Path | None:

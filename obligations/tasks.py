@@ -15,3 +15,14 @@ def write_audit_checkpoint() -> dict:
     if checkpoint is None:
         return {"checkpoint": None}
     return {"checkpoint": checkpoint.pk, "entry_id": checkpoint.entry_id}
+
+
+LEDGER_STASH_SWEEP_TASK = "obligations.tasks.remove_expired_ledger_previews"
+
+
+# Idempotent: removes files older than a day; run hourly by beat (settings.CELERY_BEAT_SCHEDULE).
+@shared_task(name=LEDGER_STASH_SWEEP_TASK, acks_late=True, soft_time_limit=120, time_limit=180)
+def remove_expired_ledger_previews() -> dict:
+    from . import ledger
+
+    return {"removed": ledger.ledger_stash_sweep()}

@@ -331,7 +331,25 @@ HEADING_FORBIDDEN = "。；，！？;,!?：:"
 MAX_TITLE = 200
 HTML_START_RE = re.compile(r"\s*<(?:!doctype\s+html|html[\s>]|\?xml|head[\s>]|body[\s>])", re.IGNORECASE)
 HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
-HTML_TAG_LIMIT = 5  # this many tags and the "text" is a web page
+HTML_TAG_LIMIT = 5  # fewer tags than this and the text is never a web page
+HTML_SAMPLE = 64 * 1024
+
+
+def looks_like_html(text: str) -> bool:
+    """Is this text a web page? Judged by its structure, not by a few tags it mentions: it starts
+    like a document (<!doctype html>, <html>, <head>, <body>, <?xml), or markup runs through it:
+    at least HTML_TAG_LIMIT tags, and tags on most of its lines or a fifth of its characters in
+    tags. A law that mentions <title> or <meta> in a few articles is text."""
+    sample = text[:HTML_SAMPLE].lstrip("\ufeff")
+    if HTML_START_RE.match(sample):
+        return True
+    tags = HTML_TAG_RE.findall(sample)
+    if len(tags) < HTML_TAG_LIMIT:
+        return False
+    lines = [line for line in sample.splitlines() if line.strip()]
+    tagged = sum(1 for line in lines if HTML_TAG_RE.search(line))
+    visible = sum(1 for ch in sample if not ch.isspace())
+    return tagged * 2 > len(lines) or sum(len(tag) for tag in tags) * 5 >= visible
 
 
 @dataclass
@@ -442,13 +460,8 @@ def _check_input(text: str) -> None:
         raise TypeError("parse_regulation expects str; use read_regulation_file for bytes")
     if not text.strip():
         raise RegulationFormatError(MSG_EMPTY)
-    if HTML_START_RE.match(text):
+    if looks_like_html(text):
         raise RegulationFormatError(MSG_HTML)
-    tags = 0
-    for _ in HTML_TAG_RE.finditer(text):
-        tags += 1
-        if tags >= HTML_TAG_LIMIT:
-            raise RegulationFormatError(MSG_HTML)
 
 
 def _opens_list(line: str) -> bool:

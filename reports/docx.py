@@ -27,6 +27,7 @@ from docx.shared import Mm, Pt
 from core import clock
 from obligations.audit import AuditAction
 from obligations.models import AuditEntry, Obligation
+from regulations.registry import lead_department
 
 from . import asof
 
@@ -41,7 +42,8 @@ SIZE_3 = Pt(16)  # 三号
 SIZE_4 = Pt(14)  # 四号
 TABLE_SIZE = Pt(10.5)  # 五号: tables in a 公文 body are set smaller than the text
 LINE = Pt(28)  # 22 lines on the 225 mm type area
-LEAD_BODY = "济南市工业和信息化局"
+# Who writes and signs the report: the coordinating department (LEAD_DEPARTMENT_CODE).
+UNKNOWN_LEAD = "牵头部门"
 ADDRESSEES = "济南市人民政府，济南市人大常委会："
 NUMERALS = "一二三四五六七八九十"
 LIST_LIMIT = 200  # overdue or returned items listed one by one; beyond that, counted
@@ -179,7 +181,14 @@ def _page_number(footer, align) -> None:
         run._element.extend([begin, instr, end])
 
 
-def _setup(doc) -> None:
+def lead_body_name() -> str:
+    """The full name of the coordinating department (regulations.registry.lead_department, which
+    reads LEAD_DEPARTMENT_CODE); a generic word if that body is not in the registry."""
+    lead = lead_department()
+    return lead.name if lead is not None else UNKNOWN_LEAD
+
+
+def _setup(doc, lead: str) -> None:
     section = doc.sections[0]
     section.start_type = WD_SECTION.NEW_PAGE
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -195,7 +204,7 @@ def _setup(doc) -> None:
     _page_number(section.footer, WD_ALIGN_PARAGRAPH.RIGHT)
     _page_number(section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)
     props = doc.core_properties
-    props.author = LEAD_BODY
+    props.author = lead
     props.language = "zh-CN"
 
 
@@ -242,7 +251,8 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
     data = gather(ctx, progress)
     summary = data.summary
     doc = Document()
-    _setup(doc)
+    lead = lead_body_name()
+    _setup(doc, lead)
 
     title = f"《{ctx.regulation.title}》实施情况报告"
     _paragraph(doc, title, font=TITLE_FONT, size=SIZE_2, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -256,7 +266,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
     bodies = len(summary.by_body)
     _paragraph(
         doc,
-        f"《{reg.title}》{effective}。按照条例规定，{LEAD_BODY}牵头将条例中的“应当”类义务逐项分解到责任单位，"
+        f"《{reg.title}》{effective}。按照条例规定，{lead}牵头将条例中的“应当”类义务逐项分解到责任单位，"
         f"跟踪督办落实情况。现将截至{day}{state}的实施情况报告如下。",
     )
 
@@ -351,7 +361,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
 
     _paragraph(doc)
     _paragraph(doc)
-    signature = _paragraph(doc, LEAD_BODY, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    signature = _paragraph(doc, lead, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
     signature.paragraph_format.right_indent = Pt(64)  # 右空四字
     dated = _paragraph(doc, cn_date(generated), indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
     dated.paragraph_format.right_indent = Pt(64)

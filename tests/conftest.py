@@ -21,6 +21,13 @@ def _fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def _local_robots(settings):
+    # The tests' group robots are HTTP servers on 127.0.0.1: for them that is the internal
+    # gateway (notifications/addresses.py). tests/test_webhook_addresses.py sets its own lists.
+    settings.WEBHOOK_INTERNAL_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
 def _forget_official_schedules():
     # core.calendar keeps the holiday schedules it read for a minute; a test's rolled-back
     # schedule must not reach the next test.

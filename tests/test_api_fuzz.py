@@ -44,6 +44,24 @@ COVERAGE_PHASE = os.environ.get("FUZZ_COVERAGE") == "1"
 DATES = ["0001-01-01", "9999-12-31", "2024-02-29"]
 INTEGERS = [0, -1, 2**31, 2**63]
 FUZZ_TOKEN_ID = 7_654_321  # not in INTEGERS, far from the ids build_world creates
+MOMENTS = [
+    "2025-01-01T00:00:00+16:00",
+    "9999-12-31T23:59:59-15:00",
+    "0001-01-01T00:00:00+15:59",
+    "2025-01-01T00:00:00Z",
+]
+# Tampered cursors (base64 JSON of the shape the lists hand out, with values of the wrong type
+# or beyond the database's range) and ones that are no cursor at all.
+CURSORS = [
+    "eyJwIjpbeyJhIjoxfV19",  # {"p":[{"a":1}]}
+    "eyJwIjpbMTAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBdfQ",  # {"p":[1e30 as an integer]}
+    "eyJwIjpbIlx1MDAwMCJdfQ",  # {"p":["\u0000"]}
+    "eyJwIjpbIjk5OTktMTItMzFUMjM6NTk6NTktMTU6MDAiLDFdfQ",  # a date-time past year 9999 in UTC
+    "eyJwIjpbTmFOXX0",  # {"p":[NaN]}
+    "eyJwIjpbdHJ1ZSwxXSwiciI6MX0",  # {"p":[true,1],"r":1}
+    "!!!",
+    "\x00",
+]
 TEXT = ["\x00", "a\x00b", "\u200b\ufeff", "\u202eexe.pdf", "\u2066\u2069", "\x07\x1b[31m", " ", "长" * 6000]
 
 
@@ -104,6 +122,8 @@ def _resolve(raw: dict, schema: dict) -> dict:
 def _dictionary_for(schema: dict) -> str | None:
     if schema.get("format") == "date":
         return "dates"
+    if schema.get("format") == "date-time":
+        return "moments"
     return {"integer": "integers", "string": "text"}.get(schema.get("type"))
 
 
@@ -114,7 +134,9 @@ def fuzz_config(raw: dict, ids: dict[str, list]) -> schemathesis.Config:
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 location, name = parameter["in"], parameter["name"]
-                if location == "path" and name in ids:
+                if location == "query" and name == "cursor":
+                    bindings["query.cursor"] = {"dictionary": "cursors", "probability": 0.5}
+                elif location == "path" and name in ids:
                     bindings[f"path.{name}"] = {"dictionary": f"ids-{name}", "probability": 0.5}
                 elif location in ("path", "query") and (dictionary := _dictionary_for(parameter["schema"])):
                     bindings[f"{location}.{name}"] = {"dictionary": dictionary, "probability": 0.5}
@@ -122,7 +144,7 @@ def fuzz_config(raw: dict, ids: dict[str, list]) -> schemathesis.Config:
                 for name, prop in _resolve(raw, content["schema"]).get("properties", {}).items():
                     if dictionary := _dictionary_for(_resolve(raw, prop)):
                         bindings[f"body.{name}"] = {"dictionary": dictionary, "probability": 0.5}
-    dictionaries = {"dates": DATES, "integers": INTEGERS, "text": TEXT}
+    dictionaries = {"dates": DATES, "integers": INTEGERS, "text": TEXT, "moments": MOMENTS, "cursors": CURSORS}
     dictionaries |= {f"ids-{name}": values for name, values in ids.items()}
     return schemathesis.Config.from_dict(
         {
@@ -207,3 +229,41 @@ def test_no_server_errors(case, token_headers, logged_errors):
     case.validate_response(response, checks=[not_a_server_error], headers=token_headers)
     # Every call carries a valid token: a 401 means the run lost it and is only testing refusals.
     assert response.status_code != 401, f"the role's token was refused: {case.as_curl_command(headers=token_headers)}"
+
+
+def _fill(path: str, ids: dict[str, list]) -> str:
+    for name, values in ids.items():
+        path = path.replace(f"{{{name}}}", str(values[0]))
+    return path
+
+
+@pytest.mark.parametrize("depth", [40, 5000])
+def test_nested_json_on_every_json_operation_is_never_a_server_error(
+    role, cast, token_headers, depth, settings, tmp_path
+):
+    """Every operation that takes a JSON body, as each role: a body nested deeper than any the
+    schema documents is refused (400 parse_error) or the call is refused before its body is read
+    (401/403/404/405): never a 5xx."""
+    fast_passwords(settings)
+    settings.MEDIA_ROOT = tmp_path / "evidence"
+    settings.REPORTS_ROOT = tmp_path / "exports"
+    ids = build_world(cast)
+    client = APIClient()
+    raw = client.get("/api/schema/?format=json", headers=token_headers).json()
+    nested = "[" * depth + "]" * depth
+    tried, parsed = [], 0
+    for template, operations in raw["paths"].items():
+        for method, operation in operations.items():
+            if "application/json" not in operation.get("requestBody", {}).get("content", {}):
+                continue
+            if (method, template) == ("delete", "/api/auth/token/"):
+                continue
+            path = _fill(template, ids)
+            body = ('{"text": ' + nested + ', "reason": ' + nested + "}").encode()
+            response = client.generic(method.upper(), path, body, "application/json", headers=token_headers)
+            tried.append(f"{method.upper()} {path}: {response.status_code}")
+            assert response.status_code < 500, tried[-1]
+            if response.status_code == 400:
+                assert response.json()["code"] == "parse_error", (tried[-1], response.json())
+                parsed += 1
+    assert len(tried) >= 10 and parsed >= 1, tried

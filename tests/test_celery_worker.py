@@ -86,6 +86,7 @@ def worker(redis_url, tmp_path, settings):
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        "WEBHOOK_INTERNAL_HOSTS": "127.0.0.1",  # the test's robot (tests/conftest.py)
     }
     log = (tmp_path / "worker.log").open("wb")
     process = subprocess.Popen(

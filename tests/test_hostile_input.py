@@ -345,7 +345,7 @@ def test_webhook_endpoints_are_http_or_https_only(url):
     with pytest.raises(ValidationError) as refused:
         WebhookEndpoint(name="机器人", url=url).full_clean()
     assert "http:// 或 https://" in str(refused.value.message_dict["url"])
-    WebhookEndpoint(name="机器人", url="https://robot.example.gov.cn/hook").full_clean()
+    WebhookEndpoint(name="机器人", url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k").full_clean()
 
 
 def test_names_typed_in_the_admin_follow_the_text_rule(cast, settings):
@@ -782,4 +782,189 @@ def test_over_a_real_socket_an_upload_shorter_than_announced_is_a_json_400(cast,
     assert b" 400 " in status_line, answer[:300]
     assert b"application/json" in rest.split(b"\r\n\r\n", 1)[0]
     assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["code"] == "incomplete_body"
+    assert everything(settings) == before
+
+
+# --- Tampered cursors, nested JSON, extreme offsets, NUL (issue: 500s where a 400 belongs) --------
+
+ROLE_USERS = ["alice", "lena", "audrey", "adam"]
+CURSOR_LISTS = [
+    "/api/obligations/",
+    "/api/progress/",
+    "/api/history/",
+    "/api/notifications/",
+    "/api/notifications/acknowledgements/",
+    "/api/auth/tokens/",
+]
+# Values put in a cursor's position, each at every place of it: wrong types, the edges of the
+# database's numbers and dates, text the database refuses.
+CURSOR_VALUES = [
+    {"a": 1},
+    [1],
+    "x",
+    "",
+    "\x00",
+    "长" * 5000,
+    10**30,
+    -(10**30),
+    2**63,
+    1.5,
+    True,
+    "9999-12-31T23:59:59-15:00",
+    "0001-01-01",
+    "2025-02-30",
+    "2025-01-01T00:00:00+99:00",
+]
+
+
+def encode_cursor(payload) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def tampered_cursors(length: int) -> list[str]:
+    cursors = ["!!!", "游标", "\x00", "e30", encode_cursor([]), encode_cursor({"p": "x"}), encode_cursor(5)]
+    cursors.append(encode_cursor({"p": [1] * (length + 1)}))
+    cursors.append("eyJwIjpbTmFOXX0")  # {"p":[NaN]}
+    for value in CURSOR_VALUES:
+        for place in range(length):
+            position = [1] * length
+            position[place] = value
+            cursors.append(encode_cursor({"p": position}))
+            cursors.append(encode_cursor({"p": position, "r": 1}))
+    return cursors
+
+
+def cursor_length(client, path: str) -> int:
+    import base64
+
+    page = client.get(path, {"page_size": 1})
+    assert page.status_code == 200, (path, page.content[:300])
+    link = page.json()["next"]
+    assert link, f"{path}: the test needs two rows"
+    raw = link.split("cursor=")[1].split("&")[0]
+    return len(json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["p"])
+
+
+@pytest.mark.parametrize("username", ROLE_USERS)
+def test_tampered_cursors_are_400_on_every_list_for_every_role(cast, settings, username):
+    user = cast[username]
+    for n in range(2):
+        o = make_obligation("JN-DSJ", due_date=dt.date.today() + dt.timedelta(days=30 + n))
+        services.progress_add(obligation=o, actor=cast["alice"], text=f"进展{n}", percent=10)
+        Notification.objects.create(
+            recipient=user, kind=Notification.Kind.ESCALATION, subject="逾期", body="请处理", requires_ack=True
+        )
+        api_token_create(user=user, name=f"脚本{n}")
+    client = api(user)
+    before = everything(settings)
+    failures = []
+    for path in CURSOR_LISTS:
+        page = client.get(path, {"page_size": 1})
+        if page.status_code == 403:  # a list this role may not read at all
+            continue
+        for cursor in tampered_cursors(cursor_length(client, path)):
+            response = client.get(path, {"cursor": cursor})
+            body = response.json() if response["Content-Type"].startswith("application/json") else {}
+            if response.status_code != 400 or set(body) != ERROR_SHAPE or "cursor" not in body["details"]:
+                failures.append(f"{path}?cursor={cursor[:60]}: {response.status_code} {response.content[:200]}")
+    assert not failures, "\n".join(failures[:20])
+    assert everything(settings) == before
+
+
+def test_a_cursor_from_a_next_link_still_reads_the_next_page(cast):
+    for n in range(3):
+        make_obligation("JN-DSJ", due_date=dt.date.today() + dt.timedelta(days=30 + n))
+    client = api(cast["lena"])
+    seen, url = [], "/api/obligations/?page_size=1"
+    while url:
+        page = client.get(url).json()
+        seen += [row["id"] for row in page["results"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == 3
+
+
+def nested(depth: int, *, kind: str = "list") -> str:
+    return ("[" * depth + "]" * depth) if kind == "list" else ('{"a":' * depth + "1" + "}" * depth)
+
+
+@pytest.mark.parametrize("kind", ["list", "dict"])
+@pytest.mark.parametrize("depth", [60, 100_000])
+def test_deeply_nested_json_is_400_and_writes_nothing(cast, settings, kind, depth):
+    o = make_obligation("JN-DSJ")
+    before = everything(settings)
+    body = ('{"text": ' + nested(depth, kind=kind) + ', "percent": 10}').encode()
+    parsed = []
+    for username in ROLE_USERS:
+        for url in [f"/api/obligations/{o.pk}/progress/", "/api/auth/token/", "/api/reports/exports/"]:
+            response = api(cast[username]).generic("POST", url, body, "application/json")
+            if response.status_code == 403:  # refused before the body is read
+                continue
+            assert_error(response, 400, "parse_error")
+            parsed.append((username, url))
+    assert ("alice", f"/api/obligations/{o.pk}/progress/") in parsed and ("lena", "/api/reports/exports/") in parsed
+    assert everything(settings) == before
+
+
+def test_json_of_ordinary_depth_is_read(cast):
+    o = make_obligation("JN-DSJ")
+    response = api(cast["alice"]).post(
+        f"/api/obligations/{o.pk}/progress/", {"text": "已完成", "percent": 30}, format="json"
+    )
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-01-01T00:00:00+16:00",
+        "2025-01-01T00:00:00-23:59",
+        "2025-01-01T00:00:00+99:00",
+        "9999-12-31T23:59:59-15:00",
+        "0001-01-01T00:00:00+15:00",
+        "2300-01-01T00:00:00Z",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/progress/", "/api/history/"])
+@pytest.mark.parametrize("param", ["since", "until"])
+def test_since_and_until_beyond_the_databases_range_are_400(cast, path, param, value):
+    body = assert_error(api(cast["lena"]).get(path, {param: value}), 400)
+    assert param in body["details"]
+
+
+def test_since_with_an_ordinary_offset_is_read(cast):
+    response = api(cast["lena"]).get("/api/progress/", {"since": "2025-01-01T00:00:00+15:59"})
+    assert response.status_code == 200
+
+
+NUL_PAGES = ["/tasks/", "/dashboard/", "/reports/", "/notifications/", "/regulation/", "/accounts/security/"]
+
+
+@pytest.mark.parametrize("username", ROLE_USERS)
+def test_a_nul_in_any_parameter_of_a_page_is_a_chinese_400(cast, settings, username):
+    make_obligation("JN-DSJ")
+    before = everything(settings)
+    client = web(cast[username])
+    for page in NUL_PAGES:
+        for query in ["q=a%00b", "status=%00", "a%00=1"]:
+            response = client.get(f"{page}?{query}")
+            assert response.status_code == 400, (page, query, response.status_code)
+            assert "不能包含控制字符" in response.content.decode(), (page, query)
+    response = client.post("/tasks/ledger/import/?x=%00", {})
+    assert response.status_code == 400
+    assert everything(settings) == before
+
+
+@pytest.mark.parametrize("username", ROLE_USERS)
+def test_a_nul_in_any_parameter_of_the_api_is_a_json_400(cast, settings, username):
+    o = make_obligation("JN-DSJ")
+    before = everything(settings)
+    client = api(cast[username])
+    for url in ["/api/obligations/?search=a%00b", "/api/progress/?department=%00", "/api/notifications/?a%00=1"]:
+        assert_error(client.get(url), 400, "control_character")
+    body = "text=a%00b&percent=1"
+    response = client.generic("POST", f"/api/obligations/{o.pk}/progress/", body, "application/x-www-form-urlencoded")
+    assert_error(response, 400 if username == "alice" else response.status_code)
+    assert response.status_code in (400, 403)
     assert everything(settings) == before

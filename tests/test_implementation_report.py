@@ -185,3 +185,17 @@ def test_the_lead_downloads_it_and_staff_cannot(worked, cast, client):
     doc = Document(io.BytesIO(b"".join(response.streaming_content)))
     assert doc.paragraphs[0].text == "《济南市数字经济促进条例》实施情况报告"
     assert "lena" in text_of(doc)
+
+
+def test_the_report_is_written_and_signed_by_the_configured_lead_department(worked, settings, tmp_path):
+    # LEAD_DEPARTMENT_CODE (README) decides who writes the report, not a name in the code.
+    settings.LEAD_DEPARTMENT_CODE = "JN-DSJ"
+    path = tmp_path / "report.docx"
+    with time_machine.travel(DAY, tick=False):
+        call_command("export_implementation_report", "--format", "docx", "-o", str(path))
+    doc = read(path)
+    paragraphs = [p for p in doc.paragraphs if p.text.strip()]
+    assert paragraphs[-2].text == "济南市大数据局"
+    assert doc.core_properties.author == "济南市大数据局"
+    assert "按照条例规定，济南市大数据局牵头" in text_of(doc)
+    assert "工业和信息化局" not in text_of(doc)

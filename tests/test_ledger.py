@@ -377,3 +377,76 @@ def test_commands_export_and_import_and_fail_on_a_refused_row(cast, body, tmp_pa
     call_command("import_ledger", str(path), "--user", "alice")
     assert "已导入 1 行变更" in capsys.readouterr().out
     assert ProgressEntry.objects.get(obligation=first).text == "已起草"
+
+
+# --- what a sheet declares versus what it holds -----------------------------------------------
+
+
+def sheet_entry(data: bytes) -> str:
+    """The zip entry of the 台账 sheet (the first sheet the workbook lists)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return sorted(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))[0]
+
+
+def rewrite(data: bytes, name: str, change) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            dst.writestr(item.filename, change(content) if item.filename == name else content)
+    return out.getvalue()
+
+
+def declare(data: bytes, ref: str) -> bytes:
+    import re
+
+    return rewrite(
+        data, sheet_entry(data), lambda xml: re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), xml)
+    )
+
+
+def test_rows_and_columns_past_the_declared_dimension_are_read(cast, body):
+    last = body["own"][2]
+    data = fill(export(cast["alice"], body["dsj"]), {last.pk: {"本期进展": "已完成初稿", "完成比例": 60}})
+    # The sheet now says it ends at row 3, column C: its last two obligations and the columns to
+    # fill in lie beyond.
+    small = declare(data, "A1:C3")
+    with zipfile.ZipFile(io.BytesIO(small)) as archive:
+        assert b'<dimension ref="A1:C3"' in archive.read(sheet_entry(small))
+    rows = ledger.read_ledger(small).rows
+    assert [row.obligation_id for row in rows] == [last.pk]
+    result = ledger.ledger_import(actor=cast["alice"], data=small, apply=True)
+    assert result.ok
+    assert ProgressEntry.objects.get(obligation=last).text == "已完成初稿"
+
+
+def test_a_sheet_declaring_few_rows_but_holding_many_is_refused_by_its_real_rows(cast, body):
+    data = export(cast["alice"], body["dsj"])
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb[ledger.SHEET]
+    for row in range(ledger.FIRST_ROW + 3, ledger.FIRST_ROW + ledger.MAX_ROWS + 10):
+        ws.cell(row=row, column=COL["本期进展"]).value = "x"
+    out = io.BytesIO()
+    wb.save(out)
+    refused(cast["alice"], declare(out.getvalue(), "A1:K10"), "工作表过大")
+
+
+def test_a_lone_row_far_below_is_refused_without_reading_the_gap(cast, body):
+    data = export(cast["alice"], body["dsj"])
+    far = b'<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    refused(
+        cast["alice"], rewrite(data, sheet_entry(data), lambda xml: xml.replace(b"</sheetData>", far)), "工作表过大"
+    )
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_a_sheet_whose_xml_is_cut_short_is_refused_as_broken(cast, body, keep, tmp_path):
+    data = fill(export(cast["alice"], body["dsj"]), {body["own"][0].pk: {"本期进展": "已起草"}})
+    cut = rewrite(data, sheet_entry(data), lambda xml: xml[: int(len(xml) * keep)])
+    refused(cast["alice"], cut, "损坏")
+    path = tmp_path / "cut.xlsx"
+    path.write_bytes(cut)
+    before = written()
+    with pytest.raises(CommandError, match="损坏"):
+        call_command("import_ledger", str(path), "--user", "alice")
+    assert written() == before

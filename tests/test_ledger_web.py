@@ -143,3 +143,62 @@ def test_only_the_lead_issues_the_ledger(client, cast, own):
         login(client, cast[name])
         assert client.post("/notifications/ledger/issue/").status_code == 404
     assert not Notification.objects.filter(kind=Notification.Kind.LEDGER).exists()
+
+
+def test_a_workbook_whose_sheet_xml_is_cut_short_is_a_chinese_400(client, cast, own):
+    from tests.test_ledger import rewrite, sheet_entry
+
+    login(client, cast["alice"])
+    data = fill(download(client), {own[0].pk: {"本期进展": "已起草"}})
+    cut = rewrite(data, sheet_entry(data), lambda xml: xml[: len(xml) // 2])
+    response = upload(client, cut)
+    assert response.status_code == 400 and "损坏" in response.content.decode()
+    assert ProgressEntry.objects.count() == 0
+
+
+def stashed(settings) -> list[str]:
+    root = settings.REPORTS_ROOT / "ledger-uploads"
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def test_each_person_keeps_one_preview_the_next_replaces_it(client, settings, cast, own):
+    login(client, cast["alice"])
+    data = fill(download(client), {own[0].pk: {"本期进展": "已起草"}})
+    tokens = [upload(client, data).context["token"] for _ in range(10)]
+    assert stashed(settings) == [f"{cast['alice'].pk}-{tokens[-1]}.xlsx"]
+    # bob's preview is his own and does not replace alice's.
+    login(client, cast["bob"])
+    bobs = upload(client, data).context["token"]
+    assert len(stashed(settings)) == 2
+    # alice's replaced preview can no longer be confirmed; her latest can.
+    login(client, cast["alice"])
+    old = client.post("/tasks/ledger/import/", {"token": tokens[0], "name": "台账.xlsx"}, follow=True)
+    assert "预览已失效" in old.content.decode() and ProgressEntry.objects.count() == 0
+    done = client.post("/tasks/ledger/import/", {"token": tokens[-1], "name": "台账.xlsx"})
+    assert done.status_code == 302 and ProgressEntry.objects.count() == 1
+    assert stashed(settings) == [f"{cast['bob'].pk}-{bobs}.xlsx"]
+
+
+def test_the_clean_up_task_removes_expired_previews_only(client, settings, cast, own):
+    import os
+    import time
+
+    from obligations.tasks import LEDGER_STASH_SWEEP_TASK, remove_expired_ledger_previews
+    from tracker.celery import app
+
+    login(client, cast["alice"])
+    data = fill(download(client), {own[0].pk: {"本期进展": "已起草"}})
+    upload(client, data)
+    login(client, cast["bob"])
+    upload(client, data)
+    root = settings.REPORTS_ROOT / "ledger-uploads"
+    (root / "9-abandoned.part").write_bytes(b"half")
+    old = time.time() - (ledger.STASH_HOURS * 3600 + 60)
+    alices = next(root.glob(f"{cast['alice'].pk}-*.xlsx"))
+    for path in [alices, root / "9-abandoned.part"]:
+        os.utime(path, (old, old))
+    assert remove_expired_ledger_previews.apply().get() == {"removed": 2}
+    assert [p.name.split("-")[0] for p in root.iterdir()] == [str(cast["bob"].pk)]
+    assert remove_expired_ledger_previews.apply().get() == {"removed": 0}
+    # Beat runs it (django-celery-beat copies the schedule from the settings when it starts).
+    assert any(entry["task"] == LEDGER_STASH_SWEEP_TASK for entry in app.conf.beat_schedule.values())

@@ -74,6 +74,10 @@ def test_changing_ones_own_password_ends_other_sessions_and_tokens_and_keeps_thi
         (PASSWORD, "password123", "password123", "常见"),
         (PASSWORD, "20261130123", "20261130123", "只包含数字"),
         (PASSWORD, "alice@example.gov", "alice@example.gov", "相似"),
+        (PASSWORD, " " * 12, " " * 12, "密码不能只由空格或不可见字符组成"),
+        (PASSWORD, "\u3000" * 6 + "\t\u200b" * 3, "\u3000" * 6 + "\t\u200b" * 3, "密码不能只由空格"),
+        (PASSWORD, " " + NEW_PASSWORD, " " + NEW_PASSWORD, "密码首尾不能有空格"),
+        (PASSWORD, NEW_PASSWORD + "\u3000", NEW_PASSWORD + "\u3000", "密码首尾不能有空格"),
     ],
 )
 def test_a_refused_password_change_says_why_in_chinese_and_changes_nothing(alice_everywhere, old, new1, new2, message):
@@ -141,3 +145,18 @@ def test_saving_a_user_without_touching_password_or_activity_ends_nothing(alice_
     logged_in("alice")  # a login saves last_login
     assert alice_everywhere["phone"].get(PROBE_PAGE).status_code == 200
     assert api_client(alice_everywhere["key"]).get(PROBE_API).status_code == 200
+
+
+def test_spaces_inside_a_password_are_fine(cast):
+    from django.contrib.auth.password_validation import validate_password
+
+    validate_password("济南 数字经济 督办 2026", user=cast["alice"])
+
+
+@pytest.mark.parametrize("password", [" " * 12, " 济南数字经济-督办-2026"])
+def test_an_administrator_cannot_set_a_blank_or_padded_password_either(cast, password):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="空格"):
+        validate_password(password, user=cast["alice"])

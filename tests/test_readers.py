@@ -256,3 +256,83 @@ def test_fuzz_anything_that_claims_to_be_a_pdf(data):
 @given(st.text(max_size=400).map(lambda body: f"<html><meta charset='gbk'><body>{body}</body></html>".encode()))
 def test_fuzz_web_pages_with_any_markup(data):
     read_and_parse(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits judged before parsing; the form judged by structure
+# ---------------------------------------------------------------------------------------------
+
+
+def blank_pdf(pages: int, *, declared: int | None = None) -> bytes:
+    """A PDF of `pages` empty pages whose page tree declares `declared` (default: the truth)."""
+    kids = " ".join(f"{3 + i} 0 R" for i in range(pages))
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages if declared is None else declared} >>",
+        *["<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] * pages,
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode())
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def test_a_pdf_declaring_too_many_pages_is_refused_before_a_page_is_read(monkeypatch):
+    import pdfplumber.page
+
+    def no_page_may_be_read(*args, **kwargs):
+        raise AssertionError("a page was parsed")
+
+    monkeypatch.setattr(pdfplumber.page.Page, "extract_text_lines", no_page_may_be_read)
+    with pytest.raises(RegulationFormatError, match="页数过多"):
+        read_regulation_bytes(blank_pdf(3, declared=200_000))
+
+
+def test_a_pdf_whose_page_tree_lies_about_its_count_is_refused_by_its_real_pages(monkeypatch):
+    import pdfplumber.page
+
+    monkeypatch.setattr(pdfplumber.page.Page, "extract_text_lines", lambda *a, **k: pytest.fail("a page was parsed"))
+    with pytest.raises(RegulationFormatError, match="页数过多"):
+        read_regulation_bytes(blank_pdf(readers.MAX_PDF_PAGES + 1, declared=1))
+
+
+def test_a_blank_pdf_within_the_limit_is_a_scanned_pdf():
+    with pytest.raises(RegulationFormatError, match="没有文字层"):
+        read_regulation_bytes(blank_pdf(3))
+
+
+TAGS_IN_TEXT = SHORT.replace(
+    "第一条 为了规范数据管理，制定本条例。",
+    "第一条 为了规范数据管理，制定本条例。政务网站的网页应当正确使用<title>、<meta>、<h1>、<p>和<table>等标签。",
+)
+
+
+def test_a_law_that_mentions_a_few_tags_is_text():
+    assert TAGS_IN_TEXT.count("<") == 5
+    source = read_regulation_bytes(TAGS_IN_TEXT.encode())
+    assert source.format == readers.TEXT
+    regulation = parse_regulation(source.text)
+    assert "<title>" in source.text
+    assert len(regulation.articles) == len(parse_regulation(SHORT).articles)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<div id='content'><p>第一条 为了规范数据管理，制定本条例。</p>\n<p>第二条 市人民政府应当加强领导。</p>\n"
+        "<p>第三条 各部门应当配合。</p></div>",
+        "<meta charset='utf-8'>\n<div>\n<p>第一条 为了规范数据管理，制定本条例。</p>\n"
+        "<p>第二条 市人民政府应当加强领导。</p>\n</div>",
+    ],
+    ids=["one-line-fragment", "fragment-without-doctype"],
+)
+def test_a_page_without_a_doctype_is_still_a_page(page):
+    assert read_regulation_bytes(page.encode()).format == readers.HTML

@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request gets its id (X-Request-ID), every 5xx one JSON log line with its traceback.
+    "core.requestlog.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Oversized bodies (413) and undocumented API query parameters (400), before anything reads them.
@@ -95,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: private, no-store on everything a logged-in person is answered.
+    "core.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -185,6 +189,21 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_ENABLE_UTC = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Group robots (notifications/addresses.py): the hosts a webhook may point at. Public robot APIs
+# (resolved and checked to be public when sending); gateways on the internal network may be on
+# private addresses. Anything else is refused when saved and when sent.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+WEBHOOK_INTERNAL_HOSTS = env_list("WEBHOOK_INTERNAL_HOSTS", [])
+
+# Schedules kept in code: django-celery-beat's DatabaseScheduler copies them into its tables when
+# beat starts (the reminder sweep and the audit checkpoints were put there by migrations).
+CELERY_BEAT_SCHEDULE = {
+    "台账预览清理（每小时）": {
+        "task": "obligations.tasks.remove_expired_ledger_previews",
+        "schedule": 3600,
+        "options": {"expires": 50 * 60},
+    },
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
 # holds one message at a time, so a crash hands back only the task it was running.
@@ -208,6 +227,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Spaces only, or spaces around: refused.
+    {"NAME": "accounts.password_validation.WhitespaceValidator"},
 ]
 
 # Login throttling (django-axes): 5 failures for one username from one IP lock that pair out for
@@ -421,7 +442,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        # JSON nested deeper than any documented body is 400, not a RecursionError's 500.
+        "core.parsers.DepthLimitedJSONParser",
         "rest_framework.parsers.FormParser",
         # Refuses a multipart body cut short (400 incomplete_body) instead of dropping its last part.
         "core.parsers.CompleteMultiPartParser",
@@ -466,10 +488,22 @@ API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.requestlog.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "core.requestlog.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"},
+        "errors": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "json"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # axes logs every successful login at INFO; failures and lockouts are WARNING and stay.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # axes logs every successful login at INFO; failures and lockouts are WARNING and stay.
+        "axes": {"level": "WARNING"},
+        # Every 5xx, as one JSON line with request id and traceback (core/requestlog.py).
+        "tracker.errors": {"handlers": ["errors"], "level": "ERROR", "propagate": False},
+    },
 }
 
 # =============================================================================================

@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,7 +18,7 @@ from accounts.throttling import LoginLockoutThrottle
 from core import errors
 from core.exceptions import error_response
 from core.filters import FilterBackend
-from core.parsers import CompleteMultiPartParser
+from core.parsers import CompleteMultiPartParser, DepthLimitedJSONParser
 from obligations import selectors, services
 from obligations.filtersets import AuditFeedFilterSet, ObligationFilterSet, ProgressFeedFilterSet
 from obligations.models import AuditEntry, Evidence, ExtensionRequest, Milestone, Objection, Obligation, ProgressEntry
@@ -90,7 +90,7 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ObligationFilterSet
     search_fields = ["clause__text"]
     ordering_fields = ["due_date", "status", "id", "updated_at", "last_activity_at"]
-    parser_classes = [JSONParser, CompleteMultiPartParser, FormParser]
+    parser_classes = [DepthLimitedJSONParser, CompleteMultiPartParser, FormParser]
     permission_classes = [permissions.IsAuthenticated, MayAttemptWrite]
     # The viewset's writing actions and the write (obligations.permissions.WRITES) each one is.
     writes = {
