@@ -123,13 +123,15 @@ def ledger_obligations(department: Department):
     return (
         Obligation.objects.active()
         .filter(department=department)
-        .select_related("clause__article")
+        .select_related("clause__article", "clause__regulation")
         .annotate(
             latest_text=Subquery(latest.values("text")[:1]),
             latest_at=Subquery(latest.values("created_at")[:1]),
             latest_percent=Subquery(latest.values("percent")[:1]),
         )
-        .order_by("clause__article__number", "clause__paragraph_number", "clause__ordinal", "id")
+        .order_by(
+            "clause__regulation__title", "clause__article__number", "clause__paragraph_number", "clause__ordinal", "id"
+        )
     )
 
 
@@ -637,7 +639,7 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
         o.pk: o
         for o in Obligation.objects.select_for_update(of=("self",))
         .filter(pk__in=visible)
-        .select_related("clause__article", "department")
+        .select_related("clause__article", "clause__regulation", "department")
         .order_by("pk")
     }
     keys = {r.key(): r for r in ledger.rows if not r.errors}

@@ -28,7 +28,7 @@ def obligation_list(*, user, window: LightWindow | None = None) -> QuerySet[Obli
     return (
         Obligation.objects.visible_to(user)
         .active()
-        .select_related("department", "clause__article__chapter")
+        .select_related("department", "clause__article__chapter", "clause__regulation")
         .with_light(window)
         .annotate(late=Case(When(overdue_q(window.on), then=Value(1)), default=Value(0), output_field=IntegerField()))
         .order_by("-late", F("due_date").asc(nulls_last=True), "clause__article__number", "id")
@@ -72,7 +72,7 @@ def reporting_for(*, user, on: dt.date | None = None) -> list[tuple[ReportingReq
     visible = Obligation.objects.visible_to(user).active().values("pk")
     requirements = (
         ReportingRequirement.objects.filter(active=True, obligation__in=visible)
-        .select_related("obligation__department", "obligation__clause__article")
+        .select_related("obligation__department", "obligation__clause__article", "obligation__clause__regulation")
         .order_by("obligation__clause__article__number", "obligation_id")
     )
     return [(r, reporting_status(r, on)) for r in requirements]

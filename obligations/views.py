@@ -42,7 +42,10 @@ PAGE_SIZE = 20
 
 def _visible(request, pk) -> Obligation:
     return get_object_or_404(
-        Obligation.objects.visible_to(request.user).select_related("department", "clause__article__chapter"), pk=pk
+        Obligation.objects.visible_to(request.user).select_related(
+            "department", "clause__article__chapter", "clause__regulation"
+        ),
+        pk=pk,
     )
 
 
