@@ -65,6 +65,7 @@ class AuditAction(models.TextChoices):
     LEDGER_ISSUED = "ledger.issued", "下发台账"
     REGISTRY_BODY_CONFIRMED = "registry.body_confirmed", "确认新机构"
     REGISTRY_BODY_MAPPED = "registry.body_mapped", "机构称谓归并"
+    REGULATION_IMPORTED = "regulation.imported", "导入法规"
 
 
 def action_label(action: str) -> str:

@@ -117,12 +117,15 @@ class LedgerRefused(InvalidInput):
 # Out.
 
 
-def ledger_obligations(department: Department):
-    """The obligations a body carries, in the order of the regulation, with their latest progress."""
+def ledger_obligations(department: Department, regulation=None):
+    """The obligations a body carries (under one regulation when given), regulation by regulation
+    in the order of its text, with their latest progress."""
     latest = ProgressEntry.objects.filter(obligation=OuterRef("pk")).order_by("-created_at", "-id")
+    carried = Obligation.objects.active().filter(department=department)
+    if regulation is not None:
+        carried = carried.filter(clause__regulation=regulation)
     return (
-        Obligation.objects.active()
-        .filter(department=department)
+        carried
         .select_related("clause__article", "clause__regulation")
         .annotate(
             latest_text=Subquery(latest.values("text")[:1]),
@@ -147,15 +150,21 @@ def ledger_download_name(department: Department, on: dt.date | None = None) -> s
     return f"{department.short_name}_义务落实台账_{on:%Y%m%d}.xlsx"
 
 
-def ledger_export(*, actor: User | None, department: Department, out) -> int:
-    """Write the body's ledger to `out` (a binary file) and record the export. Returns the rows."""
+def ledger_export(*, actor: User | None, department: Department, out, regulation=None) -> int:
+    """Write the body's ledger (under one regulation when given) to `out` (a binary file) and
+    record the export. Returns the rows."""
     ledger_check_export(actor=actor, department=department)
-    obligations = list(ledger_obligations(department))
+    obligations = list(ledger_obligations(department, regulation))
     _write(department, obligations, out, actor)
     audit.record(
         AuditAction.LEDGER_EXPORTED,
         actor=actor,
-        after={"department": department.code, "rows": len(obligations), "template": TEMPLATE_MARK},
+        after={
+            "department": department.code,
+            "rows": len(obligations),
+            "template": TEMPLATE_MARK,
+            **({"regulation": regulation.code} if regulation is not None else {}),
+        },
     )
     return len(obligations)
 
