@@ -125,8 +125,7 @@ def ledger_obligations(department: Department, regulation=None):
     if regulation is not None:
         carried = carried.filter(clause__regulation=regulation)
     return (
-        carried
-        .select_related("clause__article", "clause__regulation")
+        carried.select_related("clause__article", "clause__regulation")
         .annotate(
             latest_text=Subquery(latest.values("text")[:1]),
             latest_at=Subquery(latest.values("created_at")[:1]),
