@@ -56,10 +56,12 @@ def tasks(request):
     window = LightWindow.for_day()
     on = window.on
     queryset = selectors.obligation_list(user=request.user, window=window)
+    chosen_regulation = None
     if form.is_valid():
         data = form.cleaned_data
-        if data.get("regulation"):
-            queryset = queryset.filter(clause__regulation=data["regulation"])
+        chosen_regulation = data.get("regulation")
+        if chosen_regulation:
+            queryset = queryset.filter(clause__regulation=chosen_regulation)
         if data["status"]:
             queryset = queryset.filter(status=data["status"])
         if data["overdue"] in ("0", "1"):
@@ -96,6 +98,7 @@ def tasks(request):
             "today": on,
             "reports": reports,
             "ledger_bodies": request.user.visible_bodies() if request.user.sees_everything else None,
+            "chosen_regulation": chosen_regulation,
             "filtered": form.is_valid() and any(v not in (None, "") for v in form.cleaned_data.values()),
         },
     )

@@ -98,7 +98,7 @@ def test_staff_see_their_duties_under_every_regulation_in_one_list_and_filter_it
     assert 'name="regulation"' in page
     only = alice.get("/tasks/", {"regulation": "public-data"}).content.decode()
     assert f"《{SECOND_TITLE}》第二条第一款" in only and not re.search(rf"《{SEED_TITLE}》第[^章<]+条第", only)
-    assert "共 1 项" in only
+    assert "共 1 项" in only and "/tasks/ledger/?regulation=public-data" in only
 
 
 def test_the_api_names_and_filters_the_regulation(second, cast):
