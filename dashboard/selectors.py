@@ -447,7 +447,7 @@ def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT,
         obligation=OuterRef("pk"), status=Reminder.Status.SENT, sent_at__isnull=False
     ).order_by("-sent_at")
     rows = (
-        overdue.select_related("department", "clause__article")
+        overdue.select_related("department", "clause__article", "clause__regulation")
         .annotate(
             light=light_expression(scope),
             last_progress_text=Subquery(latest.values("text")[:1]),
@@ -506,7 +506,7 @@ def dashboard_queue(
         o.id: o
         # An empty page still makes its (empty) query: a fixed number of queries whatever the data.
         for o in submitted.filter(id__in=page or [0])
-        .select_related("department", "clause__article", "submitted_by")
+        .select_related("department", "clause__article", "clause__regulation", "submitted_by")
         .annotate(light=light_expression(scope))
     }
     results = []
@@ -570,7 +570,12 @@ def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_
     """分工异议 awaiting the lead's decision, oldest first. Two queries: the count and one page."""
     pending = _pending(Objection.objects.filter(status=Objection.Status.PENDING), scope)
     rows = pending.select_related(
-        "obligation__clause__article", "obligation__department", "department", "suggested_department", "raised_by"
+        "obligation__clause__article",
+        "obligation__clause__regulation",
+        "obligation__department",
+        "department",
+        "suggested_department",
+        "raised_by",
     ).order_by("raised_at", "id")[:limit]
     results = [
         {
@@ -593,9 +598,9 @@ def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_
 def dashboard_pending_extensions(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
     """延期申请 awaiting approval, oldest first. Two queries: the count and one page."""
     pending = _pending(ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING), scope)
-    rows = pending.select_related("obligation__clause__article", "obligation__department", "requested_by").order_by(
-        "requested_at", "id"
-    )[:limit]
+    rows = pending.select_related(
+        "obligation__clause__article", "obligation__clause__regulation", "obligation__department", "requested_by"
+    ).order_by("requested_at", "id")[:limit]
     results = [
         {
             "id": e.id,

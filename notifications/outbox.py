@@ -281,7 +281,7 @@ def deliver(message_id: int) -> int:
             if not OutboxMessage.objects.filter(id=message_id, delivered_at=None).update(delivered_at=now):
                 return 0
             message = OutboxMessage.objects.select_related(
-                "obligation__clause__article", "obligation__department", "actor"
+                "obligation__clause__article", "obligation__clause__regulation", "obligation__department", "actor"
             ).get(id=message_id)
             notifications = write_notifications(
                 compose(message),

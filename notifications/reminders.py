@@ -36,7 +36,7 @@ from accounts.models import User
 from core import clock
 from core.calendar import WorkCalendar
 from obligations.models import ExtensionRequest, Milestone, Obligation, days_overdue, is_overdue, obligation_url
-from regulations.parser import citation
+from regulations.models import cite
 
 from .emails import date_text, render_email
 from .models import Delivery, Notification, Reminder, ReminderSettings
@@ -127,7 +127,7 @@ class Plan:
 
 
 def _citation(row: dict) -> str:
-    return citation(row["clause__article__label"], row["clause__paragraph_number"])
+    return cite(row["clause__article__label"], row["clause__paragraph_number"], row["clause__regulation__title"])
 
 
 OBLIGATION_FIELDS = (
@@ -140,6 +140,7 @@ OBLIGATION_FIELDS = (
     "clause__text",
     "clause__paragraph_number",
     "clause__article__label",
+    "clause__regulation__title",
 )
 
 

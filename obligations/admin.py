@@ -19,35 +19,9 @@ from django.urls import path, reverse
 from core.admin import ReadOnlyAdmin, number
 from core.errors import ServiceError
 from regulations import models as law
-from regulations.importing import preview
-from regulations.parser import RegulationFormatError
-from regulations.readers import ACCEPTED_SUFFIXES, FORMATS, MAX_BYTES, read_regulation_bytes
+from regulations.forms import RegulationUploadForm
 
-from . import audit, models, services
-from .seeding import import_regulation
-
-
-class RegulationUploadForm(forms.Form):
-    file = forms.FileField(
-        label="法规文件",
-        help_text="支持 .txt、.md、.docx、PDF（带文字层）、.html；扫描件 PDF 无法识别。",
-        widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_SUFFIXES)}),
-    )
-    code = forms.SlugField(label="法规代码", required=False, help_text="默认取文件名")
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith(ACCEPTED_SUFFIXES):
-            raise forms.ValidationError("只支持 .txt、.md、.docx、.pdf、.html 文件")
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError("文件过大（超过 20 MB）")
-        try:
-            return read_regulation_bytes(upload.read()), upload.name
-        except RegulationFormatError as exc:
-            raise forms.ValidationError(exc.args[0]) from exc
-
-
-SESSION_KEY = "regulation_import"
+from . import audit, models, regulation_upload, services
 
 
 @admin.register(law.Regulation)
@@ -69,43 +43,13 @@ class RegulationAdmin(ReadOnlyAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "导入法规"}
         form = RegulationUploadForm()
         if request.method == "POST" and "confirm" in request.POST:
-            pending = request.session.pop(SESSION_KEY, None)
-            if not pending:
-                messages.error(request, "预览已失效，请重新上传文件")
+            if regulation_upload.confirm(request) is None:
                 return redirect("admin:regulations_regulation_import")
-            try:
-                report = import_regulation(pending["text"], code=pending["code"], actor=request.user)
-            except RegulationFormatError as exc:
-                messages.error(request, exc.args[0])
-                return redirect("admin:regulations_regulation_import")
-            messages.success(
-                request,
-                f"已导入《{report.regulation.title}》：新生成义务 {report.obligations_created} 项，"
-                f"待确认主体 {len(report.unresolved)} 处",
-            )
-            if report.proposed:
-                messages.warning(
-                    request, f"以下机构不在机构名录中，请在“待确认机构”中确认：{'、'.join(report.proposed)}"
-                )
             return redirect("admin:regulations_regulation_changelist")
         if request.method == "POST":
             form = RegulationUploadForm(request.POST, request.FILES)
             if form.is_valid():
-                source, name = form.cleaned_data["file"]
-                try:
-                    clauses = preview(source.text, source_format=source.format)
-                except RegulationFormatError as exc:
-                    form.add_error("file", exc.args[0])
-                else:
-                    code = form.cleaned_data["code"] or name.rsplit(".", 1)[0][:50]
-                    request.session[SESSION_KEY] = {"text": source.text, "code": code}
-                    context.update(
-                        clauses=clauses,
-                        source_format=FORMATS[source.format],
-                        file_name=name,
-                        duties=sum(1 for c in clauses if c["kind"] == law.Clause.Kind.DUTY),
-                        waiting=sum(1 for c in clauses if c["kind"] == law.Clause.Kind.DUTY and c["unresolved"]),
-                    )
+                context.update(regulation_upload.preview(request, form) or {})
         context["form"] = form
         return TemplateResponse(request, "admin/regulations/regulation/import.html", context)
 

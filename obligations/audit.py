@@ -72,6 +72,7 @@ class AuditAction(models.TextChoices):
     ACCOUNT_PROVISIONED = "account.provisioned", "统一身份认证开通账号"
     ACCOUNT_UPDATED = "account.updated", "统一身份认证变更机构或角色"
     ACCOUNT_DEPROVISIONED = "account.deprovisioned", "统一身份认证停用账号"
+    REGULATION_IMPORTED = "regulation.imported", "导入法规"
 
 
 def action_label(action: str) -> str:

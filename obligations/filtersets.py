@@ -11,6 +11,7 @@ from .models import Obligation, overdue_q
 
 
 class ObligationFilterSet(FilterSet):
+    regulation = django_filters.CharFilter(field_name="clause__regulation__code", label="法规代码")
     department = django_filters.CharFilter(field_name="department__code", label="责任单位代码")
     status = django_filters.ChoiceFilter(choices=Obligation.Status.choices, label="状态")
     article = django_filters.NumberFilter(field_name="clause__article__number", label="条")
@@ -22,7 +23,7 @@ class ObligationFilterSet(FilterSet):
     class Meta:
         model = Obligation
         form = InputForm  # the rules for typed text and dates (core.validators)
-        fields = ["department", "status", "article", "chapter", "due_before", "due_after", "overdue"]
+        fields = ["regulation", "department", "status", "article", "chapter", "due_before", "due_after", "overdue"]
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

@@ -5,16 +5,26 @@ from django import forms
 
 from accounts.models import Department
 from core.forms import DateInput, InputForm
-from regulations.models import Chapter
+from regulations.models import Chapter, Regulation, many_regulations
 
 from .models import Evidence, Obligation, ReportingRequirement
 
 
+class ChapterChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, chapter):
+        # Several regulations have a 第一章 each: then the chapter says whose it is.
+        return f"《{chapter.regulation.title}》{chapter}" if self.many else str(chapter)
+
+
 class TaskFilterForm(InputForm):
+    # Only while more than one regulation is in force (regulations.models.many_regulations).
+    regulation = forms.ModelChoiceField(
+        label="法规", required=False, queryset=Regulation.objects.none(), to_field_name="code", empty_label="全部"
+    )
     status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部")] + Obligation.Status.choices)
     overdue = forms.ChoiceField(label="逾期", required=False, choices=[("", "全部"), ("1", "仅逾期"), ("0", "未逾期")])
     due_within = forms.IntegerField(label="几天内到期", required=False, min_value=0, max_value=3650)
-    chapter = forms.ModelChoiceField(label="章", required=False, queryset=Chapter.objects.none(), empty_label="全部")
+    chapter = ChapterChoiceField(label="章", required=False, queryset=Chapter.objects.none(), empty_label="全部")
     article = forms.IntegerField(label="条（序号）", required=False, min_value=1, max_value=999)
     q = forms.CharField(label="搜索条款内容", required=False, max_length=100)
     # The dashboard's drill-down links (/tasks/?department=CODE) land here.
@@ -24,7 +34,18 @@ class TaskFilterForm(InputForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["chapter"].queryset = Chapter.objects.order_by("regulation_id", "number")
+        many = many_regulations()
+        self.fields["chapter"].many = many
+        self.fields["chapter"].queryset = Chapter.objects.select_related("regulation").order_by(
+            "regulation_id", "number"
+        )
+        if many:
+            self.fields["regulation"].queryset = Regulation.objects.order_by("id")
+        elif not self.data.get("regulation"):
+            # One regulation: nothing to choose (a link naming one still filters).
+            del self.fields["regulation"]
+        else:
+            self.fields["regulation"].queryset = Regulation.objects.all()
         self.fields["department"].queryset = Department.objects.filter(active=True)
 
 

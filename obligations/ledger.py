@@ -117,19 +117,23 @@ class LedgerRefused(InvalidInput):
 # Out.
 
 
-def ledger_obligations(department: Department):
-    """The obligations a body carries, in the order of the regulation, with their latest progress."""
+def ledger_obligations(department: Department, regulation=None):
+    """The obligations a body carries (under one regulation when given), regulation by regulation
+    in the order of its text, with their latest progress."""
     latest = ProgressEntry.objects.filter(obligation=OuterRef("pk")).order_by("-created_at", "-id")
+    carried = Obligation.objects.active().filter(department=department)
+    if regulation is not None:
+        carried = carried.filter(clause__regulation=regulation)
     return (
-        Obligation.objects.active()
-        .filter(department=department)
-        .select_related("clause__article")
+        carried.select_related("clause__article", "clause__regulation")
         .annotate(
             latest_text=Subquery(latest.values("text")[:1]),
             latest_at=Subquery(latest.values("created_at")[:1]),
             latest_percent=Subquery(latest.values("percent")[:1]),
         )
-        .order_by("clause__article__number", "clause__paragraph_number", "clause__ordinal", "id")
+        .order_by(
+            "clause__regulation__title", "clause__article__number", "clause__paragraph_number", "clause__ordinal", "id"
+        )
     )
 
 
@@ -145,15 +149,21 @@ def ledger_download_name(department: Department, on: dt.date | None = None) -> s
     return f"{department.short_name}_义务落实台账_{on:%Y%m%d}.xlsx"
 
 
-def ledger_export(*, actor: User | None, department: Department, out) -> int:
-    """Write the body's ledger to `out` (a binary file) and record the export. Returns the rows."""
+def ledger_export(*, actor: User | None, department: Department, out, regulation=None) -> int:
+    """Write the body's ledger (under one regulation when given) to `out` (a binary file) and
+    record the export. Returns the rows."""
     ledger_check_export(actor=actor, department=department)
-    obligations = list(ledger_obligations(department))
+    obligations = list(ledger_obligations(department, regulation))
     _write(department, obligations, out, actor)
     audit.record(
         AuditAction.LEDGER_EXPORTED,
         actor=actor,
-        after={"department": department.code, "rows": len(obligations), "template": TEMPLATE_MARK},
+        after={
+            "department": department.code,
+            "rows": len(obligations),
+            "template": TEMPLATE_MARK,
+            **({"regulation": regulation.code} if regulation is not None else {}),
+        },
     )
     return len(obligations)
 
@@ -649,7 +659,7 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
         o.pk: o
         for o in Obligation.objects.select_for_update(of=("self",))
         .filter(pk__in=visible)
-        .select_related("clause__article", "department")
+        .select_related("clause__article", "clause__regulation", "department")
         .order_by("pk")
     }
     keys = {r.key(): r for r in ledger.rows if not r.errors}

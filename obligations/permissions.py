@@ -102,6 +102,15 @@ def _granted(user, obligation) -> frozenset:
     return READ_ACTIONS
 
 
+def may_import_regulation(user) -> bool:
+    """The lead (and the admin) bring a regulation in; staff and auditors do not."""
+    from accounts.models import User
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_admin_role or user.role == User.Role.LEAD
+
+
 # Each write on an obligation (a web form, an API call) and the actions that may lie behind it.
 # A user who may take none of them is refused (403) before what they sent is read: who may not
 # act learns that first, not that their (empty) input was incomplete. Which action it really is

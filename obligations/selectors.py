@@ -9,15 +9,17 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import Department
 from core.calendar import add_working_days
 from core.clock import today
 from core.errors import StaleVersion
+from regulations.models import Clause, Regulation
 
 from .audit import AuditAction
+from .figures import counts, format_rate, on_time_rate, rate
 from .models import AuditEntry, LightWindow, Obligation, ProgressEntry, ReportingRequirement, overdue_q
 
 
@@ -28,7 +30,7 @@ def obligation_list(*, user, window: LightWindow | None = None) -> QuerySet[Obli
     return (
         Obligation.objects.visible_to(user)
         .active()
-        .select_related("department", "clause__article__chapter")
+        .select_related("department", "clause__article__chapter", "clause__regulation")
         .with_light(window)
         .annotate(late=Case(When(overdue_q(window.on), then=Value(1)), default=Value(0), output_field=IntegerField()))
         .order_by("-late", F("due_date").asc(nulls_last=True), "clause__article__number", "id")
@@ -72,7 +74,7 @@ def reporting_for(*, user, on: dt.date | None = None) -> list[tuple[ReportingReq
     visible = Obligation.objects.visible_to(user).active().values("pk")
     requirements = (
         ReportingRequirement.objects.filter(active=True, obligation__in=visible)
-        .select_related("obligation__department", "obligation__clause__article")
+        .select_related("obligation__department", "obligation__clause__article", "obligation__clause__regulation")
         .order_by("obligation__clause__article__number", "obligation_id")
     )
     return [(r, reporting_status(r, on)) for r in requirements]
@@ -184,3 +186,69 @@ def reporting_status(requirement: ReportingRequirement, on: dt.date | None = Non
         due_on = previous.end + due_day
         return ReportingStatus(requirement.frequency, previous.label, due_on, on > due_on, sorted(filed))
     return ReportingStatus(requirement.frequency, current.label, current.end + due_day, False, sorted(filed))
+
+
+@dataclass
+class RegulationLine:
+    """One regulation on /regulation/: its duties and how the work on them stands (the obligations
+    the user sees), counted with the dashboard's figures (obligations.figures)."""
+
+    regulation: Regulation
+    duties: int
+    total: int = 0
+    verified: int = 0
+    submitted: int = 0
+    overdue: int = 0
+    on_time: int = 0
+    late: int = 0
+
+    @property
+    def in_force(self) -> bool:
+        effective = self.regulation.effective_date
+        return effective is None or effective <= today()
+
+    @property
+    def done_share(self) -> float | None:
+        return rate(self.verified, self.total)
+
+    @property
+    def done_percent(self) -> int:
+        share = self.done_share
+        return round(share * 100) if share is not None else 0
+
+    @property
+    def on_time_rate(self) -> str:
+        return format_rate(on_time_rate(self.on_time, self.late, self.overdue))
+
+
+def regulation_lines(*, user, window: LightWindow | None = None) -> list[RegulationLine]:
+    """Every regulation imported, oldest first, with its duty clauses and the figures of the
+    obligations `user` sees under it (two queries)."""
+    window = window or LightWindow.for_day()
+    regulations = Regulation.objects.order_by("effective_date", "id").annotate(
+        duty_count=Count("clauses", filter=Q(clauses__kind=Clause.Kind.DUTY, clauses__superseded_at__isnull=True))
+    )
+    figures = {
+        row["clause__regulation"]: row
+        for row in Obligation.objects.visible_to(user)
+        .active()
+        .values("clause__regulation")
+        .annotate(**counts(window))
+        .order_by()
+    }
+    lines = []
+    for regulation in regulations:
+        row = figures.get(regulation.pk, {})
+        lines.append(
+            RegulationLine(
+                regulation=regulation,
+                duties=regulation.duty_count,
+                total=row.get("total", 0),
+                verified=row.get(str(Obligation.Status.VERIFIED), 0),
+                submitted=row.get(str(Obligation.Status.SUBMITTED), 0),
+                overdue=row.get("overdue", 0),
+                on_time=row.get("on_time", 0),
+                late=row.get("late", 0),
+            )
+        )
+    return lines

@@ -20,10 +20,11 @@ from django.utils.safestring import mark_safe
 
 from core.clock import today
 from core.errors import InvalidTransition, NotAllowed, ServiceError
-from obligations.permissions import Action, allowed_actions, can, may_attempt
+from obligations.permissions import Action, allowed_actions, can, may_attempt, may_import_regulation
+from regulations.forms import RegulationUploadForm
 from regulations.models import Article, Regulation
 
-from . import decisions, forms, ledger, selectors, services
+from . import decisions, forms, ledger, regulation_upload, selectors, services
 from .api.views import evidence_file_response
 from .models import (
     AuditEntry,
@@ -42,7 +43,10 @@ PAGE_SIZE = 20
 
 def _visible(request, pk) -> Obligation:
     return get_object_or_404(
-        Obligation.objects.visible_to(request.user).select_related("department", "clause__article__chapter"), pk=pk
+        Obligation.objects.visible_to(request.user).select_related(
+            "department", "clause__article__chapter", "clause__regulation"
+        ),
+        pk=pk,
     )
 
 
@@ -52,8 +56,12 @@ def tasks(request):
     window = LightWindow.for_day()
     on = window.on
     queryset = selectors.obligation_list(user=request.user, window=window)
+    chosen_regulation = None
     if form.is_valid():
         data = form.cleaned_data
+        chosen_regulation = data.get("regulation")
+        if chosen_regulation:
+            queryset = queryset.filter(clause__regulation=chosen_regulation)
         if data["status"]:
             queryset = queryset.filter(status=data["status"])
         if data["overdue"] in ("0", "1"):
@@ -90,6 +98,7 @@ def tasks(request):
             "today": on,
             "reports": reports,
             "ledger_bodies": request.user.visible_bodies() if request.user.sees_everything else None,
+            "chosen_regulation": chosen_regulation,
             "filtered": form.is_valid() and any(v not in (None, "") for v in form.cleaned_data.values()),
         },
     )
@@ -405,17 +414,52 @@ def evidence_download(request, pk, eid):
 
 
 @login_required
-def regulation(request):
-    reg = Regulation.objects.order_by("title").first()
-    articles = []
-    if reg is not None:
-        articles = (
-            Article.objects.filter(regulation=reg)
-            .select_related("chapter")
-            .prefetch_related(Prefetch("clauses", to_attr="clause_list"))
-            .order_by("number")
-        )
+def regulations(request):
+    """Every regulation imported: its title, 施行日期, duties and how the work on them stands."""
+    return render(
+        request,
+        "obligations/regulations.html",
+        {
+            "lines": selectors.regulation_lines(user=request.user),
+            "may_import": may_import_regulation(request.user),
+        },
+    )
+
+
+@login_required
+def regulation(request, pk):
+    """One regulation's text, article by article, with the clauses found in each."""
+    reg = get_object_or_404(Regulation, pk=pk)
+    articles = (
+        Article.objects.filter(regulation=reg)
+        .select_related("chapter")
+        .prefetch_related(Prefetch("clauses", to_attr="clause_list"))
+        .order_by("number")
+    )
     return render(request, "obligations/regulation.html", {"regulation": reg, "articles": articles})
+
+
+@login_required
+def regulation_import(request):
+    """The lead brings a regulation in: upload → the dry run as the preview → confirm."""
+    if not may_import_regulation(request.user):
+        raise PermissionDenied
+    context = {}
+    form = RegulationUploadForm()
+    if request.method == "POST" and "confirm" in request.POST:
+        report = regulation_upload.confirm(request)
+        if report is None:
+            return redirect("regulation-import")
+        return redirect("regulation-detail", pk=report.regulation.pk)
+    status = 200
+    if request.method == "POST":
+        form = RegulationUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            context.update(regulation_upload.preview(request, form) or {})
+        if form.errors:
+            status = 400
+    context["form"] = form
+    return render(request, "obligations/regulation_import.html", context, status=status)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -433,9 +477,11 @@ def ledger_download(request):
         department = user.department
     else:
         raise Http404
+    wanted = request.GET.get("regulation") or ""
+    regulation = get_object_or_404(Regulation, code=wanted) if wanted else None
     out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     try:
-        ledger.ledger_export(actor=user, department=department, out=out)
+        ledger.ledger_export(actor=user, department=department, out=out, regulation=regulation)
     except NotAllowed:
         out.close()
         raise Http404 from None

@@ -113,6 +113,81 @@ def preview(text: str, *, source_format: str = "txt") -> list[dict]:
     return [clause_to_dict(c, names, source_format) for c in extract_clauses(parsed, registry)]
 
 
+@dataclass
+class ProposedBody:
+    """A phrase a duty names that the registry does not know, and what the import would propose."""
+
+    name: str
+    level: str  # Department.Level, as proposed
+    kind: str  # Department.Kind, as proposed
+    status: str  # "new" (the import would propose it) or the BodyProposal status it already has
+    citations: list[str] = field(default_factory=list)
+
+    @property
+    def level_label(self) -> str:
+        return Department.Level(self.level).label
+
+    @property
+    def kind_label(self) -> str:
+        return Department.Kind(self.kind).label
+
+    @property
+    def status_label(self) -> str:
+        if self.status == "new":
+            return "将提请确认（新称谓）"
+        return BodyProposal.Status(self.status).label
+
+
+@dataclass
+class DryRun:
+    """What an import of a text would do, written nowhere: the preview the lead and the admin
+    confirm (every clause with its citation and bodies; every unknown phrase with its proposal)."""
+
+    title: str
+    effective_date: dt.date | None
+    exists: bool  # a regulation of this title is already stored (the import updates it)
+    clauses: list[dict]
+    proposals: list[ProposedBody]
+
+    @property
+    def duties(self) -> list[dict]:
+        return [c for c in self.clauses if c["kind"] == DUTY]
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for c in self.duties if c["unresolved"])
+
+
+def dry_run(text: str, *, source_format: str = "txt") -> DryRun:
+    """The import of `text` as it would run now, without writing anything (needs the database)."""
+    parsed = parse_regulation(text)
+    clauses = preview(text, source_format=source_format)
+    for clause in clauses:
+        clause["citation"] = citation(article_label(clause["article"]), clause["paragraph"])
+    known = {p.name: p for p in BodyProposal.objects.all()}
+    proposals: dict[str, ProposedBody] = {}
+    for clause in clauses:
+        if clause["kind"] != DUTY:
+            continue
+        for name in clause["unresolved"]:
+            body = proposals.get(name)
+            if body is None:
+                existing = known.get(name)
+                if existing is not None:
+                    body = ProposedBody(name, existing.level, existing.kind, existing.status)
+                else:
+                    body = ProposedBody(name, *proposed_level_and_kind(name), "new")
+                proposals[name] = body
+            body.citations.append(clause["citation"])
+    return DryRun(
+        title=parsed.title,
+        effective_date=effective_date_of(parsed),
+        exists=Regulation.objects.filter(title=parsed.title).exists(),
+        clauses=clauses,
+        proposals=list(proposals.values()),
+    )
+
+
 def _cite(article: int, paragraph: int, ordinal: int) -> str:
     return f"{citation(article_label(article), paragraph)}（第{ordinal}处）"
 

@@ -6,13 +6,50 @@ The tables keep the names they had when these models lived in obligations/ (move
 SeparateDatabaseAndState: no data was copied).
 """
 
+import time
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 
 from accounts.models import Department
 from core import clock
 
 from .parser import citation
+
+# Whether more than one regulation is in force, as read at time.monotonic() (None: not read yet).
+_many_kept: tuple[float, bool] | None = None
+MANY_CACHE_SECONDS = 60
+
+
+def many_regulations() -> bool:
+    """Whether more than one regulation is in force (imported): then every citation, list, filter
+    and report names the regulation of each row. Read at most once a minute per process; an
+    import clears it at once in the process that made it (`regulations_changed`, regulations.apps).
+    """
+    global _many_kept
+    now = time.monotonic()
+    if _many_kept is not None and now - _many_kept[0] < MANY_CACHE_SECONDS:
+        return _many_kept[1]
+    many = len(Regulation.objects.order_by().values_list("pk", flat=True)[:2]) > 1
+    _many_kept = (now, many)
+    return many
+
+
+def forget_many_regulations() -> None:
+    global _many_kept
+    _many_kept = None
+
+
+def regulations_changed(**kwargs) -> None:
+    """Signal receiver: forget now, and again when the saving transaction commits."""
+    forget_many_regulations()
+    transaction.on_commit(forget_many_regulations)
+
+
+def cite(article_label: str, paragraph: int, regulation_title: str = "") -> str:
+    """The citation as every page, notice, list and report shows it: 第二十七条第一款 while one
+    regulation is in force, 《济南市数字经济促进条例》第二十七条第一款 once there are several."""
+    return citation(article_label, paragraph, regulation_title if many_regulations() else "")
 
 
 class Regulation(models.Model):
@@ -134,8 +171,11 @@ class Clause(models.Model):
 
     @property
     def citation(self) -> str:
-        """第X条第Y款, as a civil servant cites it."""
-        return citation(self.article.label, self.paragraph_number)
+        """第X条第Y款, as a civil servant cites it; with 《title》 before it when several
+        regulations are in force (`cite`)."""
+        if not many_regulations():
+            return citation(self.article.label, self.paragraph_number)
+        return cite(self.article.label, self.paragraph_number, self.regulation.title)
 
 
 class StandingResponsibility(models.Model):

@@ -187,9 +187,14 @@ def article_label(number: int) -> str:
     return f"第{int_to_chinese_numeral(number)}条"
 
 
-def citation(article: str, paragraph: int) -> str:
-    """("第三条", 2) -> 第三条第二款: the one way a 款 is cited, on every page, message and report."""
-    return f"{article}第{int_to_chinese_numeral(paragraph)}款"
+def citation(article: str, paragraph: int, regulation: str = "") -> str:
+    """("第三条", 2) -> 第三条第二款: the one way a 款 is cited, on every page, message and report.
+
+    With a regulation's title: 《济南市数字经济促进条例》第三条第二款. Whether a citation names its
+    regulation (only when more than one is in force) is decided once, in
+    ``regulations.models.cite``."""
+    plain = f"{article}第{int_to_chinese_numeral(paragraph)}款"
+    return f"《{regulation}》{plain}" if regulation else plain
 
 
 # ---------------------------------------------------------------------------------------------

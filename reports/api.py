@@ -35,6 +35,9 @@ class ReportRequestSerializer(InputSerializer):
     due_from = serializers.DateField(required=False, allow_null=True, help_text="完成期限起")
     due_to = serializers.DateField(required=False, allow_null=True, help_text="完成期限止")
     as_of = serializers.DateField(required=False, allow_null=True, help_text="状态截至日期（留空为当前状态）")
+    regulation = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="法规代码（留空为最先导入的法规）"
+    )
 
     def filters(self) -> ReportFilters:
         d = self.validated_data
@@ -45,6 +48,7 @@ class ReportRequestSerializer(InputSerializer):
             due_from=d.get("due_from"),
             due_to=d.get("due_to"),
             as_of=d.get("as_of"),
+            regulation=d.get("regulation") or "",
         )
 
 

@@ -18,7 +18,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 
 from django.db import connection
@@ -65,8 +65,7 @@ from obligations.models import (
     was_overdue,
 )
 from obligations.selectors import cooperating_codes
-from regulations.models import Regulation
-from regulations.parser import citation
+from regulations.models import Regulation, cite
 
 CHUNK_SIZE = 2000
 STATUS_LABELS = dict(Obligation.Status.choices)
@@ -86,6 +85,7 @@ class ReportFilters:
     due_from: dt.date | None = None
     due_to: dt.date | None = None
     as_of: dt.date | None = None
+    regulation: str = ""  # a regulation's code; empty: the first imported
 
     def to_params(self) -> dict:
         out = {}
@@ -110,10 +110,11 @@ class ReportFilters:
             due_from=day("due_from"),
             due_to=day("due_to"),
             as_of=day("as_of"),
+            regulation=params.get("regulation", "") or "",
         )
 
     def with_department(self, code: str) -> "ReportFilters":
-        return ReportFilters(code, self.chapter, self.status, self.due_from, self.due_to, self.as_of)
+        return replace(self, department=code)
 
 
 @dataclass
@@ -604,7 +605,7 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
             label, late = timeliness_text(kind, status, due, handed, on)
             yield ObligationRow(
                 obligation_id=pk,
-                citation=citation(article_label, paragraph),
+                citation=cite(article_label, paragraph, ctx.regulation.title),
                 chapter=f"{chapter_label} {chapter_title}" if chapter_label is not None else "",
                 clause_text=clause_text,
                 department_code=dept_code,
@@ -676,7 +677,7 @@ def _evidence_rows(ctx: ReportContext, chunk_size: int) -> Iterator[EvidenceRow]
         yield EvidenceRow(
             evidence_id=pk,
             obligation_id=obligation_id,
-            citation=citation(article_label, paragraph),
+            citation=cite(article_label, paragraph, ctx.regulation.title),
             department=department,
             kind=kind,
             kind_label=KIND_LABELS.get(kind, kind),
@@ -718,7 +719,7 @@ def iter_due_changes(ctx: ReportContext, chunk_size: int = CHUNK_SIZE) -> Iterat
         ):
             yield DueChangeRow(
                 obligation_id=pk,
-                citation=citation(label, paragraph),
+                citation=cite(label, paragraph, ctx.regulation.title),
                 department=department,
                 old_date=old,
                 new_date=new,

@@ -118,7 +118,7 @@ def returned_items(ctx: asof.ReportContext) -> list[Returned]:
         AuditEntry.objects.filter(action=AuditAction.OBLIGATION_STATUS, at__lt=cutoff, obligation__in=in_scope)
         .filter(Q(before__status=Obligation.Status.SUBMITTED) & Q(after__status=Obligation.Status.IN_PROGRESS))
         .filter(id=Subquery(last))
-        .select_related("obligation__clause__article", "obligation__department")
+        .select_related("obligation__clause__article", "obligation__clause__regulation", "obligation__department")
         .order_by("at", "id")
     )
     return [

@@ -2,7 +2,7 @@ from django import forms
 
 from core.forms import InputForm
 from obligations.models import Obligation
-from regulations.models import Chapter
+from regulations.models import Chapter, Regulation, many_regulations
 
 from .asof import ReportFilters
 from .models import ExportJob
@@ -12,6 +12,7 @@ class ReportForm(InputForm):
     """The filters of a report. Staff see only their own body in the body list."""
 
     format = forms.ChoiceField(label="格式", choices=ExportJob.Format.choices)
+    regulation = forms.ChoiceField(label="法规", required=False)
     department = forms.ChoiceField(label="责任单位", required=False)
     chapter = forms.TypedChoiceField(label="章", required=False, coerce=int, empty_value=None)
     status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部状态"), *Obligation.Status.choices])
@@ -25,8 +26,16 @@ class ReportForm(InputForm):
         super().__init__(*args, **kwargs)
         bodies = [(d.code, d.name) for d in user.visible_bodies()]
         self.fields["department"].choices = [("", "全部单位"), *bodies] if user.sees_everything else bodies
-        chapters = Chapter.objects.order_by("regulation_id", "number")
-        self.fields["chapter"].choices = [("", "全部章节")] + [(c.number, str(c)) for c in chapters]
+        regulations = list(Regulation.objects.order_by("id").values_list("code", "title"))
+        self.fields["regulation"].choices = [(code, f"《{title}》") for code, title in regulations]
+        many = many_regulations()
+        if not many:
+            # One regulation in force: nothing to choose, the field stays out of the page.
+            del self.fields["regulation"]
+        chapters = Chapter.objects.order_by("regulation_id", "number").select_related("regulation")
+        self.fields["chapter"].choices = [("", "全部章节")] + [
+            (c.number, f"《{c.regulation.title}》{c}" if many else str(c)) for c in chapters
+        ]
 
     def filters(self) -> ReportFilters:
         data = self.cleaned_data
@@ -37,10 +46,20 @@ class ReportForm(InputForm):
             due_from=data.get("due_from"),
             due_to=data.get("due_to"),
             as_of=data.get("as_of"),
+            regulation=data.get("regulation") or "",
         )
 
 
 class ImplementationReportForm(InputForm):
+    regulation = forms.ChoiceField(label="法规", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        regulations = Regulation.objects.order_by("id").values_list("code", "title")
+        self.fields["regulation"].choices = [(code, f"《{title}》") for code, title in regulations]
+        if not many_regulations():
+            del self.fields["regulation"]
+
     as_of = forms.DateField(
         label="状态截至（留空为当前）", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -74,6 +74,10 @@ def report_context(*, user, filters: asof.ReportFilters, regulation: Regulation 
         raise ReportError("invalid_as_of", "截至日期不能晚于今天。", 400, {"as_of": filters.as_of.isoformat()})
     if filters.due_from and filters.due_to and filters.due_from > filters.due_to:
         raise ReportError("invalid_date_range", "期限起始日期不能晚于结束日期。", 400)
+    if regulation is None and filters.regulation:
+        regulation = Regulation.objects.filter(code=filters.regulation).first()
+        if regulation is None:
+            raise ReportError("unknown_regulation", "没有该法规。", 400, {"regulation": filters.regulation})
     regulation = regulation or Regulation.objects.order_by("id").first()
     if regulation is None:
         raise ReportError("no_regulation", "尚未导入法规，无可导出的内容。", 404)
@@ -229,12 +233,12 @@ def export_job_path(job: ExportJob) -> Path | None:
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def implementation_report_context(*, user, as_of: dt.date | None = None) -> asof.ReportContext:
+def implementation_report_context(*, user, as_of: dt.date | None = None, regulation: str = "") -> asof.ReportContext:
     """The whole regulation as of a day; for those who see everything (the lead reports it,
     auditors and admins may read it). `user` None is the operator's command."""
     if user is not None and user.is_authenticated and not user.sees_everything:
         raise ReportError("permission_denied", "实施情况报告由牵头部门导出，经办人不能导出。", 403)
-    return report_context(user=user, filters=asof.ReportFilters(as_of=as_of))
+    return report_context(user=user, filters=asof.ReportFilters(as_of=as_of, regulation=regulation))
 
 
 def implementation_report_write(*, ctx: asof.ReportContext, user, out) -> docx.ReportData:

@@ -112,7 +112,9 @@ def implementation_report(request):
         messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
         return redirect("reports:index")
     try:
-        ctx = services.implementation_report_context(user=request.user, as_of=form.cleaned_data["as_of"])
+        ctx = services.implementation_report_context(
+            user=request.user, as_of=form.cleaned_data["as_of"], regulation=form.cleaned_data.get("regulation") or ""
+        )
     except services.ReportError as err:
         if err.status in (403, 404):
             raise Http404(err.message) from err

@@ -35,6 +35,9 @@ def _forget_official_schedules():
     from core.calendar import forget_official_schedules
 
     forget_official_schedules()
+    from regulations.models import forget_many_regulations
+
+    forget_many_regulations()
 
 
 @pytest.fixture

@@ -177,14 +177,16 @@ def test_due_reports_on_my_tasks_and_missing_ones_for_the_lead(cast):
 
 
 def test_regulation_page_lists_articles_with_clause_kinds(cast, regulation):
-    html = login(cast["alice"]).get("/regulation/").content.decode()
+    listing = login(cast["alice"]).get("/regulation/").content.decode()
+    assert "济南市数字经济促进条例" in listing and f'href="/regulation/{regulation.pk}/"' in listing
+    html = login(cast["alice"]).get(f"/regulation/{regulation.pk}/").content.decode()
     assert "济南市数字经济促进条例" in html and "第一章" in html
     assert "kind-duty" in html and "kind-third_party" in html
 
 
 def test_pages_have_no_inline_scripts_or_handlers(cast):
     o = make_obligation("JN-DSJ")
-    for path in ("/tasks/", f"/obligations/{o.pk}/", "/regulation/"):
+    for path in ("/tasks/", f"/obligations/{o.pk}/", "/regulation/", f"/regulation/{o.clause.regulation_id}/"):
         html = login(cast["lena"]).get(path).content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
         assert not re.search(r"\son[a-z]+=", html), path

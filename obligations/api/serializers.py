@@ -25,7 +25,7 @@ from obligations.models import (
 )
 from obligations.models import days_left as days_left_on  # the fields below have the rules' names
 from obligations.models import is_overdue as overdue_on
-from regulations.parser import citation
+from regulations.models import cite
 
 STATUS_LABELS = dict(Obligation.Status.choices)
 
@@ -74,6 +74,8 @@ class ObligationSerializer(serializers.ModelSerializer):
     """
 
     citation = serializers.CharField(read_only=True)
+    regulation = serializers.CharField(source="clause.regulation.code", read_only=True, help_text="法规代码")
+    regulation_title = serializers.CharField(source="clause.regulation.title", read_only=True)
     article = serializers.IntegerField(source="clause.article.number", read_only=True)
     chapter = serializers.IntegerField(source="clause.article.chapter.number", read_only=True, allow_null=True)
     clause_text = serializers.CharField(source="clause.text", read_only=True)
@@ -104,6 +106,8 @@ class ObligationSerializer(serializers.ModelSerializer):
         "clause__article__number",
         "clause__article__label",
         "clause__article__chapter__number",
+        "clause__regulation__code",
+        "clause__regulation__title",
     )
     # A list's rows as values(): the columns, the light and the urgency order's "late".
     VALUES = (*COLUMNS, "light", "late")
@@ -114,6 +118,8 @@ class ObligationSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "citation",
+            "regulation",
+            "regulation_title",
             "article",
             "chapter",
             "clause_text",
@@ -147,7 +153,11 @@ class ObligationSerializer(serializers.ModelSerializer):
         on, status, due, missed = self._on, row["status"], row["due_date"], row["missed_due_date"]
         return {
             "id": row["id"],
-            "citation": citation(row["clause__article__label"], row["clause__paragraph_number"]),
+            "citation": cite(
+                row["clause__article__label"], row["clause__paragraph_number"], row["clause__regulation__title"]
+            ),
+            "regulation": row["clause__regulation__code"],
+            "regulation_title": row["clause__regulation__title"],
             "article": row["clause__article__number"],
             "chapter": row["clause__article__chapter__number"],
             "clause_text": row["clause__text"],
@@ -178,6 +188,8 @@ class ObligationSerializer(serializers.ModelSerializer):
             "clause__article__number": article.number,
             "clause__article__label": article.label,
             "clause__article__chapter__number": article.chapter.number if article.chapter_id is not None else None,
+            "clause__regulation__code": clause.regulation.code,
+            "clause__regulation__title": clause.regulation.title,
             "department__code": department.code,
             "department__name": department.name,
             "light": getattr(obligation, "light", None),

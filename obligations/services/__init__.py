@@ -5,7 +5,8 @@
 - deadlines: due dates and extension requests; milestones: dated steps;
 - progress and evidence: the work reported, with its proof;
 - assignment: reassigning, cooperating bodies, objections;
-- reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen: decisions read.
+- reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen: decisions read;
+- regulations: a regulation's text imported, its obligations created.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
 permission (`obligations.permissions.can`) and the state, each writing the audit trail with the
@@ -27,6 +28,7 @@ from .deadlines import extension_decide, extension_request, obligation_set_due_d
 from .evidence import detect_file_kind, display_name, evidence_add, evidence_check_file
 from .milestones import milestone_add, milestone_complete, milestone_set_due_date
 from .progress import progress_add
+from .regulations import regulation_import
 from .reporting import reporting_require
 from .seen import decision_mark_seen
 from .transitions import (
@@ -38,6 +40,7 @@ from .transitions import (
 )
 
 __all__ = [
+    "regulation_import",
     "TRANSITION_LABELS",
     "REASON_REQUIRED",
     "submission_missing",

@@ -64,7 +64,9 @@ def check_version(obligation: Obligation, expected_version: Any) -> None:
 
 
 def fresh_obligation(obligation: Obligation) -> Obligation:
-    return Obligation.objects.select_related("department", "clause__article").get(pk=obligation.pk)
+    return Obligation.objects.select_related("department", "clause__article", "clause__regulation").get(
+        pk=obligation.pk
+    )
 
 
 def touch_activity(obligation: Obligation) -> None:

@@ -83,10 +83,12 @@ def pages_of(role: str, world) -> list[str]:
     obligation, submitted = world["obligation"], world["submitted"]
     common = ["/tasks/", f"/obligations/{obligation.pk}/", "/regulation/", "/notifications/"]
     common += ["/notifications/preferences/", "/accounts/security/", "/accounts/password/"]
+    common += [f"/regulation/{obligation.clause.regulation_id}/"]
     return {
         "alice": common
         + ["/dashboard/", "/tasks/ledger/import/", "/no-such-page/", "/notifications/acknowledgements/"],
-        "lena": common + ["/dashboard/", f"/obligations/{submitted.pk}/", "/reports/", "/tasks/ledger/import/"],
+        "lena": common
+        + ["/dashboard/", f"/obligations/{submitted.pk}/", "/reports/", "/tasks/ledger/import/", "/regulation/import/"],
         "audrey": ["/tasks/", f"/obligations/{obligation.pk}/", "/reports/", "/dashboard/", "/notifications/"],
     }[role]
 

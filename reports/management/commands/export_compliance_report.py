@@ -46,6 +46,7 @@ class Command(BaseCommand):
             due_from=_date(opts["due_from"]) if opts.get("due_from") else None,
             due_to=_date(opts["due_to"]) if opts.get("due_to") else None,
             as_of=_date(opts["as_of"]) if opts.get("as_of") else None,
+            regulation=opts["regulation"] or "",
         )
         fmt = opts["format"]
         regulation = None

@@ -17,6 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--format", required=True, choices=["docx"])
         parser.add_argument("--as-of", help="状态截至日期 YYYY-MM-DD（留空为当前状态）")
+        parser.add_argument("--regulation", default="", help="法规代码（默认为最先导入的法规）")
         parser.add_argument("--user", help="以该用户名义导出；留空则以系统名义导出")
         parser.add_argument("-o", "--output", required=True, help="输出文件路径（.docx）")
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
                 raise CommandError(f"用户不存在或已停用：{opts['user']}")
         as_of = _date(opts["as_of"]) if opts.get("as_of") else None
         try:
-            ctx = services.implementation_report_context(user=user, as_of=as_of)
+            ctx = services.implementation_report_context(user=user, as_of=as_of, regulation=opts["regulation"] or "")
         except services.ReportError as err:
             raise CommandError(err.message) from err
         target = Path(opts["output"]).resolve()
