@@ -669,6 +669,9 @@ GENERAL_EXACT = (
     "政府及其有关部门",
     "政府及其部门",
     "政府和有关部门",
+    "行政执法机关",
+    "制定机关",
+    "同一部门",
 )
 # A body described by what it does is a class too, even one the regulation defines:
 # "负有安全生产监督管理职责的部门", "接到报告的部门".
@@ -695,6 +698,10 @@ THING_ENDINGS = (
     "机制",
     "活动",
     "场所",
+    "系统",
+    "平台",
+    "意见",
+    "大厅",
 )
 GENERAL_PLACE_PREFIXES = ("本市", "本省", "全市", "全省", "市", "省", "区", "县", "州")
 # Conditions written after the actor and before 应当: "网信等部门发现…时，应当" -> "网信等部门".
@@ -816,9 +823,13 @@ def _subject_of(before_modal: str, registry: Registry) -> str:
     if not parts:
         return ""
     chosen = next((p for p in reversed(parts) if _has_actor(p, registry)), parts[-1])
+    if chosen.startswith(CONDITION_STARTS) and chosen.endswith(CONDITION_ENDINGS):
+        return ""  # "需要设立部门专业服务大厅的，应当…": a condition, the actor left out
     return _strip_trailing(_body_before_its_act(_cut_condition(chosen, registry), registry))[:MAX_SUBJECT]
 
 
+# A part of the sentence opening with these and ending "…的" is a condition, whatever it names.
+CONDITION_STARTS = ("需要", "确需", "依法需要", "因")
 # Where a body's name ends: "市公共信用机构受理…申请的" is the 市公共信用机构 doing something.
 BODY_END_RE = re.compile(r"政府|部门|机关|机构|中心|办公室|委员会|法院|检察院|办事处|局")
 
@@ -829,7 +840,7 @@ def _body_before_its_act(text: str, registry: Registry) -> str:
         return text
     for m in BODY_END_RE.finditer(text):
         prefix, rest = text[: m.end()], text[m.end() :]
-        if not rest or rest[0] in "的和及与、，" or BODY_END_RE.match(rest):
+        if not rest or rest[0] in "的、，" or rest.startswith(SEPARATORS) or BODY_END_RE.match(rest):
             continue
         resolution = registry.resolve(prefix)
         if resolution.codes or resolution.unresolved:
@@ -889,7 +900,9 @@ def _is_general(subject: str) -> bool:
 def _classify(subject: str, resolution: Resolution) -> str:
     if not subject or subject.endswith(THING_ENDINGS):
         return PRINCIPLE
-    if _is_general(subject) and not (EVERY_LEVEL_GOVERNMENT in subject and resolution.codes):
+    # "各级人民政府", "各级人力资源社会保障、医疗保障等有关部门": bodies named at every level.
+    every_level_named = (EVERY_LEVEL_GOVERNMENT in subject or subject.startswith("各级")) and resolution.codes
+    if _is_general(subject) and not every_level_named:
         return GENERAL
     if resolution.codes or resolution.unresolved:
         return DUTY
@@ -1086,6 +1099,7 @@ FILLERS = HEAD_NOUNS + (
     "本省",
     "本级",
     "同级",
+    "各级",
     "有关",
     "相关",
     "其他",

@@ -140,6 +140,8 @@ def clauses(text, registry=REGISTRY):
         ("人力资源社会保障、医疗保障等部门", ["RSJ", "YBJ"], []),  # written without the registry's 和
         ("住房城乡建设、税务等部门和不动产登记机构", ["ZJJ", "SWJ"], ["不动产登记机构"]),
         ("公共资源交易管理机构和服务机构", [], ["公共资源交易管理机构", "公共资源交易服务机构"]),
+        ("各级人力资源社会保障、医疗保障等有关部门和单位", ["RSJ", "YBJ"], []),  # fields named at every level
+        ("政务服务有关部门或者综合政务服务机构接受申请材料的，", [], ["综合政务服务机构"]),
     ],
 )
 def test_institutions_and_organs_are_bodies(subject, departments, unresolved):
@@ -160,6 +162,9 @@ def test_institutions_and_organs_are_bodies(subject, departments, unresolved):
         ("各地区、各部门之间应当加强证明的互认共享。", "general"),
         ("负有安全生产监督管理职责的部门应当相互配合。", "general"),  # a class described by its duty
         ("市有关行业主管部门应当加强信用体系建设。", "general"),
+        ("政务服务有关部门的政务信息系统应当与政务服务平台实现数据交换。", "principle"),
+        ("因场地等特殊原因，需要设立部门专业服务大厅的，应当报本级人民政府批准。", "principle"),  # a condition
+        ("行政执法机关应当依法实施检查。", "general"),
     ],
 )
 def test_things_activities_and_classes_are_not_duties(sentence, kind):
