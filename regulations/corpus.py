@@ -104,7 +104,10 @@ def found_duties(text: str, registry: Registry) -> tuple[list[Duty], int]:
     """The parser's duties in a text, and how many of its clauses hold 应当."""
     clauses = extract_clauses(parse_regulation(text), registry)
     duties = [
-        Duty(c.article, c.paragraph, tuple(c.departments) + tuple(c.unresolved)) for c in clauses if c.kind == DUTY
+        # the bodies bound: the registry's, then those proposed from the subject (not the cooperating)
+        Duty(c.article, c.paragraph, tuple(c.departments) + tuple(registry.resolve(c.subject).unresolved))
+        for c in clauses
+        if c.kind == DUTY
     ]
     return duties, sum(1 for c in clauses if SHALL in c.text)
 

@@ -641,6 +641,8 @@ GENERAL_PREFIXES = (
     "一切",
     "各地区",
     "各地方",
+    "上级",  # "上级人民政府应当…对下级人民政府…": a relation, not a body
+    "下级",
 )
 GENERAL_ANYWHERE = ("各级", "国家机关")
 # A subject that is only one of these (after place prefixes such as 市/省/本市) names a class too.
@@ -869,7 +871,7 @@ def _agent_after(after_modal: str, registry: Registry) -> str:
 
 
 # Organs named at every level are named bodies: "各级人民法院", "各级监察委员会、人民法院…".
-NAMED_ORGANS = ("人民法院", "人民检察院", "监察委员会", "公安机关")
+NAMED_ORGANS = ("人民法院", "人民检察院", "监察委员会", "公安机关", "监察机关", "审判机关", "检察机关")
 # "X有关部门" is the departments of X when X is a government ("县级以上人民政府有关部门"); with a
 # field of work as X it is a class, even one the regulation defines ("政务服务有关部门").
 OPEN_CLASS_ENDINGS = ("有关部门", "相关部门", "有关主管部门", "相关主管部门")
@@ -938,9 +940,30 @@ def _cooperating(after_modal: str, registry: Registry) -> Resolution:
     span = _cooperating_text(after_modal)
     if not span:
         return Resolution()
+    organs = _list_of_organs(span)
+    if organs and not registry.runs_past(span, len(organs)):
+        return registry.resolve(organs)  # "同级监察机关、审判机关、检察机关建立…"
     if "部门" in span:
         return registry.resolve(span[: span.index("部门") + 2])
     return registry.resolve(registry.leading_bodies(span))
+
+
+# Organs that end a cooperating list written without 部门: "…监察委员会、人民法院、人民检察院等".
+ORGAN_END_RE = re.compile(r"机关|委员会|法院|检察院")
+
+
+def _list_of_organs(span: str) -> str:
+    """The leading list of organs in ``span``: each name ends with an organ noun and the next
+    follows a separator; "" when the span does not start with such a list."""
+    end = 0
+    for m in ORGAN_END_RE.finditer(span):
+        between = span[end : m.start()]
+        if end and not between.startswith(("、", "和", "及", "与", "以及")):
+            break
+        if any(mark in between for mark in PHRASE_BREAKS):
+            break
+        end = m.end()
+    return span[:end]
 
 
 def _segments(sentence: str, positions: list[int]) -> list[tuple[str, str, str]]:
@@ -1273,6 +1296,11 @@ class Registry:
 
     def _phrase_at(self, text: str, index: int) -> str:
         return next((p for p in self._by_first_char.get(text[index], ()) if text.startswith(p, index)), "")
+
+    def runs_past(self, text: str, end: int) -> bool:
+        """Whether a registry phrase starting before ``end`` goes on past it ("公安机关交通管理")."""
+        text = text.translate(_AND_FOR_YU)
+        return any((p := self._phrase_at(text, i)) and i + len(p) > end for i in range(min(end, len(text))))
 
     def ends_with_phrase(self, text: str) -> bool:
         text = text.translate(_AND_FOR_YU)

@@ -25,7 +25,7 @@ def test_the_corpus_of_other_kinds():
     assert len(CHECKED) >= 6
     national = {"work-safety-law-2021", "national-business-environment-2019"}
     assert national <= set(CHECKED)
-    assert sum(len(c.duties) for c in CHECKED.values()) == 77
+    assert sum(len(c.duties) for c in CHECKED.values()) == 93
     for checked in CHECKED.values():
         assert checked.text_path.is_file() and checked.registry and checked.duties
 
@@ -140,6 +140,7 @@ def clauses(text, registry=REGISTRY):
         ("人力资源社会保障、医疗保障等部门", ["RSJ", "YBJ"], []),  # written without the registry's 和
         ("住房城乡建设、税务等部门和不动产登记机构", ["ZJJ", "SWJ"], ["不动产登记机构"]),
         ("公共资源交易管理机构和服务机构", [], ["公共资源交易管理机构", "公共资源交易服务机构"]),
+        ("各级审判机关、检察机关", [], ["各级审判机关", "检察机关"]),
         ("各级人力资源社会保障、医疗保障等有关部门和单位", ["RSJ", "YBJ"], []),  # fields named at every level
         ("政务服务有关部门或者综合政务服务机构接受申请材料的，", [], ["综合政务服务机构"]),
     ],
@@ -165,6 +166,7 @@ def test_institutions_and_organs_are_bodies(subject, departments, unresolved):
         ("政务服务有关部门的政务信息系统应当与政务服务平台实现数据交换。", "principle"),
         ("因场地等特殊原因，需要设立部门专业服务大厅的，应当报本级人民政府批准。", "principle"),  # a condition
         ("行政执法机关应当依法实施检查。", "general"),
+        ("上级人民政府应当对下级人民政府进行政务诚信监督检查。", "general"),  # a relation
     ],
 )
 def test_things_activities_and_classes_are_not_duties(sentence, kind):
@@ -202,6 +204,12 @@ def test_the_body_after_ying_dang_you_acts():
         "经研究仍不能解决的，应当提交市人民政府常务会议研究处理。\n"
     )
     assert clauses(text) == [(1, 1, "duty", [], ["市人民政府办公室"]), (1, 2, "duty", [], ["市人民政府办公室"])]
+
+
+def test_organs_cooperating_without_a_department_are_proposed():
+    text = "第一条 县级以上人民政府应当会同同级监察机关、审判机关、检察机关建立联合惩戒机制。\n"
+    (clause,) = extract_clauses(parse_regulation(text), Registry({"县级以上人民政府": ["GOV"]}))
+    assert (clause.departments, clause.unresolved) == (["GOV"], ["同级监察机关", "审判机关", "检察机关"])
 
 
 def test_a_body_whose_own_act_is_the_condition_is_the_subject():
