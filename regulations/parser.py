@@ -665,16 +665,20 @@ GENERAL_EXACT = (
     "有关行政机关",
     "有关行业主管部门",
     "相关行业主管部门",
-    # Kinds of organ and a government left unnamed: "司法机关应当…", "政府及其有关部门应当…".
+    # A kind of organ: "司法机关应当…".
     "司法机关",
-    "政府",
-    "政府及其有关部门",
-    "政府及其部门",
-    "政府和有关部门",
     "行政执法机关",
     "制定机关",
     "同一部门",
+    "本部门",
+    "本单位",
+    "本机关",
+    "市直部门",
+    "省直部门",
+    "区直部门",
 )
+# A government left unnamed (no place before it): "政府及其有关部门应当…".
+UNNAMED_GOVERNMENT = ("政府", "政府及其有关部门", "政府及其部门", "政府和有关部门", "政府及有关部门")
 # A body described by what it does is a class too, even one the regulation defines:
 # "负有安全生产监督管理职责的部门", "接到报告的部门".
 DESCRIBED_CLASS_RE = re.compile(r"的(?:有关|相关)?(?:行业)?(?:主管|行政主管|管理)?(?:部门|机关)$")
@@ -827,9 +831,13 @@ def _subject_of(before_modal: str, registry: Registry) -> str:
     chosen = next((p for p in reversed(parts) if _has_actor(p, registry)), parts[-1])
     if chosen.startswith(CONDITION_STARTS) and chosen.endswith(CONDITION_ENDINGS):
         return ""  # "需要设立部门专业服务大厅的，应当…": a condition, the actor left out
+    if chosen.startswith(OBJECT_MARKERS):
+        return ""  # "对属于本部门职权范围内的投诉举报，应当…": the object, not the actor
     return _strip_trailing(_body_before_its_act(_cut_condition(chosen, registry), registry))[:MAX_SUBJECT]
 
 
+# A part of the sentence opening with these names what is acted on.
+OBJECT_MARKERS = ("对于", "对")
 # A part of the sentence opening with these and ending "…的" is a condition, whatever it names.
 CONDITION_STARTS = ("需要", "确需", "依法需要", "因")
 # Where a body's name ends: "市公共信用机构受理…申请的" is the 市公共信用机构 doing something.
@@ -837,8 +845,14 @@ BODY_END_RE = re.compile(r"政府|部门|机关|机构|中心|办公室|委员�
 
 
 def _body_before_its_act(text: str, registry: Registry) -> str:
-    """ "X受理…的" (a condition on the body's own act) -> "X", when X names a public body."""
+    """ "X受理…的" (a condition on the body's own act) -> "X", when X names a public body;
+    "行政执法机关实施行政强制" -> "行政执法机关", when X is an open class."""
     if not text.endswith(CONDITION_ENDINGS):
+        m = BODY_END_RE.search(text)
+        rest = text[m.end() :] if m else ""
+        acts = rest and rest[0] not in "的、，" and not rest.startswith(SEPARATORS) and not BODY_END_RE.search(rest)
+        if acts and _is_general(text[: m.end()]):
+            return text[: m.end()]
         return text
     for m in BODY_END_RE.finditer(text):
         prefix, rest = text[: m.end()], text[m.end() :]
@@ -881,6 +895,8 @@ CLASS_OWNERS = ("政府", "国务院")
 def _is_general(subject: str) -> bool:
     if subject.startswith("各级") and subject[2:].startswith(NAMED_ORGANS):
         return False
+    if subject in UNNAMED_GOVERNMENT:
+        return True
     if subject.startswith(GENERAL_PREFIXES) or any(word in subject for word in GENERAL_ANYWHERE):
         return True
     if DESCRIBED_CLASS_RE.search(subject):
@@ -1140,6 +1156,8 @@ FILLERS = HEAD_NOUNS + (
 BODY_NAME_ENDINGS = GOVERNMENT_NOUNS + ("机关", "厅", "委", "办", "署", "支队", "院")
 
 _BODY, _SEPARATOR, _FILLER, _OTHER = "body", "separator", "filler", "other"
+# Places a name may start with, alone or in a list: "市、区县…".
+PLACE_WORDS = ("市", "区", "县", "省", "州", "乡", "镇", "区县")
 # A name ending with one of these is complete: a 和 after it joins two bodies, not two words.
 BODY_NOUNS = GOVERNMENT_NOUNS + ("机构", "中心", "办事处", "院")
 
@@ -1416,7 +1434,13 @@ class Registry:
             owner = bool(rest) and rest[0].kind == _BODY  # "县级以上人民政府" in "…人民政府大数据部门"
             if any(t.kind == _OTHER for t in run) and not owner:
                 end = run[-1].start + len(run[-1].text) - 1
-                fragment = original[origin[run[0].start][0] : origin[end][1]]
+                first = run[0].start
+                # "市、区县优化营商环境工作机构": the places listed before the name belong to it.
+                j = next_index - len(run) - 1
+                while j >= 1 and tokens[j].text in ("、", "和") and tokens[j - 1].text in PLACE_WORDS:
+                    first = tokens[j - 1].start
+                    j -= 2
+                fragment = original[origin[first][0] : origin[end][1]]
                 in_list = bool(rest) and rest[0].kind == _SEPARATOR
                 later_head = in_list and head_after[next_index]
                 # "政府性融资担保机构" names an operator by its function: a third party.
