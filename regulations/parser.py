@@ -647,7 +647,21 @@ THIRD_PARTY_NOUNS = (
 # Any actor at all. A subject with none of these and no registry match states a principle.
 ACTOR_NOUNS = GOVERNMENT_NOUNS + THIRD_PARTY_NOUNS + ("政府", "部门", "机关")
 # A subject starting with (or, for 各级/国家机关, containing) one of these names a broad class.
-GENERAL_PREFIXES = ("各级", "各行业", "各有关", "各相关", "各部门", "各单位", "各类", "国家机关", "一切")
+GENERAL_PREFIXES = (
+    "各级",
+    "各行业",
+    "各有关",
+    "各相关",
+    "各部门",
+    "各单位",
+    "各类",
+    "国家机关",
+    "一切",
+    "各地区",
+    "各地方",
+    "上级",  # "上级人民政府应当…对下级人民政府…": a relation, not a body
+    "下级",
+)
 GENERAL_ANYWHERE = ("各级", "国家机关")
 # A subject that is only one of these (after place prefixes such as 市/省/本市) names a class too.
 GENERAL_EXACT = (
@@ -667,6 +681,51 @@ GENERAL_EXACT = (
     "有关方面",
     "行政机关",
     "有关行政机关",
+    "有关行业主管部门",
+    "相关行业主管部门",
+    # A kind of organ: "司法机关应当…".
+    "司法机关",
+    "行政执法机关",
+    "制定机关",
+    "同一部门",
+    "本部门",
+    "本单位",
+    "本机关",
+    "市直部门",
+    "省直部门",
+    "区直部门",
+)
+# A government left unnamed (no place before it): "政府及其有关部门应当…".
+UNNAMED_GOVERNMENT = ("政府", "政府及其有关部门", "政府及其部门", "政府和有关部门", "政府及有关部门")
+# A body described by what it does is a class too, even one the regulation defines:
+# "负有安全生产监督管理职责的部门", "接到报告的部门".
+DESCRIBED_CLASS_RE = re.compile(r"的(?:有关|相关)?(?:行业)?(?:主管|行政主管|管理)?(?:部门|机关)$")
+# A subject that is a thing, a document or an activity, not an actor: "…的守信践诺情况",
+# "制定…行政规范性文件", "招标投标和政府采购等公共资源交易活动".
+THING_ENDINGS = (
+    "文件",
+    "规章",
+    "法规",
+    "规定",
+    "办法",
+    "清单",
+    "目录",
+    "规划",
+    "情况",
+    "记录",
+    "信息",
+    "事项",
+    "项目",
+    "标准",
+    "制度",
+    "措施",
+    "机制",
+    "活动",
+    "场所",
+    "系统",
+    "平台",
+    "意见",
+    "大厅",
 )
 GENERAL_PLACE_PREFIXES = ("本市", "本省", "全市", "全省", "市", "省", "区", "县", "州")
 # Conditions written after the actor and before 应当: "网信等部门发现…时，应当" -> "网信等部门".
@@ -788,11 +847,83 @@ def _subject_of(before_modal: str, registry: Registry) -> str:
     if not parts:
         return ""
     chosen = next((p for p in reversed(parts) if _has_actor(p, registry)), parts[-1])
-    return _strip_trailing(_cut_condition(chosen, registry))[:MAX_SUBJECT]
+    if chosen.startswith(CONDITION_STARTS) and chosen.endswith(CONDITION_ENDINGS):
+        return ""  # "需要设立部门专业服务大厅的，应当…": a condition, the actor left out
+    if chosen.startswith(OBJECT_MARKERS):
+        return ""  # "对属于本部门职权范围内的投诉举报，应当…": the object, not the actor
+    return _strip_trailing(_body_before_its_act(_cut_condition(chosen, registry), registry))[:MAX_SUBJECT]
+
+
+# A part of the sentence opening with these names what is acted on.
+OBJECT_MARKERS = ("对于", "对")
+# A part of the sentence opening with these and ending "…的" is a condition, whatever it names.
+CONDITION_STARTS = ("需要", "确需", "依法需要", "因")
+# Where a body's name ends: "市公共信用机构受理…申请的" is the 市公共信用机构 doing something.
+BODY_END_RE = re.compile(r"政府|部门|机关|机构|中心|办公室|委员会|法院|检察院|办事处|局")
+
+
+def _body_before_its_act(text: str, registry: Registry) -> str:
+    """ "X受理…的" (a condition on the body's own act) -> "X", when X names a public body;
+    "行政执法机关实施行政强制" -> "行政执法机关", when X is an open class."""
+    if not text.endswith(CONDITION_ENDINGS):
+        m = BODY_END_RE.search(text)
+        rest = text[m.end() :] if m else ""
+        acts = rest and rest[0] not in "的、，" and not rest.startswith(SEPARATORS) and not BODY_END_RE.search(rest)
+        if acts and _is_general(text[: m.end()]):
+            return text[: m.end()]
+        return text
+    for m in BODY_END_RE.finditer(text):
+        prefix, rest = text[: m.end()], text[m.end() :]
+        if not rest or rest[0] in "的、，" or rest.startswith(SEPARATORS) or BODY_END_RE.match(rest):
+            continue
+        resolution = registry.resolve(prefix)
+        if resolution.codes or resolution.unresolved:
+            return prefix
+        break
+    return text
+
+
+# "…，应当由市人民政府办公室组织…": the body after 由 acts, whatever stands before 应当.
+AGENT_MARK = "由"
+AGENT_VERBS = ("组织", "负责", "会同", "统一", "依法", "按照", "根据", "及时", "提出", "进行", "作出", "予以", "确定")
+
+
+def _agent_after(after_modal: str, registry: Registry) -> str:
+    if not after_modal.startswith(AGENT_MARK):
+        return ""
+    span = after_modal[len(AGENT_MARK) :]
+    for i, ch in enumerate(span):
+        if ch in PHRASE_BREAKS:
+            span = span[:i]
+            break
+    cuts = [i for verb in AGENT_VERBS if (i := span.find(verb)) > 0]
+    agent = _strip_trailing(span[: min(cuts)] if cuts else span)
+    resolution = registry.resolve(agent)
+    return agent if resolution.codes or resolution.unresolved else ""
+
+
+# Organs named at every level are named bodies: "各级人民法院", "各级监察委员会、人民法院…".
+NAMED_ORGANS = ("人民法院", "人民检察院", "监察委员会", "公安机关", "监察机关", "审判机关", "检察机关")
+# "X有关部门" is the departments of X when X is a government ("县级以上人民政府有关部门"); with a
+# field of work as X it is a class, even one the regulation defines ("政务服务有关部门").
+OPEN_CLASS_ENDINGS = ("有关部门", "相关部门", "有关主管部门", "相关主管部门")
+CLASS_OWNERS = ("政府", "国务院")
 
 
 def _is_general(subject: str) -> bool:
+    if subject.startswith("各级") and subject[2:].startswith(NAMED_ORGANS):
+        return False
+    if subject in UNNAMED_GOVERNMENT:
+        return True
     if subject.startswith(GENERAL_PREFIXES) or any(word in subject for word in GENERAL_ANYWHERE):
+        return True
+    if DESCRIBED_CLASS_RE.search(subject):
+        return True
+    if (
+        subject.endswith(OPEN_CLASS_ENDINGS)
+        and not any(owner in subject for owner in CLASS_OWNERS)
+        and not any(joint in subject for joint in ("、", "，", "和", "及", "与", "或"))  # a list: see resolve
+    ):
         return True
     bare = subject
     for prefix in GENERAL_PLACE_PREFIXES:
@@ -803,9 +934,11 @@ def _is_general(subject: str) -> bool:
 
 
 def _classify(subject: str, resolution: Resolution) -> str:
-    if not subject:
+    if not subject or subject.endswith(THING_ENDINGS):
         return PRINCIPLE
-    if _is_general(subject) and not (EVERY_LEVEL_GOVERNMENT in subject and resolution.codes):
+    # "各级人民政府", "各级人力资源社会保障、医疗保障等有关部门": bodies named at every level.
+    every_level_named = (EVERY_LEVEL_GOVERNMENT in subject or subject.startswith("各级")) and resolution.codes
+    if _is_general(subject) and not every_level_named:
         return GENERAL
     if resolution.codes or resolution.unresolved:
         return DUTY
@@ -841,9 +974,30 @@ def _cooperating(after_modal: str, registry: Registry) -> Resolution:
     span = _cooperating_text(after_modal)
     if not span:
         return Resolution()
+    organs = _list_of_organs(span)
+    if organs and not registry.runs_past(span, len(organs)):
+        return registry.resolve(organs)  # "同级监察机关、审判机关、检察机关建立…"
     if "部门" in span:
         return registry.resolve(span[: span.index("部门") + 2])
     return registry.resolve(registry.leading_bodies(span))
+
+
+# Organs that end a cooperating list written without 部门: "…监察委员会、人民法院、人民检察院等".
+ORGAN_END_RE = re.compile(r"机关|委员会|法院|检察院")
+
+
+def _list_of_organs(span: str) -> str:
+    """The leading list of organs in ``span``: each name ends with an organ noun and the next
+    follows a separator; "" when the span does not start with such a list."""
+    end = 0
+    for m in ORGAN_END_RE.finditer(span):
+        between = span[end : m.start()]
+        if end and not between.startswith(("、", "和", "及", "与", "以及")):
+            break
+        if any(mark in between for mark in PHRASE_BREAKS):
+            break
+        end = m.end()
+    return span[:end]
 
 
 def _segments(sentence: str, positions: list[int]) -> list[tuple[str, str, str]]:
@@ -930,7 +1084,7 @@ def extract_clauses(reg: ParsedRegulation, registry: Registry) -> list[Extracted
                     pieces = [(sentence, before, after)]
                     kind = PROHIBITION
                 for index, (text, before, after) in enumerate(pieces):
-                    subject = _subject_of(before, registry)
+                    subject = _agent_after(after, registry) or _subject_of(before, registry)
                     if previous_subject and _omits_actor(subject, index > 0, registry):
                         subject = previous_subject
                     ordinal += 1
@@ -1002,6 +1156,7 @@ FILLERS = HEAD_NOUNS + (
     "本省",
     "本级",
     "同级",
+    "各级",
     "有关",
     "相关",
     "其他",
@@ -1019,6 +1174,10 @@ FILLERS = HEAD_NOUNS + (
 BODY_NAME_ENDINGS = GOVERNMENT_NOUNS + ("机关", "厅", "委", "办", "署", "支队", "院")
 
 _BODY, _SEPARATOR, _FILLER, _OTHER = "body", "separator", "filler", "other"
+# Places a name may start with, alone or in a list: "市、区县…".
+PLACE_WORDS = ("市", "区", "县", "省", "州", "乡", "镇", "区县")
+# A name ending with one of these is complete: a 和 after it joins two bodies, not two words.
+BODY_NOUNS = GOVERNMENT_NOUNS + ("机构", "中心", "办事处", "院")
 
 # "经济与信息化" is one body: 与 inside a name reads as 和 (the registry's spelling), both in the
 # registry's phrases and in the text; as a word between two bodies it separates them like 和.
@@ -1055,9 +1214,24 @@ GOVERNMENT_LIST_RE = re.compile(
 # government noun: "大数据管理机构", "社会保险经办机构", "市政府办公厅", "浦东新区", "市大数据中心".
 # Such a name is an unresolved body (to be confirmed by the admin), never a third party.
 PUBLIC_BODY_ENDINGS = ("管理机构", "经办机构", "监管机构", "执法机构", "主管机构", "办公厅", "新区")
+# Institutions and organs of other kinds of law (government services, courts, agencies):
+# "热线工作机构", "不动产登记机构", "综合政务服务机构", "街道办事处", "人民检察院", "监察委员会".
+OTHER_PUBLIC_BODY_ENDINGS = (
+    "工作机构",
+    "登记机构",
+    "协调机构",
+    "政务服务机构",
+    "办事处",
+    "人民法院",
+    "人民检察院",
+    "监察委员会",
+    "国务院",
+)
 # "中心" is a public body only with a place in front ("市大数据中心"); "数据中心" is a building.
 PLACE_PREFIXES = ("市", "区", "县", "省", "州")
-PLACED_BODY_ENDINGS = ("中心",)
+PLACED_BODY_ENDINGS = ("中心", "机构")
+# "市场…" starts with 市 but is no place: "市场中介机构" is a third party.
+NOT_PLACES = ("市场", "市民", "区域", "县域", "省级以上")
 
 
 def _is_full_name(phrase: str) -> bool:
@@ -1066,9 +1240,31 @@ def _is_full_name(phrase: str) -> bool:
 
 
 def names_public_body(name: str) -> bool:
-    return name.endswith(PUBLIC_BODY_ENDINGS) or (
-        name.startswith(PLACE_PREFIXES) and name.endswith(PLACED_BODY_ENDINGS)
+    return name.endswith(PUBLIC_BODY_ENDINGS + OTHER_PUBLIC_BODY_ENDINGS) or (
+        name.startswith(PLACE_PREFIXES) and not name.startswith(NOT_PLACES) and name.endswith(PLACED_BODY_ENDINGS)
     )
+
+
+# Two institutions sharing one prefix: "公共资源交易管理机构和服务机构" names the 管理机构 and the
+# 服务机构 of 公共资源交易; the second is written out in full so that it is proposed as a body.
+SHARED_PREFIX_RE = re.compile(
+    r"(?<![^、，和及与或])([^、，和及与或]+?)([\u4e00-\u9fff]{2}机构)([和及与、])([\u4e00-\u9fff]{2}机构)(?=$|[、，和及与或等])"
+)
+
+
+def _expand_shared_prefix(text: str) -> tuple[str, list[str]]:
+    """The text with shared prefixes written out, and the second bodies so named: a sibling of a
+    public body is one too."""
+    siblings: list[str] = []
+
+    def expand(m: re.Match[str]) -> str:
+        prefix, first, joint, second = m.groups()
+        if not names_public_body(prefix + first):
+            return m.group(0)
+        siblings.append(prefix + second)
+        return f"{prefix}{first}{joint}{prefix}{second}"
+
+    return SHARED_PREFIX_RE.sub(expand, text), siblings
 
 
 @dataclass
@@ -1112,6 +1308,12 @@ class Registry:
         # name the admin mapped) is matched against the text as the text is read: list written out.
         for phrase, codes in list(self._codes.items()):
             self._codes.setdefault(self._canonical(phrase)[0], codes)
+        # Laws write a department's field without its 和 as often as with it: "人力资源社会保障",
+        # "住房城乡建设" for the registry's "人力资源和社会保障", "住房和城乡建设".
+        for phrase, codes in list(self._codes.items()):
+            short = phrase.replace("和", "")
+            if "和" in phrase[1:-1] and len(short) >= 4 and short not in self._codes:
+                self._codes[short] = codes
         self._by_first_char: dict[str, list[str]] = {}
         for phrase in sorted(self._codes, key=lambda p: (-len(p), p)):
             self._by_first_char.setdefault(phrase[0], []).append(phrase)
@@ -1134,6 +1336,11 @@ class Registry:
 
     def _phrase_at(self, text: str, index: int) -> str:
         return next((p for p in self._by_first_char.get(text[index], ()) if text.startswith(p, index)), "")
+
+    def runs_past(self, text: str, end: int) -> bool:
+        """Whether a registry phrase starting before ``end`` goes on past it ("公安机关交通管理")."""
+        text = text.translate(_AND_FOR_YU)
+        return any((p := self._phrase_at(text, i)) and i + len(p) > end for i in range(min(end, len(text))))
 
     def ends_with_phrase(self, text: str) -> bool:
         text = text.translate(_AND_FOR_YU)
@@ -1192,13 +1399,15 @@ class Registry:
         return merged
 
     def resolve(self, subject: str) -> Resolution:
-        text = clean_text(subject or "")
+        text, siblings = _expand_shared_prefix(clean_text(subject or ""))
         canonical, origin = self._canonical(text)
         tokens = self._tokens(canonical)
         codes: list[str] = []
         for token in tokens:
             codes += [c for c in token.codes if c not in codes]
-        return Resolution(codes, self._unresolved(tokens, text, origin))
+        unresolved = self._unresolved(tokens, text, origin)
+        unresolved += [name for name in siblings if name not in unresolved and not self._tokens(name)[0].codes]
+        return Resolution(codes, unresolved)
 
     def _canonical(self, text: str) -> tuple[str, list[tuple[int, int]]]:
         """The text with government lists written out (see GOVERNMENT_LIST_RE) and 与 read as 和,
@@ -1247,14 +1456,22 @@ class Registry:
             owner = bool(rest) and rest[0].kind == _BODY  # "县级以上人民政府" in "…人民政府大数据部门"
             if any(t.kind == _OTHER for t in run) and not owner:
                 end = run[-1].start + len(run[-1].text) - 1
-                fragment = original[origin[run[0].start][0] : origin[end][1]]
+                first = run[0].start
+                # "市、区县优化营商环境工作机构": the places listed before the name belong to it.
+                j = next_index - len(run) - 1
+                while j >= 1 and tokens[j].text in ("、", "和") and tokens[j - 1].text in PLACE_WORDS:
+                    first = tokens[j - 1].start
+                    j -= 2
+                fragment = original[origin[first][0] : origin[end][1]]
                 in_list = bool(rest) and rest[0].kind == _SEPARATOR
                 later_head = in_list and head_after[next_index]
+                # "政府性融资担保机构" names an operator by its function: a third party.
+                operator = fragment.endswith(THIRD_PARTY_NOUNS) and not names_public_body(fragment)
                 looks_like_body = (
-                    any(n in fragment for n in GOVERNMENT_NOUNS)
+                    (any(n in fragment for n in GOVERNMENT_NOUNS) and not operator)
                     or names_public_body(fragment)
                     or (later_head and not any(n in fragment for n in THIRD_PARTY_NOUNS))
-                )
+                ) and not _is_general(fragment)
                 if looks_like_body and fragment not in fragments:
                     fragments.append(fragment)
             run.clear()
@@ -1265,6 +1482,7 @@ class Registry:
                 and token.text == "和"
                 and run
                 and run[-1].kind == _OTHER
+                and not "".join(t.text for t in run).endswith(BODY_NOUNS)  # "人民检察院和公安机关"
                 and i + 1 < len(tokens)
                 and tokens[i + 1].kind == _OTHER
             )

@@ -92,12 +92,24 @@ def proposed_level_and_kind(name: str) -> tuple[str, str]:
         return Department.Level.ZONE, Department.Kind.ZONE
     if name.endswith(("法院", "检察院")):
         kind = Department.Kind.COURT
-    elif name.endswith(("人民政府", "新区", "区", "县")):
+    elif name.endswith(("人民政府", "新区", "区", "县") + OFFICES_OF_GOVERNMENT):
         kind = Department.Kind.GOVERNMENT
     else:
         kind = Department.Kind.DEPARTMENT
-    lower = name.startswith(("区", "县")) or (kind == Department.Kind.GOVERNMENT and not name.startswith("市"))
+    lower = name.startswith(("区", "县") + BELOW_DISTRICT) or (
+        kind == Department.Kind.GOVERNMENT and not name.startswith(("市", "省") + OFFICES_OF_GOVERNMENT)
+    )
     return (Department.Level.DISTRICT if lower else Department.Level.CITY), kind
+
+
+# --- Other kinds of law (government services, courts, agencies) ---------------------------------
+# A street office stands for its district's government; townships and streets sit below the
+# district level, the nearest the registry has. Courts and procuratorates are judicial organs
+# (COURT); a supervisory commission, a tax or public security organ and an institution named
+# 机构 or 中心 are read as departments, at the level their name starts with (市/省 the city level,
+# 区/县/乡/镇/街道 the district level, no place the city level).
+OFFICES_OF_GOVERNMENT = ("办事处",)
+BELOW_DISTRICT = ("乡", "镇", "街道")
 
 
 def lead_department() -> Department | None:
