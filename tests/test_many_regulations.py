@@ -167,6 +167,11 @@ def test_reports_choose_the_regulation_and_equal_the_dashboard(second, cast):
             assert figures["total"] == summary["total"] and figures["overdue"] == summary["overdue"]
             assert figures["rate"] == format_rate(summary["on_time_rate"])
         assert csv_figures(export(lena, "csv", regulation="public-data"))["overdue"] == 1
+        # The dashboard's overdue section names the row's regulation and filters by it.
+        overdue = lena.get("/api/dashboard/overdue/", {"regulation": "public-data"}).json()["results"]
+        assert [r["citation"] for r in overdue] == [f"《{SECOND_TITLE}》第二条第一款"]
+        section = lena.get("/dashboard/section/overdue/", {"regulation": "public-data"}).content.decode()
+        assert f"《{SECOND_TITLE}》第二条第一款" in section
         xlsx = export(lena, "xlsx", regulation="public-data")
         detail = [list(r) for r in load_workbook(io.BytesIO(xlsx))["义务明细"].iter_rows(values_only=True)]
         assert {r[detail[0].index("条款")] for r in detail[1:]} == {

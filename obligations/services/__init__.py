@@ -5,8 +5,8 @@
 - deadlines: due dates and extension requests; milestones: dated steps;
 - progress and evidence: the work reported, with its proof;
 - assignment: reassigning, cooperating bodies, objections;
-- reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen: decisions read;
-- regulations: a regulation's text imported, its obligations created.
+- reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen:
+  decisions read; regulations: a regulation's text imported, its obligations created.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
 permission (`obligations.permissions.can`) and the state, each writing the audit trail with the
