@@ -1286,6 +1286,10 @@ class Registry:
         self._codes: dict[str, tuple[str, ...]] = {
             p.translate(_AND_FOR_YU): tuple(codes) for p, codes in phrases.items() if p and codes
         }
+        # A phrase with a list of governments in it ("设区的市、县（市、区）人民政府信息化主管部门", a
+        # name the admin mapped) is matched against the text as the text is read: list written out.
+        for phrase, codes in list(self._codes.items()):
+            self._codes.setdefault(self._canonical(phrase)[0], codes)
         # Laws write a department's field without its 和 as often as with it: "人力资源社会保障",
         # "住房城乡建设" for the registry's "人力资源和社会保障", "住房和城乡建设".
         for phrase, codes in list(self._codes.items()):
@@ -1437,7 +1441,12 @@ class Registry:
                 first = run[0].start
                 # "市、区县优化营商环境工作机构": the places listed before the name belong to it.
                 j = next_index - len(run) - 1
-                while j >= 1 and tokens[j].text in ("、", "和") and tokens[j - 1].text in PLACE_WORDS:
+                while (
+                    j >= 1
+                    and tokens[j].text in ("、", "和")
+                    and tokens[j - 1].text in PLACE_WORDS
+                    and (j < 2 or tokens[j - 2].kind == _SEPARATOR)  # not "设区的市"
+                ):
                     first = tokens[j - 1].start
                     j -= 2
                 fragment = original[origin[first][0] : origin[end][1]]
