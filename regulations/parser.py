@@ -1459,7 +1459,12 @@ class Registry:
                 first = run[0].start
                 # "市、区县优化营商环境工作机构": the places listed before the name belong to it.
                 j = next_index - len(run) - 1
-                while j >= 1 and tokens[j].text in ("、", "和") and tokens[j - 1].text in PLACE_WORDS:
+                while (
+                    j >= 1
+                    and tokens[j].text in ("、", "和")
+                    and tokens[j - 1].text in PLACE_WORDS
+                    and (j < 2 or tokens[j - 2].kind == _SEPARATOR)  # not "设区的市"
+                ):
                     first = tokens[j - 1].start
                     j -= 2
                 fragment = original[origin[first][0] : origin[end][1]]
