@@ -75,10 +75,6 @@ class User(AbstractUser):
         return self.role == self.Role.LEAD
 
     @property
-    def is_auditor(self) -> bool:
-        return self.role == self.Role.AUDITOR
-
-    @property
     def is_admin_role(self) -> bool:
         return self.role == self.Role.ADMIN or self.is_superuser
 

@@ -226,10 +226,6 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return self.subject
 
-    @property
-    def is_read(self) -> bool:
-        return self.read_at is not None
-
 
 class Reminder(models.Model):
     """The ledger: a reminder is sent at most once per (target, stage, due date, recipient).

@@ -15,7 +15,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from accounts.models import Department
 
@@ -55,10 +54,6 @@ class Decision:
     at: dt.datetime  # aware; templates show it in Asia/Shanghai
     old: str = ""  # old → new: a date or a body, where the decision changed one
     new: str = ""
-
-    @property
-    def local_at(self) -> dt.datetime:
-        return timezone.localtime(self.at)
 
 
 LABELS = {

@@ -321,6 +321,14 @@ def evidence_upload_path(instance, filename: str) -> str:
     return f"evidence/{clock.now():%Y/%m}/{uuid.uuid4().hex}"
 
 
+# How a digest algorithm is written for people (pages, reports); the stored name is lower case.
+DIGEST_ALGORITHM_LABELS = {"sha256": "SHA-256", "sm3": "SM3"}
+
+
+def digest_algorithm_label(algorithm: str) -> str:
+    return DIGEST_ALGORITHM_LABELS.get(algorithm, (algorithm or "").upper())
+
+
 class Evidence(models.Model):
     class Kind(models.TextChoices):
         FILE = "file", "文件"
@@ -351,6 +359,11 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.description[:40]
+
+    @property
+    def digest_label(self) -> str:
+        """The algorithm this file's digest was taken with, as people write it (SHA-256, SM3)."""
+        return digest_algorithm_label(self.digest_algorithm)
 
 
 class Milestone(models.Model):

@@ -61,6 +61,7 @@ from obligations.models import (
     LightWindow,
     Obligation,
     ProgressEntry,
+    digest_algorithm_label,
     light_of,
     was_overdue,
 )
@@ -70,7 +71,6 @@ from regulations.models import Regulation, cite
 CHUNK_SIZE = 2000
 STATUS_LABELS = dict(Obligation.Status.choices)
 KIND_LABELS = dict(Evidence.Kind.choices)
-ALGORITHM_LABELS = {"sha256": "SHA-256", "sm3": "SM3"}
 CLOSED = {Obligation.Status.SUBMITTED.value, Obligation.Status.VERIFIED.value}
 __all__ = ["ON_TIME_RULE", "format_rate"]  # the figures' words and format, from obligations.figures
 
@@ -684,7 +684,7 @@ def _evidence_rows(ctx: ReportContext, chunk_size: int) -> Iterator[EvidenceRow]
             description=description,
             reference=reference or "",
             digest=digest,
-            algorithm=ALGORITHM_LABELS.get(algorithm, algorithm.upper()),
+            algorithm=digest_algorithm_label(algorithm),
             size=size,
             uploaded_by=full_name or username,
             uploaded_at=_local(uploaded_at),

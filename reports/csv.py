@@ -45,10 +45,3 @@ def stream(ctx: asof.ReportContext, progress=None) -> Iterator[bytes]:
 def write(ctx: asof.ReportContext, out, progress=None) -> None:
     for chunk in stream(ctx, progress):
         out.write(chunk)
-
-
-def manifest_lines(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
-    """A plain table (the bundle's manifest): BOM, header, rows."""
-    yield (BOM + _line(header)).encode("utf-8")
-    for values in rows:
-        yield _line(values).encode("utf-8")

@@ -12,7 +12,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq >/dev/null 2>&1 || true
     apt-get install -y -qq "${missing[@]}" >/dev/null || echo "could not install ${missing[*]}"
   else
-    echo "missing ${missing[*]}: install them with apt-get (the browser tests will be skipped)"
+    echo "missing ${missing[*]}: install them with apt-get (the browser tests fail without them)"
   fi
 fi
 exit 0

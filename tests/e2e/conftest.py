@@ -33,14 +33,22 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory):
+def browser_missing() -> str | None:
+    """What the browser tests lack, or None. They fail (never skip) without it: a run that skipped
+    them would pass without having looked at a single page (README, "What needs the network")."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` (apt-get install chromium)")
+        return f"Chromium not found at {CHROMIUM}: run `make browser` (apt-get install chromium)"
     # Without a CJK font every Chinese character renders as a box (tofu) in the screenshots.
     fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False).stdout
     if not fonts.strip():
-        pytest.fail("no Chinese font installed: run `make browser` (apt-get install fonts-wqy-zenhei)")
+        return "no Chinese font installed: run `make browser` (apt-get install fonts-wqy-zenhei)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    if missing := browser_missing():
+        pytest.fail(missing)
     from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp("chromium-profile")
