@@ -314,7 +314,8 @@ for _prefix, _path in [("vendor/echarts", "echarts/dist"), ("vendor/htmx", "htmx
 # Static files are ours alone: no Access-Control-Allow-Origin: * (WhiteNoise's default).
 WHITENOISE_ALLOW_ALL_ORIGINS = False
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Evidence: each file written once, whole (core.storage), so a backup can copy while uploads go on.
+    "default": {"BACKEND": "core.storage.WriteOnceStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
