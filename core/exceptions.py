@@ -3,8 +3,11 @@
 Set as REST_FRAMEWORK["EXCEPTION_HANDLER"]; every helper's API reuses it.
 """
 
+import errno
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
@@ -120,3 +123,28 @@ def exception_handler(exc, context):
     message = MESSAGES.get(code) or str(getattr(exc, "detail", "")) or "请求失败"
     response.data = {"code": code, "message": message, "details": {}}
     return response
+
+
+# A request the server could not finish, in the API's shape (tracker.views.server_error, Django's
+# handler500): what went wrong, as far as the person can act on it; the traceback goes to the log.
+STORAGE_FULL = ("storage_full", "存储空间不足，文件未能保存，请联系系统管理员清理空间后重试", 507)
+DATABASE_UNAVAILABLE = ("database_unavailable", "数据库暂时无法访问，本次操作未完成，请稍后重试", 503)
+SERVER_ERROR = ("server_error", "服务器内部错误，本次操作未完成，请稍后重试或联系系统管理员", 500)
+
+
+def _causes(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def server_error_shape(exc) -> tuple[str, str, int]:
+    """(code, message, status) of an unhandled exception: a full disk, the database away, or else."""
+    for cause in _causes(exc):
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return STORAGE_FULL
+        if isinstance(cause, OperationalError | InterfaceError):
+            return DATABASE_UNAVAILABLE
+    return SERVER_ERROR

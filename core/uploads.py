@@ -43,10 +43,30 @@ class ClientNameParser(MultiPartParser):
             files[-1].client_name = self._client_name
 
 
+def close_uploads(parser: MultiPartParser, handlers) -> None:
+    """Close (so delete, when spooled to a temporary file) every file a failed parse had begun:
+    the ones it completed and the one a handler was still writing. Left alone they stay open, and
+    on disk, for as long as the failed request is referenced (a 16 MB upload cut by a connection
+    reset was kept until the web worker restarted)."""
+    done = getattr(parser, "_files", None)
+    uploads = [upload for _, files in done.lists() for upload in files] if done is not None else []
+    uploads += [handler.file for handler in handlers if getattr(handler, "file", None) is not None]
+    for upload in uploads:
+        try:
+            upload.close()
+        except OSError:
+            pass
+
+
 class ClientNameUploadHandler(FileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):  # noqa: N803 (Django's name)
         others = [handler for handler in self.request.upload_handlers if handler is not self]
-        return ClientNameParser(META, input_data, others, encoding).parse()
+        parser = ClientNameParser(META, input_data, others, encoding)
+        try:
+            return parser.parse()
+        except BaseException:  # the body could not be read whole (a reset, a timeout), or refused
+            close_uploads(parser, others)
+            raise
 
     def receive_data_chunk(self, raw_data, start):
         return raw_data

@@ -80,6 +80,6 @@ def ledger_issue(*, actor: User) -> int:
 
 def _send_now() -> None:
     try:
-        current_app.send_task(RETRY_TASK, retry=False)
+        current_app.send_task(RETRY_TASK, retry=False, ignore_result=True)
     except Exception:
         log.warning("broker unavailable: ledger notices wait for retry_deliveries", exc_info=True)

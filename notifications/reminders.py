@@ -56,12 +56,20 @@ class SweepResult:
     sent: int = 0
     skipped: int = 0
     failed: int = 0
+    # Claimed rows of other senders (all of them: the task comes back when their lease ends) and,
+    # of this sweep's candidates, how many were such claims rather than sent.
     in_flight: int = 0
+    claimed_elsewhere: int = 0
     retry_in: int | None = None
     details: dict = field(default_factory=dict)
 
     def summary(self) -> str:
-        return f"sent {self.sent}, skipped {self.skipped} (already sent), failed {self.failed}"
+        in_flight = (
+            f", in flight {self.claimed_elsewhere} (claimed by another sender; taken over when its lease ends)"
+            if self.claimed_elsewhere
+            else ""
+        )
+        return f"sent {self.sent}, skipped {self.skipped} (already sent){in_flight}, failed {self.failed}"
 
 
 # --------------------------------------------------------------------------- stages
@@ -361,7 +369,8 @@ def claim(candidates: list[Candidate], *, lease_seconds: int) -> tuple[uuid.UUID
     Returns (token, my rows, rows others are sending, seconds until the oldest of those expires)."""
     token = uuid.uuid4()
     now = clock.now()
-    _insert_claims(candidates, token, now)
+    if candidates:
+        _insert_claims(candidates, token, now)
     cutoff = now - dt.timedelta(seconds=lease_seconds)
     # One UPDATE takes over every claim whose sender died; under READ COMMITTED a concurrent
     # sweep re-checks claimed_at after we commit and leaves the rows alone.
@@ -627,10 +636,56 @@ def sweep(*, now: dt.datetime | None = None) -> SweepResult:
     lap("plan")
     token, mine, in_flight, retry_in = claim(plan_.candidates, lease_seconds=cfg.claim_lease_seconds)
     my_keys = {(r.target_type, r.target_id, r.stage, r.due_date, r.recipient_id) for r in mine}
-    result.skipped = sum(1 for c in plan_.candidates if c.key not in my_keys)
+    others = (
+        set(Reminder.objects.filter(status=Reminder.Status.CLAIMED).exclude(claim_token=token).values_list(*KEY_FIELDS))
+        if in_flight
+        else set()
+    )
+    result.claimed_elsewhere = sum(1 for c in plan_.candidates if c.key in others)
+    result.skipped = sum(1 for c in plan_.candidates if c.key not in my_keys and c.key not in others)
     result.in_flight, result.retry_in = in_flight, retry_in
     lap("claim")
+    _send_mine(plan_, token, mine, cfg, result, lap)
+    result.details = {
+        "today": today.isoformat(),
+        "candidates": len(plan_.candidates),
+        "retried_sent": result.details.get("retried_sent", 0),
+        "seconds": timings,
+    }
+    log.info("reminder sweep %s: %s", today, result.summary())
+    return result
 
+
+def take_over(*, now: dt.datetime | None = None) -> SweepResult:
+    """Send the reminders whose sender died: its claims, once older than the lease, are taken over,
+    composed and sent as its sweep would have. Run by the delivery retry beat (every few minutes),
+    so a sweep whose worker was killed is finished one lease later, not when the broker hands its
+    task back (the visibility timeout, an hour). A no-op (one query) when no claim is stale."""
+    cfg = ReminderSettings.load()
+    now = now or clock.now()
+    result = SweepResult()
+    cutoff = clock.now() - dt.timedelta(seconds=cfg.claim_lease_seconds)
+    if not Reminder.objects.filter(status=Reminder.Status.CLAIMED, claimed_at__lt=cutoff).exists():
+        return result
+    today = timezone.localdate(now)
+    nothing_planned = Plan(
+        today=today,
+        candidates=[],
+        obligations={},
+        milestones={},
+        extensions={},
+        overdue_by_department={},
+        users={},
+        digest=None,
+    )
+    token, mine, result.in_flight, result.retry_in = claim([], lease_seconds=cfg.claim_lease_seconds)
+    _send_mine(nothing_planned, token, mine, cfg, result, lambda name: None)
+    log.warning("reminder take-over %s: %s of a sender that died", today, result.summary())
+    return result
+
+
+def _send_mine(plan_: Plan, token: uuid.UUID, mine: list[Reminder], cfg: ReminderSettings, result: SweepResult, lap):
+    """Compose, save and send the rows this sender holds, then mark them sent."""
     drafts = compose(plan_, mine, cfg)
     lap("compose")
     save_drafts(drafts)
@@ -647,12 +702,5 @@ def sweep(*, now: dt.datetime | None = None) -> SweepResult:
     result.sent = marked
     retried_sent, retried_failed = retry_deliveries(now=clock.now())
     result.failed += retried_failed
+    result.details["retried_sent"] = retried_sent
     lap("mark_and_retry")
-    result.details = {
-        "today": today.isoformat(),
-        "candidates": len(plan_.candidates),
-        "retried_sent": retried_sent,
-        "seconds": timings,
-    }
-    log.info("reminder sweep %s: %s", today, result.summary())
-    return result

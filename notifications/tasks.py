@@ -37,8 +37,10 @@ def send_reminders(self, now: str | None = None) -> dict:
 
 @shared_task(name=RETRY_TASK, acks_late=True, reject_on_worker_lost=True)
 def retry_deliveries() -> dict:
+    # Reminders claimed by a sweep whose worker died, past their lease, are sent from here.
+    taken_over = reminders.take_over()
     sent, failed = sending.retry_deliveries()
-    return {"sent": sent, "failed": failed}
+    return {"sent": sent, "failed": failed, "taken_over": taken_over.sent}
 
 
 OUTBOX_TASK = "notifications.tasks.deliver_outbox"

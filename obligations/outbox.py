@@ -48,7 +48,9 @@ def queue_delivery(message_id: int) -> bool:
         # publish retries (Celery's defaults retry for about 6 s before giving up).
         with app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=QUEUE_TIMEOUT)
-            app.send_task(DELIVER_TASK, args=[message_id], retry=False, connection=conn)
+            # ignore_result: the task keeps none, and otherwise the sender first subscribes to the
+            # result in the result backend, which retries for about a minute against a frozen Redis.
+            app.send_task(DELIVER_TASK, args=[message_id], retry=False, ignore_result=True, connection=conn)
     except Exception:
         log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id, exc_info=True)
         return False

@@ -4,8 +4,11 @@
 #   backups/<UTC timestamp>/evidence.tar.gz  every evidence file under EVIDENCE_ROOT
 #   backups/<UTC timestamp>/SHA256SUMS       `sha256sum -c SHA256SUMS` checks both
 #   backups/<UTC timestamp>/manifest.json    what, when, from where, sizes and digests
-# The database is dumped first and the files second: pg_dump's snapshot can then only miss files
-# uploaded after it (harmless extras), never reference a file that is not in the archive.
+# The database is dumped first and the files second, and uploads may go on meanwhile. Evidence
+# files are written once (core.storage: finished under a hidden name, then linked into place,
+# never changed), so the archive takes the finished files no newer than the end of the dump:
+# every file a row of the dump refers to, none still being written. Hidden `.partial-*` files
+# (writes in progress, or left by a process that died) are never archived.
 # Environment: DATABASE_URL (required, PostgreSQL), EVIDENCE_ROOT (default var/evidence),
 # BACKUP_DIR (default backups).
 set -euo pipefail
@@ -35,8 +38,18 @@ trap 'rm -rf "$partial"' EXIT
 pg_dump --format=custom --compress=6 --no-owner --no-privileges --file="$partial/database.dump" "$DATABASE_URL" \
   || die "pg_dump failed"
 
+# Touched after the dump ended: a file whose row the dump holds was finished before its row was
+# committed, so it is no newer than this.
+marker="$(cd "$partial" && pwd)/.dumped"
+touch "$marker"
 if [ -d "$EVIDENCE_ROOT" ]; then
-  tar -C "$EVIDENCE_ROOT" -czf "$partial/evidence.tar.gz" .
+  # Only names listed, no directories walked, so files added meanwhile are not looked at; a file
+  # removed between the listing and the copy (an upload that failed, so no row refers to it) is
+  # skipped (--ignore-failed-read) rather than failing the backup.
+  (cd "$EVIDENCE_ROOT" && find . -type f ! -name '.*' ! -newer "$marker" -print0) >"$partial/.files"
+  tar -C "$EVIDENCE_ROOT" --null --no-recursion --ignore-failed-read --files-from="$partial/.files" \
+    -czf "$partial/evidence.tar.gz"
+  rm -f "$partial/.files"
 else
   echo "backup: no evidence directory at $EVIDENCE_ROOT, archiving nothing" >&2
   empty=$(mktemp -d)
@@ -75,6 +88,7 @@ manifest = {
 (Path(folder) / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
 PY
 
+rm -f "$marker"
 mv "$partial" "$target"
 trap - EXIT
 echo "$target"

@@ -365,9 +365,39 @@ def test_a_fresh_claim_of_another_sender_is_left_alone(cast):
         claimed_at=timezone.now() - dt.timedelta(seconds=30),
     )
     result = sweep_on("2025-06-13")
-    assert (result.sent, result.skipped, result.in_flight) == (1, 1, 1)
+    assert (result.sent, result.skipped, result.in_flight, result.claimed_elsewhere) == (1, 0, 1, 1)
+    assert "in flight 1 (claimed by another sender" in result.summary()
     assert 560 <= result.retry_in <= 572
     assert [m.to[0] for m in reminder_mail()] == ["bob@example.gov.cn"]
+
+
+def test_claims_of_a_sender_that_died_are_taken_over_after_the_lease_without_a_sweep(cast):
+    from django.utils import timezone
+
+    from notifications.reminders import take_over
+
+    obligation = make_obligation(cast["alice"].department, D("2025-06-20"))
+
+    def claimed(user, seconds_ago):
+        return Reminder.objects.create(
+            target_type="obligation",
+            target_id=obligation.id,
+            stage="before:7",
+            due_date=obligation.due_date,
+            recipient=user,
+            obligation=obligation,
+            scheduled_for=D("2025-06-13"),
+            claimed_at=timezone.now() - dt.timedelta(seconds=seconds_ago),
+        )
+
+    dead, alive = claimed(cast["alice"], 700), claimed(cast["bob"], 30)  # the lease is 600 s
+    result = take_over()
+    assert (result.sent, result.in_flight) == (1, 1)
+    assert [m.to[0] for m in reminder_mail()] == ["alice@example.gov.cn"]
+    dead.refresh_from_db(), alive.refresh_from_db()
+    assert (dead.status, alive.status) == ("sent", "claimed")
+    assert dead.notification.recipient == cast["alice"]
+    assert take_over().sent == 0  # the live claim is left to its sender
 
 
 def test_a_failing_email_server_is_recorded_and_retried_with_backoff(cast, settings, time_machine):

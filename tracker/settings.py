@@ -168,7 +168,22 @@ if REDIS_URL:
         # (a dropped route waits for the OS connect timeout, minutes): give up connecting after this
         # many seconds; the outbox row is committed and the beat delivers it later.
         "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2),
+        # A frozen Redis (a stopped process, a full network buffer) still accepts connections but
+        # answers nothing: without a read timeout a request waits for minutes and holds its web
+        # thread. Any Redis reply taking longer than this is an error; the save has committed, its
+        # outbox row waits for deliver_outbox. Above the worker's 1 s BRPOP poll.
+        "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 3),
+        "socket_keepalive": True,
     }
+    # The result backend (the same Redis) has its own connections: the same limits. A web process
+    # subscribes to a task's result when it queues the task, so an unbounded read hangs it too.
+    CELERY_REDIS_SOCKET_TIMEOUT = CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"]
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"]
+    CELERY_REDIS_SOCKET_KEEPALIVE = True
+    CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"]
+    # Celery retries a result-backend call 20 times by default (a minute and more at the timeouts
+    # above); three tries ride out a Redis restart without holding a caller for long.
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 3}}
 else:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -386,7 +401,8 @@ for _prefix, _path in [("vendor/echarts", "echarts/dist"), ("vendor/htmx", "htmx
 # Static files are ours alone: no Access-Control-Allow-Origin: * (WhiteNoise's default).
 WHITENOISE_ALLOW_ALL_ORIGINS = False
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Evidence: each file written once, whole (core.storage), so a backup can copy while uploads go on.
+    "default": {"BACKEND": "core.storage.WriteOnceStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

@@ -7,6 +7,8 @@ from accounts import views as account_views
 
 from . import views
 
+handler500 = views.server_error
+
 admin.site.site_header = "法规义务督办系统 · 管理后台"
 admin.site.site_title = "督办系统管理"
 admin.site.index_title = "数据管理"

@@ -1,13 +1,17 @@
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
+from django.views import defaults
 from django.views.decorators.cache import cache_control
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from core.api_docs import docs_open_to
+from core.exceptions import error_json, server_error_shape
 
 
 @login_required
@@ -39,3 +43,12 @@ def api_docs(request):
     if not docs_open_to(request.user):
         return redirect_to_login(request.get_full_path())
     return _swagger_ui(request)
+
+
+def server_error(request):
+    """handler500: the API answers in its own shape ({code, message}; 503 with the database away,
+    507 with the evidence disk full), pages keep the 500 page."""
+    if request.path.startswith("/api/"):
+        code, message, status = server_error_shape(sys.exc_info()[1])
+        return error_json(code, message, status=status)
+    return defaults.server_error(request)

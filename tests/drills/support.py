@@ -94,7 +94,74 @@ class Worker:
         self.log.close()
 
 
-def wait_for(condition, timeout: float, what: str, worker: Worker | None = None, interval: float = 0.2) -> None:
+class Gunicorn:
+    """The web server as docs/deployment.md runs it (gthread, 2 workers x 2 threads), in production
+    settings (DEBUG=0), on a free port, with its log in a file."""
+
+    def __init__(self, env: dict, log_path: Path, *, workers: int = 2, threads: int = 2):
+        from .services import free_port
+
+        self.port = free_port()
+        self.env = {
+            **env,
+            "DEBUG": "0",
+            "SECRET_KEY": "drill-" + "x" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+        }
+        self.log_path, self.workers, self.threads = log_path, workers, threads
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Gunicorn":
+        self.log = self.log_path.open("ab")
+        args = [
+            PYTHON, "-m", "gunicorn", "tracker.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "60",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(args, cwd=BASE_DIR, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+
+        def answering():
+            try:
+                return http_request(self.url + "/healthz", timeout=2)[0] == 200
+            except OSError:
+                return False
+
+        wait_for(answering, 120, "gunicorn to answer", self)
+        return self
+
+    def text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.log.close()
+
+
+def http_request(url: str, *, method: str = "GET", headers: dict | None = None, body: bytes | None = None,
+                 timeout: float = 30) -> tuple[int, dict, bytes]:  # fmt: skip
+    """One request; (status, headers, body) whatever the status."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, method=method, headers={"Host": "127.0.0.1", **(headers or {})})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (a local test server)
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def wait_for(condition, timeout: float, what: str, worker=None, interval: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
