@@ -65,6 +65,9 @@ class AuditAction(models.TextChoices):
     LEDGER_ISSUED = "ledger.issued", "下发台账"
     REGISTRY_BODY_CONFIRMED = "registry.body_confirmed", "确认新机构"
     REGISTRY_BODY_MAPPED = "registry.body_mapped", "机构称谓归并"
+    REGULATION_AMENDED = "regulation.amended", "导入法规修订版本"
+    OBLIGATION_CARRIED = "obligation.carried", "法规修订结转"
+    OBLIGATION_REVIEWED = "obligation.reviewed", "确认修订后的条款"
 
 
 def action_label(action: str) -> str:

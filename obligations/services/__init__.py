@@ -5,7 +5,8 @@
 - deadlines: due dates and extension requests; milestones: dated steps;
 - progress and evidence: the work reported, with its proof;
 - assignment: reassigning, cooperating bodies, objections;
-- reporting: periodic reports required; bodies: the registry's proposals; seen: decisions read.
+- reporting: periodic reports required; bodies: the registry's proposals; seen: decisions read;
+- amendments: a new version of a regulation carries the obligations over, clause by clause.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
 permission (`obligations.permissions.can`) and the state, each writing the audit trail with the
@@ -14,6 +15,7 @@ call them as `services.<function>`; none holds a rule. Reads (where a body stand
 reports, the objection deadline, the stale-version message) are selectors: obligations.selectors.
 """
 
+from .amendments import obligation_review_confirm, regulation_amend
 from .assignment import objection_decide, objection_raise, obligation_add_cooperating, obligation_reassign
 from .bodies import body_proposal_confirm, body_proposal_map
 from .deadlines import extension_decide, extension_request, obligation_set_due_date
@@ -55,4 +57,6 @@ __all__ = [
     "body_proposal_confirm",
     "body_proposal_map",
     "decision_mark_seen",
+    "regulation_amend",
+    "obligation_review_confirm",
 ]

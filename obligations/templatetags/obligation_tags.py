@@ -25,7 +25,7 @@ def days_text(obligation, on=None) -> str:
     """剩余 N 天 / 逾期 N 天 / 今日到期 / 未设期限."""
     if obligation.due_date is None:
         return "未设期限"
-    if obligation.status in obligation.CLOSED_STATUSES:
+    if obligation.status in obligation.OFF_DESK_STATUSES:
         return obligation.get_status_display()
     left = obligation.days_left(on)
     if left < 0:
