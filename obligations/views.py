@@ -409,8 +409,10 @@ def regulation(request):
     reg = Regulation.objects.order_by("title").first()
     articles = []
     if reg is not None:
+        # The text in force: the latest version (an amendment's old text stays with its obligations).
+        version = reg.current_version
         articles = (
-            Article.objects.filter(regulation=reg)
+            Article.objects.filter(regulation=reg, **({"version": version} if version else {}))
             .select_related("chapter")
             .prefetch_related(Prefetch("clauses", to_attr="clause_list"))
             .order_by("number")

@@ -141,6 +141,19 @@ def clause_to_dict(clause: ExtractedClause, names: dict[str, str], source_format
     }
 
 
+def _registry():
+    if database_ready() and Department.objects.exists():
+        return build_registry()
+    return registry_from_file()[0]
+
+
+def lineage_of_texts(old_text: str, new_text: str) -> Lineage:
+    """How each duty of `new_text` matches `old_text`: two files, no database needed."""
+    registry = _registry()
+    old, new = (extract_clauses(parse_regulation(t), registry) for t in (old_text, new_text))
+    return match([duty_of_extracted(c) for c in old], [duty_of_extracted(c) for c in new])
+
+
 def preview(text: str, *, source_format: str = "txt") -> list[dict]:
     """The clauses an import would store, without writing anything.
 
@@ -422,7 +435,9 @@ def _sync_clauses(regulation, version, extracted, articles, depts, report: Impor
             after = (ec.text, ec.subject, ec.kind, ec.unresolved, sorted(ec.departments), sorted(ec.cooperating), None)
             if before == after:
                 continue
-            clause.text, clause.subject, clause.kind, clause.unresolved = ec.text, ec.subject, ec.kind, ec.unresolved
+            # A clause's words are never rewritten (an amended text is a new version): the same
+            # text read again may only name its bodies anew.
+            clause.subject, clause.kind, clause.unresolved = ec.subject, ec.kind, ec.unresolved
             clause.superseded_at = None
             clause.save()
             clause.responsible.set(responsible)

@@ -25,8 +25,9 @@ class ReportForm(InputForm):
         super().__init__(*args, **kwargs)
         bodies = [(d.code, d.name) for d in user.visible_bodies()]
         self.fields["department"].choices = [("", "全部单位"), *bodies] if user.sees_everything else bodies
-        chapters = Chapter.objects.order_by("regulation_id", "number")
-        self.fields["chapter"].choices = [("", "全部章节")] + [(c.number, str(c)) for c in chapters]
+        # One choice per chapter number: an amended regulation's latest version names it.
+        chapters = {c.number: str(c) for c in Chapter.objects.order_by("regulation_id", "number", "version_id")}
+        self.fields["chapter"].choices = [("", "全部章节")] + sorted(chapters.items())
 
     def filters(self) -> ReportFilters:
         data = self.cleaned_data
