@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('obligations', '0010_law_moves_to_regulations'),
-        ('regulations', '0002_versions'),
+        ('regulations', '0003_versions'),
     ]
 
     operations = [

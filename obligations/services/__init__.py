@@ -5,7 +5,7 @@
 - deadlines: due dates and extension requests; milestones: dated steps;
 - progress and evidence: the work reported, with its proof;
 - assignment: reassigning, cooperating bodies, objections;
-- reporting: periodic reports required; bodies: the registry's proposals; seen: decisions read;
+- reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen: decisions read;
 - amendments: a new version of a regulation carries the obligations over, clause by clause.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
@@ -17,7 +17,14 @@ reports, the objection deadline, the stale-version message) are selectors: oblig
 
 from .amendments import obligation_review_confirm, regulation_amend
 from .assignment import objection_decide, objection_raise, obligation_add_cooperating, obligation_reassign
-from .bodies import body_proposal_confirm, body_proposal_map
+from .bodies import (
+    body_class_save,
+    body_proposal_confirm,
+    body_proposal_map,
+    body_proposal_map_class,
+    body_proposal_map_several,
+    regulations_resync,
+)
 from .deadlines import extension_decide, extension_request, obligation_set_due_date
 from .evidence import detect_file_kind, display_name, evidence_add, evidence_check_file
 from .milestones import milestone_add, milestone_complete, milestone_set_due_date
@@ -56,6 +63,10 @@ __all__ = [
     "reporting_require",
     "body_proposal_confirm",
     "body_proposal_map",
+    "body_proposal_map_several",
+    "body_proposal_map_class",
+    "body_class_save",
+    "regulations_resync",
     "decision_mark_seen",
     "regulation_amend",
     "obligation_review_confirm",

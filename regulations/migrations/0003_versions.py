@@ -28,7 +28,7 @@ def first_versions(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('regulations', '0001_initial'),
+        ('regulations', '0002_body_classes'),
     ]
 
     operations = [
