@@ -396,6 +396,25 @@ def milestone_done(request, pk, mid):
 
 
 @login_required
+def review_confirm(request, pk):
+    """待复核: the body (or the lead) confirms the duty's words after an amendment."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    obligation = _visible(request, pk)
+    try:
+        services.obligation_review_confirm(
+            obligation=obligation, actor=request.user, expected_version=request.POST.get("version")
+        )
+    except ServiceError as exc:
+        if isinstance(exc, NotAllowed):
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+        return redirect("obligation-detail", pk=pk)
+    messages.success(request, "已确认修订后的条文")
+    return redirect("obligation-detail", pk=pk)
+
+
+@login_required
 def evidence_download(request, pk, eid):
     obligation = _visible(request, pk)
     if not can(request.user, Action.DOWNLOAD, obligation):

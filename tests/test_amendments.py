@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 from docx import Document
 from openpyxl import load_workbook
@@ -386,3 +387,32 @@ def test_obligations_carry_over_through_two_amendments(people, departments, clie
 
     # The audit chain still verifies.
     call_command("verify_audit_trail", stdout=StringIO())
+
+
+def test_the_obligation_page_shows_both_texts_and_the_body_confirms(people, departments, client):
+    regulation = import_regulation(read(TEXT_2024), code="sh-jcjc").regulation
+    repealed = cited(26, 1, "JN-SCJGJ", 1)
+    services.regulation_amend(
+        regulation=regulation, text=read(TEXT_CONSTRUCTED), effective=dt.date(2026, 6, 1), actor=people["lena"]
+    )
+    reworded = cited(31, 2, "JN-GOV", 2)
+    client.force_login(people["gina"])
+    page = client.get(reworded.get_absolute_url()).content.decode()
+    assert "待复核" in page and "原第三十三条第二款" in page and "<del>、区</del>" in page
+    assert "确认修订后的条文" in page
+    # A stale version is refused in words; the current one confirms.
+    confirm = reverse("obligation-review-confirm", args=[reworded.pk])
+    response = client.post(confirm, {"version": reworded.version - 1}, follow=True)
+    assert "请刷新" in response.content.decode() or "已被" in response.content.decode()
+    reworded.refresh_from_db()
+    assert reworded.awaits_review
+    response = client.post(confirm, {"version": reworded.version}, follow=True)
+    assert "已确认修订后的条文" in response.content.decode()
+    reworded.refresh_from_db()
+    assert not reworded.awaits_review
+    # Another body may not confirm it.
+    client.force_login(people["sam"])
+    assert client.post(confirm, {"version": reworded.version}).status_code in (403, 404)
+    # A repealed duty's page says so and offers no work on it.
+    page = client.get(repealed.get_absolute_url()).content.decode()
+    assert "已废止" in page and 'id="repealed"' in page
