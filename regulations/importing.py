@@ -21,7 +21,7 @@ from django.db.models import Max
 from accounts.models import Department
 from core import clock
 
-from .lineage import Duty, Lineage, match
+from .lineage import Duty, Lineage, correct, match
 from .models import (
     Article,
     BodyProposal,
@@ -279,18 +279,32 @@ def _check_amendment(text: str, parsed: ParsedRegulation, regulation: Regulation
     return sha
 
 
-def preview_amendment(text: str, *, regulation: Regulation) -> tuple[ParsedRegulation, list[ExtractedClause], Lineage]:
-    """What `import_amendment` would match, without writing anything."""
+def preview_amendment(
+    text: str, *, regulation: Regulation, corrections: list[tuple] | None = None
+) -> tuple[ParsedRegulation, list[ExtractedClause], Lineage]:
+    """What `import_amendment` would match (with the lead's corrections), without writing anything."""
     parsed = parse_regulation(text)
     _check_amendment(text, parsed, regulation)
     extracted = extract_clauses(parsed, build_registry())
     old = [duty_of_clause(c) for c in _in_force_clauses(current_version(regulation))]
-    return parsed, extracted, match(old, [duty_of_extracted(c) for c in extracted])
+    new = [duty_of_extracted(c) for c in extracted]
+    lineage = match(old, new)
+    if corrections:
+        try:
+            lineage = correct(lineage, old, new, corrections)
+        except ValueError as exc:
+            raise RegulationFormatError(f"对应关系更正有误：{exc.args[0]}") from exc
+    return parsed, extracted, lineage
 
 
 @transaction.atomic
 def import_amendment(
-    text: str, *, regulation: Regulation, effective: dt.date, kind: str = RegulationVersion.Kind.AMENDED
+    text: str,
+    *,
+    regulation: Regulation,
+    effective: dt.date,
+    kind: str = RegulationVersion.Kind.AMENDED,
+    corrections: list[tuple] | None = None,
 ) -> ImportReport:
     """Add the amended text as the regulation's next version, beside the old one.
 
@@ -317,7 +331,13 @@ def import_amendment(
     _sync_version(regulation, version, parsed, extracted, remits, depts, report)
     report.added = []  # every clause of a new version is new to it: the lineage says what changed
     new = [duty_of_clause(synced.clause) for synced in report.clauses]
-    report.lineage = match([duty_of_clause(c) for c in old_clauses], new)
+    old = [duty_of_clause(c) for c in old_clauses]
+    report.lineage = match(old, new)
+    if corrections:
+        try:
+            report.lineage = correct(report.lineage, old, new, corrections)
+        except ValueError as exc:
+            raise RegulationFormatError(f"对应关系更正有误：{exc.args[0]}") from exc
     Clause.objects.filter(pk__in=[c.pk for c in old_clauses]).update(superseded_at=clock.now())
     return report
 

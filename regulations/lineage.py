@@ -239,6 +239,44 @@ def match(old: list[Duty], new: list[Duty]) -> Lineage:
     return Lineage(links)
 
 
+def correct(lineage: Lineage, old: list[Duty], new: list[Duty], corrections: list[tuple]) -> Lineage:
+    """The lineage with the lead's corrections: each (kind, old ref, new ref) replaces every link
+    of that old duty and of that new duty; a duty left without a link is then new or repealed.
+    ValueError (in Chinese) for a kind or a position the two texts do not have."""
+    old_by_ref, new_by_ref = {d.ref: d for d in old}, {d.ref: d for d in new}
+    fixed: list[Link] = []
+    for row in corrections:
+        kind, old_ref, new_ref = (list(row) + [None, None])[:3]
+        if kind not in KINDS:
+            raise ValueError(f"对应关系类型“{kind}”不对，应为 {'、'.join(KINDS)}")
+        if (old_ref is None) != (kind == NEW) or (new_ref is None) != (kind == REPEALED):
+            raise ValueError(f"“{LABELS[kind]}”的原位置和新位置填写不对：{old_ref} → {new_ref}")
+        if old_ref is not None and old_ref not in old_by_ref:
+            raise ValueError(f"原文本没有条款 {old_ref}")
+        if new_ref is not None and new_ref not in new_by_ref:
+            raise ValueError(f"新文本没有条款 {new_ref}")
+        fixed.append(Link(kind, old_by_ref.get(old_ref), new_by_ref.get(new_ref), 1.0))
+    touched_old = {link.old.ref for link in fixed if link.old}
+    touched_new = {link.new.ref for link in fixed if link.new}
+    kept = [
+        link
+        for link in lineage.links
+        if link.kind not in (NEW, REPEALED)
+        and not (link.old and link.old.ref in touched_old)
+        and not (link.new and link.new.ref in touched_new)
+    ]
+    links = kept + fixed
+    linked_old = {link.old.ref for link in links if link.old}
+    linked_new = {link.new.ref for link in links if link.new}
+    links += [Link(NEW, None, d, 0.0) for d in new if d.ref not in linked_new]
+    links += [Link(REPEALED, d, None, 0.0) for d in old if d.ref not in linked_old]
+    order = {d.ref: i for i, d in enumerate(sorted(new, key=lambda d: d.position))}
+    links.sort(
+        key=lambda link: (order[link.new.ref] if link.new else len(order), link.old.position if link.old else ())
+    )
+    return Lineage(links)
+
+
 def _best_whole(
     part: Counter, length: int, wholes: list[Duty], grams: list[Counter], skip: set[int]
 ) -> tuple[int, float] | None:

@@ -23,6 +23,7 @@ from pypdf import PdfReader
 
 from accounts.models import User
 from core.clock import told_at
+from core.errors import NotAllowed
 from obligations import services
 from obligations.figures import Timeliness, timeliness_of
 from obligations.ledger import ledger_export
@@ -31,6 +32,7 @@ from obligations.seeding import import_regulation
 from regulations.importing import lineage_of_texts
 from regulations.lineage import diff, diff_text, score
 from regulations.models import RegulationVersion
+from regulations.parser import RegulationFormatError
 from reports import asof, docx
 from reports import services as report_services
 from tests.conftest import make_user
@@ -416,3 +418,56 @@ def test_the_obligation_page_shows_both_texts_and_the_body_confirms(people, depa
     # A repealed duty's page says so and offers no work on it.
     page = client.get(repealed.get_absolute_url()).content.decode()
     assert "已废止" in page and 'id="repealed"' in page
+
+
+def test_the_lead_corrects_a_match_before_confirming(people, departments, tmp_path):
+    regulation = import_regulation(read(TEXT_2024), code="sh-jcjc").regulation
+    gov33 = cited(33, 2, "JN-GOV", 1)
+    # The lead reads 第三十三条第二款's new words as a new duty, the old one repealed.
+    corrections = [("repealed", "33.2.1", None), ("new", None, "31.2.1")]
+    path = tmp_path / "lineage.json"
+    path.write_text(json.dumps(corrections), encoding="utf-8")
+    out = StringIO()
+    call_command(
+        "import_regulation",
+        str(TEXT_CONSTRUCTED),
+        "--amends",
+        "sh-jcjc",
+        "--effective",
+        "2026-06-01",
+        "--lineage",
+        str(path),
+        "--dry-run",
+        "--json",
+        stdout=out,
+    )
+    counts = json.loads(out.getvalue())["counts"]
+    assert (counts["reworded"], counts["new"], counts["repealed"]) == (0, 2, 3)
+    # A position the text does not have is refused in words, and nothing is written.
+    with pytest.raises(RegulationFormatError, match="新文本没有条款 99.1.1"):
+        services.regulation_amend(
+            regulation=regulation,
+            text=read(TEXT_CONSTRUCTED),
+            effective=dt.date(2026, 6, 1),
+            actor=people["lena"],
+            corrections=[("new", None, "99.1.1")],
+        )
+    assert RegulationVersion.objects.filter(regulation=regulation).count() == 1
+    services.regulation_amend(
+        regulation=regulation,
+        text=read(TEXT_CONSTRUCTED),
+        effective=dt.date(2026, 6, 1),
+        actor=people["lena"],
+        corrections=corrections,
+    )
+    gov33.refresh_from_db()
+    assert gov33.status == Obligation.Status.REPEALED
+    fresh = cited(31, 2, "JN-GOV", 2)
+    assert fresh.pk != gov33.pk and not fresh.awaits_review
+    entry = AuditEntry.objects.filter(action="regulation.amended").latest("id")
+    assert entry.after["corrections"] == [list(c) for c in corrections]
+    # The lead may not be anyone: staff cannot amend.
+    with pytest.raises(NotAllowed):
+        services.regulation_amend(
+            regulation=regulation, text=read(TEXT_2024) + "\n", effective=dt.date(2027, 1, 1), actor=people["gina"]
+        )

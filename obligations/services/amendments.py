@@ -217,11 +217,16 @@ def regulation_amend(
     effective: dt.date,
     actor: User | None,
     kind: str = RegulationVersion.Kind.AMENDED,
+    corrections: list[tuple] | None = None,
 ) -> AmendmentResult:
     """Import `text` as the next version of `regulation`, in force from `effective`, and carry
-    every obligation over. All or nothing: any refusal leaves the database as it was."""
+    every obligation over. `corrections` are the lead's: (kind, old ref, new ref) links that replace
+    the matcher's for those duties (regulations.lineage.correct). All or nothing: any refusal
+    leaves the database as it was."""
     _require_lead(actor)
-    report = importing.import_amendment(text, regulation=regulation, effective=effective, kind=kind)
+    report = importing.import_amendment(
+        text, regulation=regulation, effective=effective, kind=kind, corrections=corrections
+    )
     result = AmendmentResult(
         regulation=report.regulation, version=report.version, lineage=report.lineage, report=report
     )
@@ -282,6 +287,7 @@ def regulation_amend(
             "effective": effective.isoformat(),
             "source_sha256": result.version.source_sha256,
             "lineage": result.lineage.counts(),
+            "corrections": [list(c) for c in corrections or []],
             "outcomes": result.outcomes,
         },
     )

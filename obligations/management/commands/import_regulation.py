@@ -35,6 +35,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--kind", choices=["修正", "修订"], default="修正", help="修正（默认）或修订（配合 --amends）"
         )
+        parser.add_argument(
+            "--lineage",
+            help='更正的对应关系（配合 --amends）：JSON 列表，每项 ["类型", "原条.款.处", "新条.款.处"]',
+        )
 
     def handle(self, *args, path, code=None, dry_run=False, json=False, amends=None, **options):
         file = Path(path)
@@ -43,7 +47,8 @@ class Command(BaseCommand):
         if not dry_run and not database_ready():
             raise CommandError(MSG_MIGRATE_FIRST)
         if amends is not None or options.get("effective"):
-            return self._amend(file, amends, options.get("effective"), options["kind"], dry_run, json)
+            corrections = _read_corrections(options.get("lineage"))
+            return self._amend(file, amends, options.get("effective"), options["kind"], dry_run, json, corrections)
         try:
             source = read_regulation_source(file)
             if dry_run:
@@ -65,7 +70,7 @@ class Command(BaseCommand):
             return
         self._print_report(report)
 
-    def _amend(self, file: Path, amends: str | None, effective: str | None, kind: str, dry_run: bool, as_json: bool):
+    def _amend(self, file: Path, amends, effective, kind: str, dry_run: bool, as_json: bool, corrections=None):
         if not amends:
             raise CommandError("--effective 须与 --amends 一同使用：--amends 指定被修改的法规")
         if not database_ready():
@@ -81,11 +86,16 @@ class Command(BaseCommand):
         try:
             source = read_regulation_source(file)
             if dry_run:
-                _, _, lineage = preview_amendment(source.text, regulation=regulation)
+                _, _, lineage = preview_amendment(source.text, regulation=regulation, corrections=corrections)
             else:
                 load_departments()
                 result = regulation_amend(
-                    regulation=regulation, text=source.text, effective=day, actor=None, kind=kinds[kind]
+                    regulation=regulation,
+                    text=source.text,
+                    effective=day,
+                    actor=None,
+                    kind=kinds[kind],
+                    corrections=corrections,
                 )
                 lineage = result.lineage
         except RegulationFormatError as exc:
@@ -134,6 +144,18 @@ class Command(BaseCommand):
         if report.proposed:
             names = "、".join(report.proposed)
             self.stdout.write(self.style.WARNING(f"  已提交管理员确认的新机构：{names}（管理后台 › 待确认机构）"))
+
+
+def _read_corrections(path: str | None) -> list[tuple] | None:
+    if not path:
+        return None
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"无法读取对应关系更正 {Path(path).name}：{exc}") from exc
+    if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 3 for r in rows):
+        raise CommandError("对应关系更正应为 JSON 列表，每项 [类型, 原位置, 新位置]")
+    return [tuple(r) for r in rows]
 
 
 def _outcome_labels():
