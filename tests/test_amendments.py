@@ -402,6 +402,7 @@ def test_the_obligation_page_shows_both_texts_and_the_body_confirms(people, depa
     page = client.get(reworded.get_absolute_url()).content.decode()
     assert "待复核" in page and "原第三十三条第二款" in page and "<del>、区</del>" in page
     assert "确认修订后的条文" in page
+    assert "badge-review" in client.get(reverse("tasks")).content.decode()  # 我的任务 marks it
     # A stale version is refused in words; the current one confirms.
     confirm = reverse("obligation-review-confirm", args=[reworded.pk])
     response = client.post(confirm, {"version": reworded.version - 1}, follow=True)
