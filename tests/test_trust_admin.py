@@ -252,6 +252,22 @@ def everything_listed(worked_on, cast):
     WebhookEndpoint.objects.create(name="大数据局工作群", url="https://robot.example.gov.cn/hook")
     NotificationPreference.objects.get_or_create(user=cast["alice"])
     ApiToken.objects.create(user=cast["alice"], name="脚本", prefix="jt_abc", digest="0" * 64)
+    from obligations.models import Carryover, Obligation
+    from regulations.models import RegulationVersion
+
+    obligation = Obligation.objects.select_related("clause__regulation").first()
+    version, _ = RegulationVersion.objects.get_or_create(
+        regulation=obligation.clause.regulation, number=1, defaults={"source_sha256": "0" * 64}
+    )
+    Carryover.objects.create(
+        version=version,
+        obligation=obligation,
+        old_clause=obligation.clause,
+        new_clause=obligation.clause,
+        lineage="unchanged",
+        outcome=Carryover.Outcome.KEPT,
+        effective_on=dt.date(2031, 1, 1),
+    )
     with override_settings(AUDIT_CHECKPOINT_KEY="k" * 40):
         audit.checkpoint_write(reason="manual")  # the log file is written after a commit: never here
     return worked_on
