@@ -160,6 +160,7 @@ def _figures(row: dict) -> dict:
         "in_progress": row[Status.IN_PROGRESS],
         "submitted": row[Status.SUBMITTED],
         "verified": row[Status.VERIFIED],
+        "repealed": row[Status.REPEALED],  # 已废止 by an amendment: in the total, never overdue
         "overdue": row["overdue"],
         "due_soon": row["due_soon"],
         "on_time": row["on_time"],

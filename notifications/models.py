@@ -167,6 +167,7 @@ class Notification(models.Model):
         OBJECTION_DECIDED = "objection_decided", "异议处理结果"
         MILESTONE_MOVED = "milestone_moved", "节点日期调整"
         REPORTING_REQUIRED = "reporting_required", "定期报送要求"
+        AMENDED = "amended", "法规修订"
         # The lead's 下发台账 (notifications.ledger): one per body, not about one obligation.
         LEDGER = "ledger", "台账填报"
 

@@ -65,6 +65,7 @@ KINDS = {
     Event.OBJECTION_DECIDED: Kind.OBJECTION_DECIDED,
     Event.MILESTONE_MOVED: Kind.MILESTONE_MOVED,
     Event.REPORTING_REQUIRED: Kind.REPORTING_REQUIRED,
+    Event.AMENDED: Kind.AMENDED,
 }
 FOR_LEADS = {Event.SUBMITTED, Event.OBJECTION_RAISED, Event.EXTENSION_REQUESTED}
 USER_FIELDS = ("id", "username", "full_name", "email", "department_id", "role")
@@ -211,6 +212,27 @@ def notice(message: OutboxMessage) -> dict:
             ("起始日期", _day(payload.get("starts_on"))),
             ("报送时限", f"每期结束后 {payload.get('due_day')} 天内"),
         ]
+    elif event == Event.AMENDED:
+        old, new, version = payload.get("old_citation"), payload.get("new_citation"), payload.get("version", "")
+        outcome = payload.get("outcome")
+        regulation = obligation.clause.regulation.title
+        tag = "法规修订"
+        if outcome == "review":
+            title = f"《{regulation}》修订：{new}（{old}）文字修改，请复核"
+            summary = f"法规修订（{version}）改动了该项义务的条文，请对照新旧条文确认，或在异议期内提出分工异议。"
+        elif outcome == "repealed":
+            title = f"《{regulation}》修订删除了{old}，该项义务已废止"
+            summary = f"法规修订（{version}）删除了该条款，义务已废止，原有记录保留。"
+        elif outcome == "assigned":
+            title = f"《{regulation}》修订：{new}新增本单位义务"
+            summary = f"法规修订（{version}）为本单位新增了该项义务，请确认分工或在异议期内提出异议。"
+        elif outcome in ("released", "merged_away"):
+            title = f"《{regulation}》修订：{old}不再由本单位承担"
+            summary = f"法规修订（{version}）后，该项义务不再由本单位承担，原有记录保留。"
+        else:
+            title = f"《{regulation}》修订：{old}改为{new}"
+            summary = f"法规修订（{version}）后该项义务的条文未变，引用改为{new}，办理情况保留。"
+        facts += [("原条款", old or "—"), ("新条款", new or "—"), ("施行日期", _day(payload.get("effective")))]
     else:  # an event this version cannot word: the delivery fails and is counted (see deliver)
         raise ValueError(f"unknown outbox event {event!r}")
     reason_label = {Event.EXTENSION_REQUESTED: "申请理由", Event.OBJECTION_RAISED: "异议理由"}.get(event)

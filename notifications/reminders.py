@@ -206,7 +206,7 @@ def plan(today: dt.date, cfg: ReminderSettings, cal: WorkCalendar) -> Plan:
     working_day = cal.is_working_day(today)
     for row in obligations.values():
         due = row["due_date"]
-        if due is None or row["status"] in Obligation.CLOSED_STATUSES:
+        if due is None or row["status"] in Obligation.OFF_DESK_STATUSES:
             continue
         if is_overdue(row["status"], due, today):
             overdue_by_department[row["department_id"]].append(row["id"])

@@ -98,6 +98,12 @@ class ReportingRequirementAdmin(ReadOnlyAdmin):
     list_display = ("obligation", "frequency", "starts_on", "active")
 
 
+@admin.register(models.Carryover)
+class CarryoverAdmin(ReadOnlyAdmin):
+    list_display = ("obligation", "version", "old_clause", "new_clause", "lineage", "outcome", "effective_on")
+    list_filter = ("version", "outcome", "lineage")
+
+
 class AuditActionFilter(admin.SimpleListFilter):
     title = "操作"
     parameter_name = "action"

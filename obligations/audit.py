@@ -73,6 +73,9 @@ class AuditAction(models.TextChoices):
     ACCOUNT_UPDATED = "account.updated", "统一身份认证变更机构或角色"
     ACCOUNT_DEPROVISIONED = "account.deprovisioned", "统一身份认证停用账号"
     REGULATION_IMPORTED = "regulation.imported", "导入法规"
+    REGULATION_AMENDED = "regulation.amended", "导入法规修订版本"
+    OBLIGATION_CARRIED = "obligation.carried", "法规修订结转"
+    OBLIGATION_REVIEWED = "obligation.reviewed", "确认修订后的条款"
 
 
 def action_label(action: str) -> str:

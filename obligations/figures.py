@@ -11,7 +11,8 @@ inside a CASE would quadruple the query). tests/test_one_truth.py checks that th
 The on-time rate (按期完成率), in words: of the obligations that have a due date and are either
 handed in (submitted for verification, or verified) or overdue, the share handed in on or before
 their due date. The clock stops when the work is handed in, not when the lead verifies it; an
-obligation with no due date, or not handed in and not yet due, does not count either way.
+obligation with no due date, or not handed in and not yet due, or ended (已废止: an amendment
+repealed its duty), does not count either way.
 """
 
 import datetime as dt
@@ -27,7 +28,8 @@ Status = Obligation.Status
 
 ON_TIME_RULE = (
     "按期完成率 = 按期提交核验的义务数 ÷（已提交核验且设有期限的义务数 + 逾期未提交的义务数）；"
-    "以提交核验之日计（已核验的义务同样以其提交核验之日计），未设期限和尚未到期的未提交义务不计入。"
+    "以提交核验之日计（已核验的义务同样以其提交核验之日计），未设期限和尚未到期的未提交义务不计入，"
+    "因法规修订已废止的义务不计入。"
 )
 
 
@@ -39,6 +41,7 @@ class Timeliness:
     OVERDUE = "overdue"  # not handed in, due date passed (the overdue rule)
     PENDING = "pending"  # not handed in and not yet due, or handed in at an unrecorded time
     NO_DUE = "no_due"  # no due date
+    ENDED = "ended"  # 已废止: its duty was repealed; counted neither way
 
 
 def handed_in_date():
@@ -69,6 +72,7 @@ def timeliness_case(on: dt.date) -> Case:
     """`Timeliness` of each row as of `on`, in SQL."""
     handed = handed_in_date()
     return Case(
+        When(status__in=Obligation.ENDED_STATUSES, then=Value(Timeliness.ENDED)),
         When(due_date__isnull=True, then=Value(Timeliness.NO_DUE)),
         When(
             ~open_q(),
@@ -86,6 +90,8 @@ def timeliness_case(on: dt.date) -> Case:
 
 def timeliness_of(status: str, due: dt.date | None, handed: dt.date | None, on: dt.date) -> str:
     """`timeliness_case()` for one row in hand; `handed` from `handed_in_day()`."""
+    if status in Obligation.ENDED_STATUSES:
+        return Timeliness.ENDED
     if due is None:
         return Timeliness.NO_DUE
     if status in Obligation.CLOSED_STATUSES:

@@ -117,6 +117,18 @@ class LedgerRefused(InvalidInput):
 # Out.
 
 
+def _citation(obligation: Obligation) -> str:
+    """第六条第二款, and for an amended regulation the version and the citation before it
+    (第六条第二款（第3版，原第七条第二款）)."""
+    version = obligation.clause.article.version
+    notes = [version.label.split("（")[0]] if version is not None and version.number > 1 else []
+    if obligation.former_citation:
+        notes.append(obligation.former_citation)
+    if obligation.awaits_review:
+        notes.append("待复核")
+    return f"{obligation.citation}（{'，'.join(notes)}）" if notes else obligation.citation
+
+
 def ledger_obligations(department: Department, regulation=None):
     """The obligations a body carries (under one regulation when given), regulation by regulation
     in the order of its text, with their latest progress."""
@@ -125,7 +137,7 @@ def ledger_obligations(department: Department, regulation=None):
     if regulation is not None:
         carried = carried.filter(clause__regulation=regulation)
     return (
-        carried.select_related("clause__article", "clause__regulation")
+        carried.select_related("clause__article__version", "clause__regulation", "former_clause__article")
         .annotate(
             latest_text=Subquery(latest.values("text")[:1]),
             latest_at=Subquery(latest.values("created_at")[:1]),
@@ -220,7 +232,7 @@ def _write(department: Department, obligations: list[Obligation], out, actor: Us
         ws.column_dimensions[get_column_letter(index)].width = column.width
 
     for row, o in enumerate(obligations, start=FIRST_ROW):
-        values = [o.pk, o.version, o.clause.citation, o.clause.text, o.due_date, _status(o, on), _latest(o)]
+        values = [o.pk, o.version, _citation(o), o.clause.text, o.due_date, _status(o, on), _latest(o)]
         for index, value in enumerate(values, start=1):
             cell = ws.cell(row=row, column=index)
             _text(cell, value)

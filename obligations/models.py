@@ -34,18 +34,25 @@ from regulations.models import Clause
 
 
 def open_q() -> models.Q:
-    """Not handed in (not submitted, not verified)."""
-    return ~models.Q(status__in=Obligation.CLOSED_STATUSES)
+    """On the body's desk: not handed in (not submitted, not verified) and not ended (已废止: its
+    duty was repealed by an amendment of the regulation). An ended obligation is never overdue,
+    never lights red or yellow and counts neither way in the on-time rate."""
+    return ~models.Q(status__in=Obligation.OFF_DESK_STATUSES)
+
+
+def is_open(status: str) -> bool:
+    """`open_q()` for one row in hand."""
+    return status not in Obligation.OFF_DESK_STATUSES
 
 
 def overdue_q(on: dt.date) -> models.Q:
-    """Overdue on `on`: its due date is before that day and it has not been handed in."""
+    """Overdue on `on`: its due date is before that day and it has not been handed in (or ended)."""
     return models.Q(due_date__lt=on) & open_q()
 
 
 def is_overdue(status: str, due: dt.date | None, on: dt.date) -> bool:
     """`overdue_q()` for one row in hand."""
-    return due is not None and due < on and status not in Obligation.CLOSED_STATUSES
+    return due is not None and due < on and is_open(status)
 
 
 def was_overdue(missed_due_date: dt.date | None, status: str, due: dt.date | None, on: dt.date) -> bool:
@@ -122,7 +129,7 @@ def light_of(status: str, due: dt.date | None, window: LightWindow) -> str:
     """`light_case()` for one row in hand."""
     if is_overdue(status, due, window.on):
         return Light.RED.value
-    if due is not None and window.on <= due <= window.yellow_until and status not in Obligation.CLOSED_STATUSES:
+    if due is not None and window.on <= due <= window.yellow_until and is_open(status):
         return Light.YELLOW.value
     return Light.GREEN.value
 
@@ -190,9 +197,13 @@ class Obligation(models.Model):
         IN_PROGRESS = "in_progress", "推进中"
         SUBMITTED = "submitted", "待核验"
         VERIFIED = "verified", "已核验"
+        REPEALED = "repealed", "已废止"
 
     # Submitted work is off the body's desk: the clock stops when it is handed in.
     CLOSED_STATUSES = (Status.SUBMITTED, Status.VERIFIED)
+    # An amendment repealed its duty: the obligation ends, with its history (services.amendments).
+    ENDED_STATUSES = (Status.REPEALED,)
+    OFF_DESK_STATUSES = CLOSED_STATUSES + ENDED_STATUSES
 
     clause = models.ForeignKey(Clause, verbose_name="条款", on_delete=models.PROTECT, related_name="obligations")
     department = models.ForeignKey(
@@ -229,6 +240,12 @@ class Obligation(models.Model):
     missed_due_date = models.DateField("逾期的期限", null=True, blank=True)
     superseded_at = models.DateTimeField("废止时间", null=True, blank=True)
     superseded_reason = models.CharField("废止原因", max_length=200, blank=True)
+    # An amendment: the clause it was carried over from (原第X条第Y款), and since when the body is
+    # asked to review the duty's new words (待复核; cleared when the body confirms).
+    former_clause = models.ForeignKey(
+        Clause, verbose_name="原条款", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    review_since = models.DateTimeField("待复核自", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", default=clock.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -259,6 +276,18 @@ class Obligation(models.Model):
     @property
     def citation(self) -> str:
         return self.clause.citation
+
+    @property
+    def former_citation(self) -> str:
+        """原第十条第二款: the citation it had before the last amendment moved it ("" if none)."""
+        if self.former_clause_id is None or self.former_clause.citation == self.citation:
+            return ""
+        return f"原{self.former_clause.citation}"
+
+    @property
+    def awaits_review(self) -> bool:
+        """待复核: an amendment changed the duty's words; the body confirms them or objects."""
+        return self.review_since is not None
 
     def is_visible_to(self, user) -> bool:
         """`Obligation.objects.visible_to(user)` for one obligation in hand: the two answers the
@@ -534,6 +563,46 @@ class ReportingRequirement(models.Model):
         return self.get_frequency_display()
 
 
+class Carryover(models.Model):
+    """What an amendment did to one obligation (or created it for): the old clause, the new one, how
+    the duty's words changed (regulations.lineage) and what became of the obligation. The rows
+    of the 修订对照表, and the way back to the old text for a report as of a day before
+    `effective_on`."""
+
+    class Outcome(models.TextChoices):
+        KEPT = "kept", "保留原义务"
+        REVIEW = "review", "保留原义务，待复核"
+        ASSIGNED = "assigned", "新增义务"
+        RELEASED = "released", "解除本单位义务"
+        MERGED_AWAY = "merged_away", "并入其他义务"
+        REPEALED = "repealed", "已废止"
+
+    version = models.ForeignKey(
+        "regulations.RegulationVersion", verbose_name="法规版本", on_delete=models.PROTECT, related_name="+"
+    )
+    obligation = models.ForeignKey(Obligation, verbose_name="义务", on_delete=models.PROTECT, related_name="carryovers")
+    old_clause = models.ForeignKey(
+        Clause, verbose_name="原条款", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    new_clause = models.ForeignKey(
+        Clause, verbose_name="新条款", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    lineage = models.CharField("对应关系", max_length=16)
+    outcome = models.CharField("处理结果", max_length=16, choices=Outcome.choices)
+    effective_on = models.DateField("施行日期")
+    reason = models.CharField("说明", max_length=300, blank=True)
+    created_at = models.DateTimeField("结转时间", default=clock.now)
+
+    class Meta:
+        verbose_name = "修订结转"
+        verbose_name_plural = "修订结转"
+        ordering = ["version", "id"]
+        indexes = [models.Index(fields=["obligation", "effective_on"], name="carryover_obl_day")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} #{self.obligation_id}"
+
+
 class AuditEntry(models.Model):
     """Who changed what, when, before and after. Append-only and hash-chained: each entry
     carries the digest of the previous one, so an edit of history breaks the chain."""
@@ -627,6 +696,7 @@ class OutboxMessage(models.Model):
         OBJECTION_DECIDED = "objection.decided", "处理分工异议"
         MILESTONE_MOVED = "milestone.due_date", "调整工作节点日期"
         REPORTING_REQUIRED = "reporting.required", "要求定期报送"
+        AMENDED = "regulation.amended", "法规修订结转"
 
     event = models.CharField("事件", max_length=32, choices=Event.choices)
     obligation = models.ForeignKey(

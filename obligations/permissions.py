@@ -87,7 +87,7 @@ def _granted(user, obligation) -> frozenset:
     if not obligation.is_visible_to(user):
         return frozenset()
     # Superseded obligations are history: nobody works on them any more.
-    if obligation.superseded_at is not None:
+    if obligation.superseded_at is not None or obligation.status in obligation.ENDED_STATUSES:
         return READ_ACTIONS
     if user.is_admin_role:
         return ALL_ACTIONS

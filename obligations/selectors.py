@@ -20,7 +20,7 @@ from regulations.models import Clause, Regulation
 
 from .audit import AuditAction
 from .figures import counts, format_rate, on_time_rate, rate
-from .models import AuditEntry, LightWindow, Obligation, ProgressEntry, ReportingRequirement, overdue_q
+from .models import AuditEntry, Carryover, LightWindow, Obligation, ProgressEntry, ReportingRequirement, overdue_q
 
 
 def obligation_list(*, user, window: LightWindow | None = None) -> QuerySet[Obligation]:
@@ -136,7 +136,23 @@ def assigned_on(obligation: Obligation) -> dt.date:
         .first()
     )
     moment = entry.at if entry else obligation.created_at
+    if obligation.review_since is not None:  # an amendment changed its words: a new assignment
+        moment = max(moment, obligation.review_since)
     return timezone.localdate(moment)
+
+
+def former_clauses(obligation_ids: list[int], on: dt.date) -> dict:
+    """The clause each obligation answered to on `on`, where an amendment in force only after that
+    day has since moved it to another (the earliest such amendment's old clause)."""
+    out = {}
+    rows = (
+        Carryover.objects.filter(obligation_id__in=obligation_ids, effective_on__gt=on, old_clause__isnull=False)
+        .select_related("old_clause__article__chapter")
+        .order_by("effective_on", "id")
+    )
+    for row in rows:
+        out.setdefault(row.obligation_id, row.old_clause)
+    return out
 
 
 def objection_deadline(obligation: Obligation) -> dt.date:

@@ -12,5 +12,6 @@ urlpatterns = [
     path("obligations/<int:pk>/", views.obligation_detail, name="obligation-detail"),
     path("obligations/<int:pk>/act/<slug:name>/", views.obligation_action, name="obligation-action"),
     path("obligations/<int:pk>/milestones/<int:mid>/done/", views.milestone_done, name="milestone-done"),
+    path("obligations/<int:pk>/review/confirm/", views.review_confirm, name="obligation-review-confirm"),
     path("obligations/<int:pk>/evidence/<int:eid>/download/", views.evidence_download, name="evidence-download"),
 ]

@@ -405,6 +405,25 @@ def milestone_done(request, pk, mid):
 
 
 @login_required
+def review_confirm(request, pk):
+    """待复核: the body (or the lead) confirms the duty's words after an amendment."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    obligation = _visible(request, pk)
+    try:
+        services.obligation_review_confirm(
+            obligation=obligation, actor=request.user, expected_version=request.POST.get("version")
+        )
+    except ServiceError as exc:
+        if isinstance(exc, NotAllowed):
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+        return redirect("obligation-detail", pk=pk)
+    messages.success(request, "已确认修订后的条文")
+    return redirect("obligation-detail", pk=pk)
+
+
+@login_required
 def evidence_download(request, pk, eid):
     obligation = _visible(request, pk)
     if not can(request.user, Action.DOWNLOAD, obligation):
@@ -430,8 +449,10 @@ def regulations(request):
 def regulation(request, pk):
     """One regulation's text, article by article, with the clauses found in each."""
     reg = get_object_or_404(Regulation, pk=pk)
+    # The text in force: the latest version (an amendment's old text stays with its obligations).
+    version = reg.current_version
     articles = (
-        Article.objects.filter(regulation=reg)
+        Article.objects.filter(regulation=reg, **({"version": version} if version else {}))
         .select_related("chapter")
         .prefetch_related(Prefetch("clauses", to_attr="clause_list"))
         .order_by("number")

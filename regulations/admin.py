@@ -8,6 +8,12 @@ from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from . import models
 
 
+@admin.register(models.RegulationVersion)
+class RegulationVersionAdmin(ReadOnlyAdmin):
+    list_display = ("regulation", "number", "kind", "adopted_on", "effective_on", "imported_at")
+    list_filter = ("regulation", "kind")
+
+
 @admin.register(models.Chapter)
 class ChapterAdmin(ReadOnlyAdmin):
     list_display = ("regulation", "label", "title")
@@ -20,8 +26,8 @@ class ParagraphInline(ReadOnlyInline):
 
 @admin.register(models.Article)
 class ArticleAdmin(ReadOnlyAdmin):
-    list_display = ("label", "regulation", "chapter")
-    list_filter = ("regulation", "chapter")
+    list_display = ("label", "regulation", "version", "chapter")
+    list_filter = ("regulation", "version", "chapter")
     search_fields = ("text",)
     inlines = [ParagraphInline]
 

@@ -71,9 +71,63 @@ class Regulation(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def current_version(self) -> "RegulationVersion | None":
+        """The latest version: the text whose clauses carry the obligations."""
+        return self.versions.order_by("-number").first()
+
+
+class RegulationVersion(models.Model):
+    """One text of a regulation as adopted: the first (制定) and each amendment (修正, 修订).
+
+    Every chapter, article and clause belongs to one version; an amendment adds a version with its
+    own clauses and never rewrites the text of an earlier one (obligations carry over clause by
+    clause: obligations.services.amendments).
+    """
+
+    class Kind(models.TextChoices):
+        ENACTED = "enacted", "制定"
+        AMENDED = "amended", "修正"
+        REVISED = "revised", "修订"
+
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField("版本序号")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices, default=Kind.ENACTED)
+    source_text = models.TextField("原始文本")
+    source_sha256 = models.CharField("文本摘要", max_length=64)
+    adopted_on = models.DateField("通过日期", null=True, blank=True)
+    promulgated_on = models.DateField("公布日期", null=True, blank=True)
+    effective_on = models.DateField("施行日期", null=True, blank=True)
+    imported_at = models.DateTimeField("导入时间", default=clock.now)
+
+    class Meta:
+        db_table = "regulations_version"
+        verbose_name = "法规版本"
+        verbose_name_plural = "法规版本"
+        ordering = ["regulation", "number"]
+        constraints = [models.UniqueConstraint(fields=["regulation", "number"], name="uniq_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.regulation.title}（{self.label}）"
+
+    @property
+    def label(self) -> str:
+        """第2版（2024年修正）, as the pages and reports name a version."""
+        year = (self.adopted_on or self.effective_on).year if (self.adopted_on or self.effective_on) else None
+        made = f"{year}年{self.get_kind_display()}" if year else self.get_kind_display()
+        return f"第{self.number}版（{made}）"
+
 
 class Chapter(models.Model):
     regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="chapters")
+    version = models.ForeignKey(
+        RegulationVersion,
+        verbose_name="版本",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="chapters",
+    )
     number = models.PositiveIntegerField("章序号")
     label = models.CharField("章", max_length=20)
     title = models.CharField("章名", max_length=100)
@@ -83,7 +137,12 @@ class Chapter(models.Model):
         verbose_name = "章"
         verbose_name_plural = "章"
         ordering = ["regulation", "number"]
-        constraints = [models.UniqueConstraint(fields=["regulation", "number"], name="uniq_chapter_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "number"], name="uniq_chapter_number_in_version"),
+            models.UniqueConstraint(
+                fields=["regulation", "number"], condition=models.Q(version__isnull=True), name="uniq_chapter_number"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} {self.title}"
@@ -91,6 +150,14 @@ class Chapter(models.Model):
 
 class Article(models.Model):
     regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="articles")
+    version = models.ForeignKey(
+        RegulationVersion,
+        verbose_name="版本",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="articles",
+    )
     chapter = models.ForeignKey(
         Chapter, verbose_name="章", on_delete=models.SET_NULL, null=True, blank=True, related_name="articles"
     )
@@ -103,7 +170,12 @@ class Article(models.Model):
         verbose_name = "条文"
         verbose_name_plural = "条文"
         ordering = ["regulation", "number"]
-        constraints = [models.UniqueConstraint(fields=["regulation", "number"], name="uniq_article_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "number"], name="uniq_article_number_in_version"),
+            models.UniqueConstraint(
+                fields=["regulation", "number"], condition=models.Q(version__isnull=True), name="uniq_article_number"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.label
@@ -176,6 +248,11 @@ class Clause(models.Model):
         if not many_regulations():
             return citation(self.article.label, self.paragraph_number)
         return cite(self.article.label, self.paragraph_number, self.regulation.title)
+
+    @property
+    def version(self) -> "RegulationVersion | None":
+        """The version of the text this clause belongs to (through its article)."""
+        return self.article.version
 
 
 class StandingResponsibility(models.Model):

@@ -65,8 +65,8 @@ from obligations.models import (
     light_of,
     was_overdue,
 )
-from obligations.selectors import cooperating_codes
-from regulations.models import Regulation, cite
+from obligations.selectors import cooperating_codes, former_clauses
+from regulations.models import Regulation, RegulationVersion, cite
 
 CHUNK_SIZE = 2000
 STATUS_LABELS = dict(Obligation.Status.choices)
@@ -154,10 +154,21 @@ class ReportContext:
     def title(self) -> str:
         return f"《{self.regulation.title}》义务履行情况报告"
 
+    @cached_property
+    def version(self) -> RegulationVersion | None:
+        """The version of the text in force on the report's day (the first one before any took
+        effect): a report as of a day before an amendment took effect shows the old text."""
+        versions = self.regulation.versions.order_by("-number")
+        return versions.filter(effective_on__lte=self.on).first() or versions.last()
+
     def header_lines(self) -> list[tuple[str, str]]:
         """The header every format prints: what, as of when, by whom, which selection, which chain."""
         reg = self.regulation
-        effective = f"（{reg.effective_date:%Y年%m月%d日}起施行）" if reg.effective_date else ""
+        version = self.version
+        effective_on = version.effective_on if version else reg.effective_date
+        effective = f"（{effective_on:%Y年%m月%d日}起施行）" if effective_on else ""
+        if version is not None and reg.versions.count() > 1:
+            effective = f"{version.label}{effective}"
         if self.historical:
             state = f"{self.on:%Y年%m月%d日}日终（依据审计记录还原的历史状态）"
         else:
@@ -570,6 +581,8 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
     on, window = ctx.on, ctx.window
     for chunk in _chunks(qs.iterator(chunk_size=chunk_size), chunk_size):
         cooperating = cooperating_codes(row[0] for row in chunk)
+        # Before an amendment took effect the obligation answered to the old text.
+        former = former_clauses([row[0] for row in chunk], on) if ctx.historical else {}
         for (
             pk,
             article_label,
@@ -603,6 +616,11 @@ def _obligation_rows(ctx: ReportContext, chunk_size: int) -> Iterator[Obligation
             handed = handed_in_day(status, sub_at, ver_at)
             kind = timeliness_of(status, due, handed, on)
             label, late = timeliness_text(kind, status, due, handed, on)
+            if pk in former:
+                old = former[pk]
+                article_label, paragraph, clause_text = old.article.label, old.paragraph_number, old.text
+                chapter = old.article.chapter
+                chapter_label, chapter_title = (chapter.label, chapter.title) if chapter else (None, None)
             yield ObligationRow(
                 obligation_id=pk,
                 citation=cite(article_label, paragraph, ctx.regulation.title),

@@ -29,7 +29,7 @@ from obligations.audit import AuditAction
 from obligations.models import AuditEntry, Obligation
 from regulations.registry import lead_department
 
-from . import asof
+from . import amendments, asof
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋"
@@ -345,7 +345,30 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
         intro=f"以下{len(moved)}项义务在原完成期限过后调整了期限（完整的期限调整记录见合规报告“期限调整”表）：",
     )
 
-    _heading(doc, "七、数据来源与核验", 1)
+    last = "七"
+    version = ctx.version
+    if version is not None and version.number > 1:
+        _heading(doc, "七、法规修订对照", 1)
+        changed = [row for row in amendments.rows(version) if row.kind != "unchanged"]
+        effective = cn_date(version.effective_on) if version.effective_on else "施行之日"
+        _paragraph(
+            doc,
+            f"《{ctx.regulation.title}》{version.label}自{effective}起施行。与上一版本相比，"
+            f"条文变动{len(changed)}处（文字未变、仅条序变化的条款不列），各项义务已逐条结转，详见下表"
+            "（〔删：…〕为删去的文字，〔增：…〕为增加的文字）。",
+        )
+        _table(
+            doc,
+            ["原条款", "新条款", "对应关系", "条文变化", "义务处理"],
+            [
+                [row.old_citation, row.new_citation, row.label, row.changes or row.new_text, row.outcome]
+                for row in changed
+            ],
+            first_mm=22,
+        )
+        last = "八"
+
+    _heading(doc, f"{last}、数据来源与核验", 1)
     head = ctx.head
     chain = (
         f"第{head.entry_id}条记录，{head.algorithm.upper()}摘要{head.hash}（链长{head.length}条）"

@@ -32,10 +32,11 @@ class ReportForm(InputForm):
         if not many:
             # One regulation in force: nothing to choose, the field stays out of the page.
             del self.fields["regulation"]
-        chapters = Chapter.objects.order_by("regulation_id", "number").select_related("regulation")
-        self.fields["chapter"].choices = [("", "全部章节")] + [
-            (c.number, f"《{c.regulation.title}》{c}" if many else str(c)) for c in chapters
-        ]
+        # One choice per chapter of each regulation: an amended regulation's latest version names it.
+        chapters = {}
+        for c in Chapter.objects.order_by("regulation_id", "number", "version_id").select_related("regulation"):
+            chapters[(c.regulation_id, c.number)] = (c.number, f"《{c.regulation.title}》{c}" if many else str(c))
+        self.fields["chapter"].choices = [("", "全部章节"), *chapters.values()]
 
     def filters(self) -> ReportFilters:
         data = self.cleaned_data

@@ -19,7 +19,8 @@ from tests.factories import add_link_evidence
 pytestmark = pytest.mark.django_db
 
 DAY = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.UTC)
-STATES = ["未启动", "推进中", "待核验", "已核验"]
+STATES = ["未启动", "推进中", "待核验", "已核验", "已废止"]
+STATE_KEYS = ["not_started", "in_progress", "submitted", "verified", "repealed"]
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_the_reports_figures_are_the_dashboards_for_the_same_day(worked, cast, c
     assert header[: 1 + len(STATES) + 1] == ["义务总数", *STATES, "逾期未提交"]
     figures = dict(zip(header, values, strict=True))
     assert int(figures["义务总数"]) == summary["total"]
-    for label, key in zip(STATES, ["not_started", "in_progress", "submitted", "verified"], strict=True):
+    for label, key in zip(STATES, STATE_KEYS, strict=True):
         assert int(figures[label]) == summary[key], label
     assert int(figures["逾期未提交"]) == summary["overdue"] > 0
     # One on-time rule (obligations.figures): the rate reads as the dashboard's, printed one way.
@@ -98,9 +99,9 @@ def test_the_reports_figures_are_the_dashboards_for_the_same_day(worked, cast, c
     assert set(in_doc) == {b["full_name"] for b in bodies}
     for body in bodies:
         got = in_doc[body["full_name"]]
-        expected = [body[k] for k in ("assigned", "not_started", "in_progress", "submitted", "verified", "overdue")]
-        assert [int(v) for v in got[:6]] == expected, body["code"]
-        assert got[6] == format_rate(body["on_time_rate"]), body["code"]
+        expected = [body[k] for k in ("assigned", *STATE_KEYS, "overdue")]
+        assert [int(v) for v in got[:7]] == expected, body["code"]
+        assert got[7] == format_rate(body["on_time_rate"]), body["code"]
     assert sum(int(r[1]) for r in rows[1:]) == summary["total"]
 
 

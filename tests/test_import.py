@@ -1,6 +1,7 @@
 """Importing the regulation into the database: obligations per body, idempotency, amendments,
 bad files, and the dry-run JSON a script can read."""
 
+import datetime as dt
 import json
 from io import StringIO
 
@@ -10,7 +11,10 @@ from django.core.management import CommandError, call_command
 from accounts.models import Department
 from obligations.models import AuditEntry, Obligation, ProgressEntry
 from obligations.seeding import import_regulation
+from obligations.services import regulation_amend
+from regulations.importing import AmendmentRequired
 from regulations.models import Article, Clause, StandingResponsibility
+from regulations.parser import RegulationFormatError
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +71,8 @@ def test_reimporting_the_same_text_changes_nothing(regulation, seed_text):
     assert counts() == before
 
 
-def test_amended_text_reports_changes_and_keeps_obligations_with_progress(regulation, seed_text, cast):
-    art56 = Obligation.objects.get(clause__article__number=56)  # 市统计部门应当开展数字经济统计调查
-    ProgressEntry.objects.create(obligation=art56, department=art56.department, author=cast["adam"], text="已开展调查")
-    art33 = Obligation.objects.get(clause__article__number=33)  # 教育部门…, untouched
-    amended = (
+def _amended(seed_text: str) -> str:
+    return (
         seed_text.replace(
             "第五十六条 市统计部门应当开展数字经济统计调查和监测分析,并依法向社会公布。", "第五十六条 (删除)"
         )
@@ -82,18 +83,43 @@ def test_amended_text_reports_changes_and_keeps_obligations_with_progress(regula
             "审计部门应当对数字经济专项资金开展审计。",
         )
     )
-    report = import_regulation(amended, code="jinan-digital-economy")
-    assert any("第五十六条" in row for row in report.removed)
-    assert any("第三十三条" in row for row in report.changed)
-    assert any("第五十八条第二款" in row for row in report.added)
-    art56.refresh_from_db()
-    assert art56.superseded_at is not None and art56.progress_entries.count() == 1
-    assert any("第五十六条" in row for row in report.superseded)
+
+
+def test_a_changed_text_under_a_known_title_is_refused_and_rewrites_nothing(regulation, seed_text, tmp_path):
+    art33 = Obligation.objects.get(clause__article__number=33)
+    before = (art33.clause.text, Clause.objects.count(), AuditEntry.objects.count())
+    with pytest.raises(AmendmentRequired) as refused:
+        import_regulation(_amended(seed_text), code="jinan-digital-economy")
+    assert "--amends" in refused.value.args[0] and "已经导入" in refused.value.args[0]
     art33.refresh_from_db()
-    assert art33.superseded_at is None and "统一的智慧教育" in art33.clause.text
+    assert (art33.clause.text, Clause.objects.count(), AuditEntry.objects.count()) == before
+    # The command says the same, in Chinese, and points at --amends.
+    path = tmp_path / "amended.txt"
+    path.write_text(_amended(seed_text), encoding="utf-8")
+    with pytest.raises(CommandError, match="--amends"):
+        call_command("import_regulation", str(path), stdout=StringIO())
+
+
+def test_amended_text_carries_obligations_over_and_keeps_history(regulation, seed_text, cast):
+    art56 = Obligation.objects.get(clause__article__number=56)  # 市统计部门应当开展数字经济统计调查
+    ProgressEntry.objects.create(obligation=art56, department=art56.department, author=cast["adam"], text="已开展调查")
+    art33 = Obligation.objects.get(clause__article__number=33)  # 教育部门…, reworded
+    old_text = art33.clause.text
+    result = regulation_amend(
+        regulation=regulation, text=_amended(seed_text), effective=dt.date(2026, 1, 1), actor=cast["lena"]
+    )
+    assert result.version.number == 2 and result.version.effective_on == dt.date(2026, 1, 1)
+    art56.refresh_from_db()
+    assert art56.status == Obligation.Status.REPEALED and art56.progress_entries.count() == 1
+    assert not art56.is_overdue(dt.date(2030, 1, 1))
+    art33.refresh_from_db()
+    assert art33.awaits_review and "统一的智慧教育" in art33.clause.text
+    assert art33.former_clause.text == old_text  # the old words are kept, not rewritten
     assert Obligation.objects.get(clause__article__number=58, clause__paragraph_number=2).department.code == "JN-SJJ"
-    # Importing the amended text again is a no-op.
-    assert import_regulation(amended, code="jinan-digital-economy").unchanged
+    # Importing the amended text again (plainly or as an amendment) changes nothing.
+    assert import_regulation(_amended(seed_text), code="jinan-digital-economy").unchanged
+    with pytest.raises(RegulationFormatError, match="第2版"):
+        regulation_amend(regulation=regulation, text=_amended(seed_text), effective=dt.date(2026, 1, 1), actor=None)
 
 
 @pytest.mark.parametrize(

@@ -170,7 +170,7 @@ def test_sql_and_in_hand_rules_agree_on_every_state_around_a_weekend(departments
         handed = figures.handed_in_day(row.status, row.submitted_at, row.verified_at)
         assert row.timeliness == figures.timeliness_of(row.status, row.due_date, handed, thursday), case
     kinds = Counter(rows.values_list("timeliness", flat=True))
-    assert set(kinds) == {"on_time", "late", "overdue", "pending", "no_due"}
+    assert set(kinds) == {"on_time", "late", "overdue", "pending", "no_due", "ended"}
 
 
 def test_audit_actions_are_one_enum_and_the_history_shows_their_labels(client, departments, cast):
@@ -215,7 +215,13 @@ def xlsx_figures(data: bytes) -> dict:
     for r in sheet[at_ + 1 :]:
         if not r or r[0] is None:
             break
-        bodies[r[0]] = {"total": r[1], **dict(zip(STATES, r[2:6], strict=True)), "overdue": r[6], "rate": r[7]}
+        n = len(STATES)  # one column per state (已废止 included), then overdue and the rate
+        bodies[r[0]] = {
+            "total": r[1],
+            **dict(zip(STATES, r[2 : 2 + n], strict=True)),
+            "overdue": r[2 + n],
+            "rate": r[3 + n],
+        }
     return {
         "total": label["义务总数"],
         "overdue": label["逾期未提交"],
@@ -292,7 +298,7 @@ def pdf_figures(data: bytes) -> dict:
         "total": int(total),
         "overdue": int(overdue),
         "rate": rate,
-        "states": dict(zip(STATES, map(int, lines[states_at : states_at + 4]), strict=True)),
+        "states": dict(zip(STATES, map(int, lines[states_at : states_at + len(STATES)]), strict=True)),
         "bodies": bodies,
         "compact": "".join(text.split()),
     }
@@ -352,14 +358,12 @@ def test_dashboard_figures_equal_the_reports_figures_on_the_demo_data(client, de
         "total": summary["total"],
         "overdue": summary["overdue"],
         "rate": format_rate(summary["on_time_rate"]),
-        "states": dict(
-            zip(STATES, [summary[s] for s in ("not_started", "in_progress", "submitted", "verified")], strict=True)
-        ),
+        "states": dict(zip(STATES, [summary[s] for s in S.values], strict=True)),
     }
     dashboard_bodies = {
         Department.objects.get(code=b["code"]).name: {
             "total": b["assigned"],
-            **dict(zip(STATES, [b[s] for s in ("not_started", "in_progress", "submitted", "verified")], strict=True)),
+            **dict(zip(STATES, [b[s] for s in S.values], strict=True)),
             "overdue": b["overdue"],
             "rate": format_rate(b["on_time_rate"]),
         }

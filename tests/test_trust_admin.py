@@ -256,6 +256,22 @@ def everything_listed(worked_on, cast):
     RoleMapping.objects.create(claim="groups", value="tracker-lead", role="lead")
     now = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
     ExternalIdentity.objects.create(user=cast["bob"], provider="oidc", subject="bob", first_seen=now, last_seen=now)
+    from obligations.models import Carryover, Obligation
+    from regulations.models import RegulationVersion
+
+    obligation = Obligation.objects.select_related("clause__regulation").first()
+    version, _ = RegulationVersion.objects.get_or_create(
+        regulation=obligation.clause.regulation, number=1, defaults={"source_sha256": "0" * 64}
+    )
+    Carryover.objects.create(
+        version=version,
+        obligation=obligation,
+        old_clause=obligation.clause,
+        new_clause=obligation.clause,
+        lineage="unchanged",
+        outcome=Carryover.Outcome.KEPT,
+        effective_on=dt.date(2031, 1, 1),
+    )
     with override_settings(AUDIT_CHECKPOINT_KEY="k" * 40):
         audit.checkpoint_write(reason="manual")  # the log file is written after a commit: never here
     return worked_on

@@ -26,6 +26,7 @@ from obligations.models import (
 from obligations.models import days_left as days_left_on  # the fields below have the rules' names
 from obligations.models import is_overdue as overdue_on
 from regulations.models import cite
+from regulations.parser import citation
 
 STATUS_LABELS = dict(Obligation.Status.choices)
 
@@ -62,6 +63,15 @@ def attach_cooperating_codes(rows: list[dict]) -> None:
             row["cooperating_codes"] = codes.get(row["id"], [])
 
 
+def _former_citation(row: dict) -> str:
+    """`Obligation.former_citation` from a values() row."""
+    label = row["former_clause__article__label"]
+    if label is None:
+        return ""
+    old = citation(label, row["former_clause__paragraph_number"])
+    return "" if old == citation(row["clause__article__label"], row["clause__paragraph_number"]) else f"原{old}"
+
+
 class ObligationSerializer(serializers.ModelSerializer):
     """One obligation as the API shows it (list, detail and every write's answer).
 
@@ -87,6 +97,14 @@ class ObligationSerializer(serializers.ModelSerializer):
     is_overdue = serializers.SerializerMethodField()
     days_left = serializers.SerializerMethodField()
     traffic_light = serializers.SerializerMethodField()
+    # The regulation's version (1 = the text as first adopted; each 修正 or 修订 adds one) whose
+    # clause the obligation answers to, the citation it had before an amendment moved it, and
+    # whether the body is asked to review the duty's new words (待复核).
+    regulation_version = serializers.IntegerField(
+        source="clause.article.version.number", read_only=True, allow_null=True
+    )
+    former_citation = serializers.CharField(read_only=True)
+    awaits_review = serializers.BooleanField(read_only=True)
 
     # The columns the representation reads (only() for one obligation).
     COLUMNS = (
@@ -108,6 +126,10 @@ class ObligationSerializer(serializers.ModelSerializer):
         "clause__article__chapter__number",
         "clause__regulation__code",
         "clause__regulation__title",
+        "clause__article__version__number",
+        "former_clause__article__label",
+        "former_clause__paragraph_number",
+        "review_since",
     )
     # A list's rows as values(): the columns, the light and the urgency order's "late".
     VALUES = (*COLUMNS, "light", "late")
@@ -134,6 +156,9 @@ class ObligationSerializer(serializers.ModelSerializer):
             "traffic_light",
             "missed_due_date",
             "version",
+            "regulation_version",
+            "former_citation",
+            "awaits_review",
             "submitted_at",
             "verified_at",
             "last_activity_at",
@@ -172,6 +197,9 @@ class ObligationSerializer(serializers.ModelSerializer):
             "traffic_light": row["light"] or light_of(status, due, LightWindow.for_day(on)),
             "missed_due_date": date(missed) if missed is not None else None,
             "version": row["version"],
+            "regulation_version": row["clause__article__version__number"],
+            "former_citation": _former_citation(row),
+            "awaits_review": row["review_since"] is not None,
             **{name: moment(row[name]) if row[name] is not None else None for name in self.MOMENTS},
         }
 
@@ -182,6 +210,7 @@ class ObligationSerializer(serializers.ModelSerializer):
         """An instance as the values() row of VALUES (its `light` if the query annotated it)."""
         clause, department = obligation.clause, obligation.department
         article = clause.article
+        former = obligation.former_clause
         row = {
             "clause__text": clause.text,
             "clause__paragraph_number": clause.paragraph_number,
@@ -190,6 +219,9 @@ class ObligationSerializer(serializers.ModelSerializer):
             "clause__article__chapter__number": article.chapter.number if article.chapter_id is not None else None,
             "clause__regulation__code": clause.regulation.code,
             "clause__regulation__title": clause.regulation.title,
+            "clause__article__version__number": article.version.number if article.version_id is not None else None,
+            "former_clause__article__label": former.article.label if former is not None else None,
+            "former_clause__paragraph_number": former.paragraph_number if former is not None else None,
             "department__code": department.code,
             "department__name": department.name,
             "light": getattr(obligation, "light", None),

@@ -122,9 +122,13 @@ class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
         if self.request.method == "GET" and self.action != "retrieve":
             # An obligation's own lists (progress, evidence, history …) need it only to be visible
             # and to know whether it is superseded (obligations.permissions).
-            return visible.only("id", "department_id", "superseded_at")
+            return visible.only("id", "department_id", "superseded_at", "status")
         obligations = visible.select_related(
-            "department", "clause__article__chapter", "clause__regulation"
+            "department",
+            "clause__article__chapter",
+            "clause__regulation",
+            "clause__article__version",
+            "former_clause__article",
         ).with_light()
         # What the representation reads; the writes hand the whole row to a service.
         return obligations.only(*s.ObligationSerializer.COLUMNS) if self.action == "retrieve" else obligations

@@ -7,6 +7,7 @@
 - assignment: reassigning, cooperating bodies, objections;
 - reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen:
   decisions read; regulations: a regulation's text imported, its obligations created.
+- amendments: a new version of a regulation carries the obligations over, clause by clause.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
 permission (`obligations.permissions.can`) and the state, each writing the audit trail with the
@@ -15,6 +16,7 @@ call them as `services.<function>`; none holds a rule. Reads (where a body stand
 reports, the objection deadline, the stale-version message) are selectors: obligations.selectors.
 """
 
+from .amendments import obligation_review_confirm, regulation_amend
 from .assignment import objection_decide, objection_raise, obligation_add_cooperating, obligation_reassign
 from .bodies import (
     body_class_save,
@@ -69,4 +71,6 @@ __all__ = [
     "body_class_save",
     "regulations_resync",
     "decision_mark_seen",
+    "regulation_amend",
+    "obligation_review_confirm",
 ]

@@ -66,7 +66,7 @@ def extension_request(*, obligation: Obligation, actor: User, requested_date: dt
     obligation = fresh_obligation(obligation)
     require(actor, Action.REQUEST_EXTENSION, obligation)
     reason = clean_reason(reason)
-    if obligation.status in Obligation.CLOSED_STATUSES:
+    if obligation.status in Obligation.OFF_DESK_STATUSES:
         raise InvalidTransition(f"义务已{obligation.get_status_display()}，无需申请延期")
     if requested_date <= today():
         raise invalid("requested_date", "申请延至的日期应晚于今天")

@@ -1,11 +1,14 @@
 """Template helpers: `{% can user "verify" obligation as allowed %}` asks the one permission check."""
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from obligations.audit import action_label as audit_action_label
 from obligations.figures import format_rate
 from obligations.models import Light, Obligation
 from obligations.permissions import can as can_check
+from regulations.lineage import diff
 
 register = template.Library()
 
@@ -25,7 +28,7 @@ def days_text(obligation, on=None) -> str:
     """剩余 N 天 / 逾期 N 天 / 今日到期 / 未设期限."""
     if obligation.due_date is None:
         return "未设期限"
-    if obligation.status in obligation.CLOSED_STATUSES:
+    if obligation.status in obligation.OFF_DESK_STATUSES:
         return obligation.get_status_display()
     left = obligation.days_left(on)
     if left < 0:
@@ -50,3 +53,16 @@ def status_label(value: str) -> str:
 def rate_text(value: float | None) -> str:
     """A rate as every page and report prints it (obligations.figures.format_rate): 2.2% or —."""
     return format_rate(value)
+
+
+@register.simple_tag
+def word_diff(old: str, new: str) -> SafeString:
+    """The new words with what an amendment deleted (<del>) and added (<ins>) marked."""
+    parts = []
+    for op, text in diff(old or "", new or ""):
+        if op == "equal":
+            parts.append(escape(text))
+        else:
+            tag = "del" if op == "delete" else "ins"
+            parts.append(f"<{tag}>{escape(text)}</{tag}>")
+    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
