@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup services browser fonts reset-demo e2e bench bench-reminders report-bench bench-dashboard drills lint clean fuzz schemathesis backup restore audit
+.PHONY: run test setup services browser fonts reset-demo e2e bench bench-reminders report-bench bench-dashboard bench-notices drills lint clean fuzz schemathesis backup restore audit
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -57,6 +57,12 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# Decision to in-app notice through a real worker, idle and behind 1,000 queued deliveries
+# (BROKER=redis for REDIS_URL; default: make run's filesystem broker).
+BROKER ?= filesystem
+bench-notices: setup services
+	$(PY) -m bench.notice_bench --broker $(BROKER) $(BENCH_ARGS)
 
 # Backups: pg_dump of DATABASE_URL plus a tar of EVIDENCE_ROOT into backups/<timestamp>/ (docs/deployment.md).
 backup:

@@ -34,6 +34,7 @@ from accounts.models import Department, User
 from core import clock
 from core.calendar import WorkCalendar
 from core.clock import told_at
+from obligations import outbox as obligation_outbox
 from obligations import services
 from obligations.models import DueDateChange, ExtensionRequest, Objection, Obligation
 from obligations.seeding import import_regulation
@@ -212,12 +213,14 @@ class Story:
         self.plan(self.at(self.day(3), 8), self.name_clerks)
         self.plan_sweeps()
         self.versions = dict(Obligation.objects.values_list("id", "version"))
-        with transaction.atomic():
+        # The story delivers each event when it happens: nothing is queued for the worker.
+        with transaction.atomic(), obligation_outbox.queue_held():
             for when, _, action in sorted(self.events, key=lambda e: (e[0], e[1])):
                 with told_at(when):
                     # Steps that tell someone return True: the outbox is delivered at that moment.
                     if action():
                         outbox.deliver_pending()
+            outbox.deliver_pending()
 
     def plan_sweeps(self) -> None:
         """The reminder sweep on Monday mornings: every fourth week, weekly in the last two months

@@ -16,7 +16,24 @@ $PY manage.py seed_demo
 if [ "${DEBUG:-1}" = "0" ]; then $PY manage.py collectstatic --noinput >/dev/null; fi
 
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# Stop: TERM, then within 10 s whatever still runs is stopped hard (a Celery worker's warm
+# shutdown waits for its running task; the outbox and the reminder ledger make a cut task safe).
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 16); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  if [ "$alive" = 1 ]; then
+    for pid in "${pids[@]}"; do kill -QUIT "$pid" 2>/dev/null || true; done
+    sleep 1
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  fi
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 
 .venv/bin/celery -A tracker worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
