@@ -42,7 +42,13 @@ pids+=($!)
 pids+=($!)
 
 echo
-echo "督办系统已启动： http://$HOST:$PORT/   （API 文档： http://$HOST:$PORT/api/docs/）"
+if [ "${DEBUG:-1}" = "0" ] && [ "${SECURE_SSL_REDIRECT:-1}" != "0" ]; then
+  # Production behind TLS: plain http answers 301 to https, which nothing here serves.
+  echo "督办系统已按生产设置启动（DEBUG=0）：http 请求会被重定向到 https，须由前置的 nginx 提供 TLS（docs/deployment.md）。"
+  echo "在本机用 http 试用生产设置，请改用： make run-local-production"
+else
+  echo "督办系统已启动： http://$HOST:$PORT/   （API 文档： http://$HOST:$PORT/api/docs/）"
+fi
 echo "Celery worker 与 beat 日志：var/worker.log、var/beat.log；按 Ctrl-C 停止。"
 echo
 if [ "${DEBUG:-1}" = "0" ]; then
