@@ -188,3 +188,20 @@ def test_pages_have_no_inline_scripts_or_handlers(cast):
         html = login(cast["lena"]).get(path).content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
         assert not re.search(r"\son[a-z]+=", html), path
+
+
+def test_every_history_line_reads_in_words_not_codes(cast):
+    from obligations import services
+    from obligations.models import ExtensionRequest
+
+    o = make_obligation("JN-DSJ", status="in_progress", due_date=dt.date(2099, 6, 30))
+    services.extension_request(
+        obligation=o, actor=cast["alice"], requested_date=dt.date(2099, 8, 31), reason="需要会签。"
+    )
+    request = ExtensionRequest.objects.get(obligation=o)
+    services.extension_decide(request=request, actor=cast["lena"], approve=True, note="", expected_version=o.version)
+    page = login(cast["audrey"]).get(f"/obligations/{o.pk}/").content.decode()
+    history = page[page.index("操作记录") :]
+    assert "审批延期（待审批 → 已同意）" in history
+    for code in ("pending", "approved", "in_progress", "→ ）", "（ →"):
+        assert code not in history, code
