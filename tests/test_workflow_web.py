@@ -205,3 +205,20 @@ def test_every_history_line_reads_in_words_not_codes(cast):
     assert "审批延期（待审批 → 已同意）" in history
     for code in ("pending", "approved", "in_progress", "→ ）", "（ →"):
         assert code not in history, code
+
+
+def test_the_body_filter_lists_only_the_bodies_whose_work_the_person_sees(cast):
+    make_obligation("JN-DSJ", status="in_progress", due_date=dt.date(2099, 6, 30))
+    make_obligation("JN-FGW", cooperating=["JN-DSJ"], due_date=dt.date(2099, 6, 30))
+    make_obligation("JN-LIXIA", due_date=dt.date(2099, 6, 30))
+
+    def options(user) -> set[str]:
+        page = login(user).get("/tasks/").content.decode()
+        select = page[page.index('name="department"') :]
+        select = select[: select.index("</select>")]
+        return set(re.findall(r'<option value="([^"]+)"', select))
+
+    # alice (大数据局) sees her body's work and the 发改委 obligation she cooperates on; not 历下区.
+    assert options(cast["alice"]) == {"JN-DSJ", "JN-FGW"}
+    lead = options(cast["lena"])
+    assert {"JN-DSJ", "JN-FGW", "JN-LIXIA"} <= lead and len(lead) > 40
