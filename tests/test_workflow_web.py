@@ -222,3 +222,11 @@ def test_the_body_filter_lists_only_the_bodies_whose_work_the_person_sees(cast):
     assert options(cast["alice"]) == {"JN-DSJ", "JN-FGW"}
     lead = options(cast["lena"])
     assert {"JN-DSJ", "JN-FGW", "JN-LIXIA"} <= lead and len(lead) > 40
+
+
+def test_the_filters_are_folded_until_a_filter_is_in_use(cast):
+    client = login(cast["alice"])
+    plain = client.get("/tasks/").content.decode()
+    assert re.search(r'<details class="card filters-box no-print" data-collapse-narrow>', plain)
+    filtered = client.get("/tasks/?status=in_progress").content.decode()
+    assert re.search(r'<details class="card filters-box no-print" open data-active data-collapse-narrow>', filtered)
