@@ -9,7 +9,8 @@ class Department(models.Model):
     """A body the regulation names: a government, a city department, a court.
 
     The registry is loaded from fixtures/departments.json; `phrases` are the ways a law
-    names the body ("工业和信息化部门", "市、区县人民政府" …) and drive the parser's resolution.
+    names the body ("工业和信息化部门", "市政府" …) and drive the parser's resolution; a phrase naming
+    a set of bodies ("县级以上人民政府") is a class of bodies (regulations.models.BodyClass).
     """
 
     class Level(models.TextChoices):

@@ -65,6 +65,10 @@ class AuditAction(models.TextChoices):
     LEDGER_ISSUED = "ledger.issued", "下发台账"
     REGISTRY_BODY_CONFIRMED = "registry.body_confirmed", "确认新机构"
     REGISTRY_BODY_MAPPED = "registry.body_mapped", "机构称谓归并"
+    REGISTRY_BODY_MAPPED_SEVERAL = "registry.body_mapped_several", "机构称谓对应多个机构"
+    REGISTRY_BODY_MAPPED_CLASS = "registry.body_mapped_class", "机构称谓归入机构类别"
+    REGISTRY_CLASS_CREATED = "registry.class_created", "新增机构类别"
+    REGISTRY_CLASS_CHANGED = "registry.class_changed", "调整机构类别"
 
 
 def action_label(action: str) -> str:

@@ -163,15 +163,19 @@ class BodyProposal(models.Model):
     """A body a regulation names that the registry lacks: a proposed registry entry.
 
     The import proposes it (the name as written, level and kind read from its suffix); the admin
-    confirms it as a new body or maps it onto an existing one (``services.body_proposal_confirm``,
-    ``services.body_proposal_map``). Until then the duties naming it show as 待确认 and create no
-    obligation; once decided, the name is one of the body's phrases for every later import.
+    confirms it as a new body, maps it onto an existing one, onto several, or onto a class of bodies
+    (``services.body_proposal_confirm``, ``body_proposal_map``, ``body_proposal_map_several``,
+    ``body_proposal_map_class``). Until then the duties naming it show as 待确认 and create no
+    obligation; once decided, the name is a phrase of the body (or bodies, or the class's members
+    as the class stands at each import) for every later import.
     """
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", "待确认"
         CONFIRMED = "confirmed", "已确认为新机构"
         MAPPED = "mapped", "已对应现有机构"
+        MAPPED_SEVERAL = "mapped_several", "已对应多个机构"
+        MAPPED_CLASS = "mapped_class", "已对应机构类别"
 
     name = models.CharField("法规中的称谓", max_length=300, unique=True)
     level = models.CharField("层级（建议）", max_length=16, choices=Department.Level.choices)
@@ -179,6 +183,17 @@ class BodyProposal(models.Model):
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PROPOSED)
     department = models.ForeignKey(
         Department, verbose_name="对应机构", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals"
+    )
+    departments = models.ManyToManyField(
+        Department, verbose_name="对应机构（多个）", related_name="shared_proposals", blank=True
+    )
+    body_class = models.ForeignKey(
+        "BodyClass",
+        verbose_name="对应机构类别",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
     )
     regulation = models.ForeignKey(
         Regulation, verbose_name="首次出现于", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -207,3 +222,49 @@ class BodyProposal(models.Model):
         """The duties naming this body (JSON containment is not portable to SQLite: filtered here)."""
         candidates = Clause.objects.filter(kind=Clause.Kind.DUTY, superseded_at__isnull=True).exclude(unresolved=[])
         return [c for c in candidates.select_related("article", "regulation") if self.name in c.unresolved]
+
+
+# ---------------------------------------------------------------------------------------------
+# Classes of bodies: a phrase the law uses for a set of bodies ("县级以上人民政府")
+# ---------------------------------------------------------------------------------------------
+
+
+class BodyClass(models.Model):
+    """A class of bodies the law names by one phrase: "县级以上人民政府" is, in Jinan, the city
+    government and every district and county government. Each member carries its own obligation.
+
+    Seeded from the registry file (``classes`` in fixtures/departments.json) once; after that the
+    admin owns the table (changes go through ``services.body_class_save``, audited) and every later
+    import resolves the phrases to the members as they then stand.
+    """
+
+    name = models.CharField("类别名称", max_length=100, unique=True)
+    phrases = models.JSONField("法规中的称谓", default=list, blank=True)
+    members = models.ManyToManyField(Department, verbose_name="成员机构", related_name="body_classes", blank=True)
+    zones_join = models.BooleanField(
+        "功能区按设置一并承担",
+        default=False,
+        help_text="开启 ZONES_SHARE_DISTRICT_DUTIES 时，高新区、起步区、南部山区等功能区也是本类别的成员",
+    )
+    note = models.CharField("说明", max_length=200, blank=True)
+    sort_order = models.PositiveIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "机构类别"
+        verbose_name_plural = "机构类别"
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def all_phrases(self) -> list[str]:
+        """The class's name is always one of its phrases."""
+        return [self.name, *(p for p in self.phrases if p != self.name)]
+
+    def member_bodies(self) -> list[Department]:
+        """The active members in registry order, with the zones when the city lets them share."""
+        members = {d.pk: d for d in self.members.all() if d.active}  # all(): a prefetch serves it
+        if self.zones_join and settings.ZONES_SHARE_DISTRICT_DUTIES:
+            for zone in Department.objects.filter(active=True, level=Department.Level.ZONE):
+                members.setdefault(zone.pk, zone)
+        return sorted(members.values(), key=lambda d: (d.sort_order, d.code))

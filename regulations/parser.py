@@ -1090,6 +1090,10 @@ class Registry:
         self._codes: dict[str, tuple[str, ...]] = {
             p.translate(_AND_FOR_YU): tuple(codes) for p, codes in phrases.items() if p and codes
         }
+        # A phrase with a list of governments in it ("设区的市、县（市、区）人民政府信息化主管部门", a
+        # name the admin mapped) is matched against the text as the text is read: list written out.
+        for phrase, codes in list(self._codes.items()):
+            self._codes.setdefault(self._canonical(phrase)[0], codes)
         self._by_first_char: dict[str, list[str]] = {}
         for phrase in sorted(self._codes, key=lambda p: (-len(p), p)):
             self._by_first_char.setdefault(phrase[0], []).append(phrase)

@@ -8,16 +8,16 @@ from django.db import transaction
 
 from accounts.models import Department
 
-from .models import BodyProposal
+from .classes import class_phrases, file_class_phrases, load_body_classes
+from .models import BodyClass, BodyProposal
 from .parser import Registry
 
 DEFAULT_REGISTRY_PATH = Path(settings.BASE_DIR) / "fixtures" / "departments.json"
-# The phrases a functional zone takes on when the city decides zones share district duties.
-DISTRICT_GROUP_PHRASES = ["区县人民政府", "市、区县人民政府"]
 
 
 def load_departments(path: Path = DEFAULT_REGISTRY_PATH) -> dict[str, int]:
-    """Create or update every body of the registry file. Running it twice changes nothing."""
+    """Create or update every body of the registry file, then seed its classes of bodies (those the
+    database lacks: regulations.classes). Running it twice changes nothing."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     created = updated = unchanged = 0
     with transaction.atomic():
@@ -43,24 +43,20 @@ def load_departments(path: Path = DEFAULT_REGISTRY_PATH) -> dict[str, int]:
                 updated += 1
             else:
                 unchanged += 1
+        load_body_classes(data.get("classes", []))
     return {"created": created, "updated": updated, "unchanged": unchanged}
 
 
-def body_phrases(dept: Department) -> list[str]:
-    phrases = list(dept.phrases)
-    if dept.level == Department.Level.ZONE and settings.ZONES_SHARE_DISTRICT_DUTIES:
-        phrases += DISTRICT_GROUP_PHRASES
-    return phrases
-
-
 def build_registry() -> Registry:
-    """The parser's registry: each body's phrases, and the names the admin confirmed for it."""
+    """The parser's registry: each body's phrases, the names the admin confirmed for it, and the
+    phrases of the classes it belongs to (regulations.classes)."""
     confirmed: dict[int, list[str]] = {}
     decided = BodyProposal.objects.exclude(status=BodyProposal.Status.PROPOSED).exclude(department=None)
     for name, department_id in decided.values_list("name", "department_id"):
         confirmed.setdefault(department_id, []).append(name)
+    in_classes = class_phrases()
     bodies = [
-        {"code": d.code, "name": d.name, "phrases": body_phrases(d) + confirmed.get(d.id, [])}
+        {"code": d.code, "name": d.name, "phrases": d.phrases + confirmed.get(d.id, []) + in_classes.get(d.id, [])}
         for d in Department.objects.filter(active=True).order_by("sort_order", "code")
     ]
     return Registry.from_bodies(bodies)
@@ -68,7 +64,13 @@ def build_registry() -> Registry:
 
 def registry_from_file(path: Path = DEFAULT_REGISTRY_PATH) -> tuple[Registry, dict[str, str]]:
     """The registry and body names straight from the registry file, for a database not yet migrated."""
-    bodies = json.loads(Path(path).read_text(encoding="utf-8"))["bodies"]
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    classes = data.get("classes", [])
+    if settings.ZONES_SHARE_DISTRICT_DUTIES:
+        zones = [b["code"] for b in data["bodies"] if b["level"] == Department.Level.ZONE]
+        classes = [{**c, "members": c["members"] + zones} if c.get("zones_join") else c for c in classes]
+    in_classes = file_class_phrases(classes)
+    bodies = [{**b, "phrases": b.get("phrases", []) + in_classes.get(b["code"], [])} for b in data["bodies"]]
     return Registry.from_bodies(bodies), {b["code"]: b["name"] for b in bodies}
 
 
@@ -80,7 +82,7 @@ def database_ready() -> bool:
         tables = connection.introspection.table_names()
     except DatabaseError:
         return False
-    return Department._meta.db_table in tables and BodyProposal._meta.db_table in tables
+    return all(model._meta.db_table in tables for model in (Department, BodyProposal, BodyClass))
 
 
 # Level and kind of a body, read from how its name ends: "浦东新区" a district government,

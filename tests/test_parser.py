@@ -1,7 +1,6 @@
 """The regulation parser: cleaning, structure, debris, bad input, reuse on another regulation, and
 property-based checks that no input makes it fail in an unexpected way. No database, no Django."""
 
-import json
 import re
 from pathlib import Path
 
@@ -21,10 +20,11 @@ from regulations.parser import (
     read_regulation_file,
     split_sentences,
 )
+from regulations.registry import registry_from_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEED = (FIXTURES / "jinan-digital-economy-promotion-2024.txt").read_text(encoding="utf-8")
-REGISTRY = Registry.from_bodies(json.loads((FIXTURES / "departments.json").read_text(encoding="utf-8"))["bodies"])
+REGISTRY = registry_from_file(FIXTURES / "departments.json")[0]  # the bodies and their classes
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CJK_SPACE = re.compile(r"[^\x00-\x7f]\s|\s[^\x00-\x7f]")
 

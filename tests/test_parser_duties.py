@@ -4,13 +4,13 @@ The tables below were written by hand from the text of the regulation, not gener
 parser's output. No database, no Django.
 """
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from regulations.parser import Registry, extract_clauses, extract_remits, parse_regulation, read_regulation_file
+from regulations.parser import extract_clauses, extract_remits, parse_regulation, read_regulation_file
+from regulations.registry import registry_from_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEED_TEXT = FIXTURES / "jinan-digital-economy-promotion-2024.txt"
@@ -148,7 +148,7 @@ CHAPTERS = [
 
 @pytest.fixture(scope="module")
 def registry():
-    return Registry.from_bodies(json.loads(REGISTRY_FILE.read_text(encoding="utf-8"))["bodies"])
+    return registry_from_file(REGISTRY_FILE)[0]  # the bodies and their classes
 
 
 @pytest.fixture(scope="module")

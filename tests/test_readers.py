@@ -5,7 +5,6 @@ The inputs are generated from the fixture text by tests/regulation_forms.py. No 
 """
 
 import io
-import json
 import re
 import zipfile
 from pathlib import Path
@@ -17,18 +16,18 @@ from hypothesis import strategies as st
 
 from regulations import readers
 from regulations.parser import (
-    Registry,
     RegulationFormatError,
     extract_clauses,
     extract_remits,
     parse_regulation,
 )
 from regulations.readers import read_regulation_bytes, read_regulation_source
+from regulations.registry import registry_from_file
 from tests import regulation_forms as forms
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEED = (FIXTURES / "jinan-digital-economy-promotion-2024.txt").read_text(encoding="utf-8")
-REGISTRY = Registry.from_bodies(json.loads((FIXTURES / "departments.json").read_text(encoding="utf-8"))["bodies"])
+REGISTRY = registry_from_file(FIXTURES / "departments.json")[0]  # the bodies and their classes
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 SHORT = """# 某市数据条例

@@ -191,6 +191,7 @@ def test_settings_stay_editable_in_the_admin(root, departments):
         "/admin/accounts/user/add/",
         "/admin/core/officialcalendar/add/",
         "/admin/notifications/webhookendpoint/add/",
+        "/admin/regulations/bodyclass/add/",
     ]:
         assert root.get(url).status_code == 200, url
 

@@ -5,7 +5,7 @@
 - deadlines: due dates and extension requests; milestones: dated steps;
 - progress and evidence: the work reported, with its proof;
 - assignment: reassigning, cooperating bodies, objections;
-- reporting: periodic reports required; bodies: the registry's proposals; seen: decisions read.
+- reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen: decisions read.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
 permission (`obligations.permissions.can`) and the state, each writing the audit trail with the
@@ -15,7 +15,14 @@ reports, the objection deadline, the stale-version message) are selectors: oblig
 """
 
 from .assignment import objection_decide, objection_raise, obligation_add_cooperating, obligation_reassign
-from .bodies import body_proposal_confirm, body_proposal_map
+from .bodies import (
+    body_class_save,
+    body_proposal_confirm,
+    body_proposal_map,
+    body_proposal_map_class,
+    body_proposal_map_several,
+    regulations_resync,
+)
 from .deadlines import extension_decide, extension_request, obligation_set_due_date
 from .evidence import detect_file_kind, display_name, evidence_add, evidence_check_file
 from .milestones import milestone_add, milestone_complete, milestone_set_due_date
@@ -54,5 +61,9 @@ __all__ = [
     "reporting_require",
     "body_proposal_confirm",
     "body_proposal_map",
+    "body_proposal_map_several",
+    "body_proposal_map_class",
+    "body_class_save",
+    "regulations_resync",
     "decision_mark_seen",
 ]

@@ -66,8 +66,9 @@ def test_the_auditors_reports_carry_the_due_date_history_and_their_font(page, li
     ever = [r[header.index("曾逾期")] for r in rows[1:]]
     assert "是" in ever and "否" in ever
 
-    with page.expect_download() as info:
-        page.click("button[name=format][value=pdf]")
+    # A PDF with its embedded font takes a while on a loaded machine: allow it a minute.
+    with page.expect_download(timeout=60_000) as info:
+        page.click("button[name=format][value=pdf]", timeout=60_000)
     reader = pypdf.PdfReader(io.BytesIO(info.value.path().read_bytes()))
     fonts = set()
     for pdf_page in reader.pages[:3]:
