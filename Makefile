@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup services browser fonts reset-demo e2e bench bench-reminders report-bench bench-dashboard drills lint clean fuzz schemathesis backup restore audit
+.PHONY: run-local-production run test setup services browser fonts reset-demo e2e bench bench-reminders report-bench bench-dashboard bench-notices drills lint clean fuzz schemathesis backup restore audit
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -23,6 +23,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 run: setup fonts
 	bash scripts/run.sh
+
+# The production settings (DEBUG=0, gunicorn) on this machine over plain http: no TLS redirect,
+# cookies without the Secure flag, a throw-away SECRET_KEY unless one is given. Never in production
+# (docs/deployment.md).
+run-local-production: setup fonts
+	DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
+		ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 \
+		CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 bash scripts/run.sh
 
 # Start the demo over: removes the SQLite database and var/'s files, migrates and seeds again.
 reset-demo: setup
@@ -57,6 +65,12 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# Decision to in-app notice through a real worker, idle and behind 1,000 queued deliveries
+# (BROKER=redis for REDIS_URL; default: make run's filesystem broker).
+BROKER ?= filesystem
+bench-notices: setup services
+	$(PY) -m bench.notice_bench --broker $(BROKER) $(BENCH_ARGS)
 
 # Backups: pg_dump of DATABASE_URL plus a tar of EVIDENCE_ROOT into backups/<timestamp>/ (docs/deployment.md).
 backup:

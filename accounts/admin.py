@@ -3,6 +3,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserCreationForm
 
 from .models import ApiToken, BodyMapping, Department, ExternalIdentity, RoleMapping, User
 
@@ -23,8 +24,22 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "full_name", "department", "role", "is_active")
     list_filter = ("role", "is_active", "department__level")
     search_fields = ("username", "full_name", "email")
-    fieldsets = BaseUserAdmin.fieldsets + (("机构与角色", {"fields": ("full_name", "department", "role")}),)
-    add_fieldsets = BaseUserAdmin.add_fieldsets + (("机构与角色", {"fields": ("full_name", "department", "role")}),)
+    # The app's own fields first; Django's groups, per-user permissions and first/last name are not
+    # used here (the role decides what a person may do: obligations.permissions), so not shown.
+    fieldsets = (
+        ("人员", {"fields": ("full_name", "department", "role")}),
+        ("登录", {"fields": ("username", "password", "email")}),
+        ("账号状态", {"fields": ("is_active", "is_staff", "is_superuser")}),
+        ("时间", {"fields": ("last_login", "date_joined")}),
+    )
+    add_form = UserCreationForm
+    add_form_template = "admin/accounts/user/add_form.html"
+    add_fieldsets = (
+        ("人员", {"fields": ("full_name", "department", "role")}),
+        ("登录", {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
+    )
+    filter_horizontal = ()
+    readonly_fields = ("last_login", "date_joined")
 
 
 @admin.register(ApiToken)

@@ -136,6 +136,26 @@ def control_characters(request):
     return None
 
 
+# Answers under /api/ that Django writes itself (a path nothing serves, a method a plain view does
+# not take) get the API's error shape too, not an HTML page or an empty body.
+API_FALLBACKS = {
+    404: ("not_found", "接口不存在：请核对地址（/api/docs/ 列出全部接口）"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+}
+
+
+def api_shaped(request, response):
+    if not request.path_info.startswith(API_PREFIX) or response.status_code not in API_FALLBACKS:
+        return response
+    if response.get("Content-Type", "").startswith("application/json"):
+        return response
+    code, message = API_FALLBACKS[response.status_code]
+    shaped = error_json(code, message, status=response.status_code)
+    if response.has_header("Allow"):
+        shaped["Allow"] = response["Allow"]
+    return shaped
+
+
 class RequestGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -144,7 +164,8 @@ class RequestGuardMiddleware:
         limit = body_limit(request)
         if limit is not None and _content_length(request) > limit:
             return too_large(request, limit)
-        return control_characters(request) or unknown_parameters(request) or self.get_response(request)
+        response = control_characters(request) or unknown_parameters(request) or self.get_response(request)
+        return api_shaped(request, response)
 
     def process_exception(self, request, exception):
         """A body that could not be read (the client went away half-way) is the client's doing:

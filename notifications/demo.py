@@ -34,6 +34,7 @@ from accounts.models import Department, User
 from core import clock
 from core.calendar import WorkCalendar
 from core.clock import told_at
+from obligations import outbox as obligation_outbox
 from obligations import services
 from obligations.models import DueDateChange, ExtensionRequest, Objection, Obligation
 from obligations.seeding import import_regulation
@@ -212,12 +213,14 @@ class Story:
         self.plan(self.at(self.day(3), 8), self.name_clerks)
         self.plan_sweeps()
         self.versions = dict(Obligation.objects.values_list("id", "version"))
-        with transaction.atomic():
+        # The story delivers each event when it happens: nothing is queued for the worker.
+        with transaction.atomic(), obligation_outbox.queue_held():
             for when, _, action in sorted(self.events, key=lambda e: (e[0], e[1])):
                 with told_at(when):
                     # Steps that tell someone return True: the outbox is delivered at that moment.
                     if action():
                         outbox.deliver_pending()
+            outbox.deliver_pending()
 
     def plan_sweeps(self) -> None:
         """The reminder sweep on Monday mornings: every fourth week, weekly in the last two months
@@ -416,8 +419,7 @@ class Story:
 
     def evidence(self, pk: int, clerk: User, document: bool) -> bool:
         if document:
-            body = clerk.department.short_name.removeprefix("市").removesuffix("政府")[:3]
-            number = f"济{body}发〔{clock.today().year}〕{pk % 97 + 1}号"
+            number = document_number(clerk.department, clock.today().year, pk % 97 + 1)
             services.evidence_add(
                 obligation=Obligation(pk=pk),
                 actor=clerk,
@@ -454,6 +456,24 @@ class Story:
                 reason=reason,
             )
         )
+
+
+def document_number(department: Department, year: int, n: int) -> str:
+    """A document number as the body would issue it: 济政发 (the city government), 历下政发 (a
+    district's), 高新管发 (a zone's), 济工信发 (a city department's)."""
+    name = department.short_name
+    if department.level == Department.Level.DISTRICT:
+        prefix = name.removesuffix("政府").removesuffix("区").removesuffix("县") + "政"
+    elif name.endswith("管委会"):
+        prefix = name.removesuffix("管委会").removesuffix("区").removesuffix("山") + "管"
+    elif name == "市政府":
+        prefix = "济政"
+    else:
+        short = name.removeprefix("市").removeprefix("委")
+        for suffix in ("支队", "局", "委", "办", "院"):
+            short = short.removesuffix(suffix)
+        prefix = "济" + short
+    return f"{prefix}发〔{year}〕{n}号"
 
 
 def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:

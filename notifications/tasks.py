@@ -48,8 +48,13 @@ OUTBOX_TASK = "notifications.tasks.deliver_outbox"
 
 @shared_task(name=DELIVER_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver_outbox_message(message_id: int) -> int:
-    """Queued after the commit that wrote the outbox row; a no-op when someone delivered it."""
-    return outbox.deliver(message_id)
+    """Queued after the commit that wrote the outbox row. When someone delivered it already, the
+    queue is behind the outbox (a backlog, an outage): deliver what is still waiting, so a new
+    decision is not held up behind a queue of no-ops."""
+    written = outbox.deliver(message_id)
+    if not written:
+        outbox.deliver_pending()
+    return written
 
 
 @shared_task(name=OUTBOX_TASK, acks_late=True, reject_on_worker_lost=True)

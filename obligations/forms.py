@@ -2,6 +2,7 @@
 typed text and dates (core.validators) are on every field of every InputForm."""
 
 from django import forms
+from django.db.models import Q
 
 from accounts.models import Department
 from core.forms import DateInput, InputForm
@@ -32,7 +33,7 @@ class TaskFilterForm(InputForm):
         label="责任单位", required=False, queryset=Department.objects.none(), to_field_name="code", empty_label="全部"
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         many = many_regulations()
         self.fields["chapter"].many = many
@@ -46,7 +47,13 @@ class TaskFilterForm(InputForm):
             del self.fields["regulation"]
         else:
             self.fields["regulation"].queryset = Regulation.objects.all()
-        self.fields["department"].queryset = Department.objects.filter(active=True)
+        # Only the bodies whose work the person sees: their own (User.visible_bodies) and, for
+        # staff, the bodies leading the work they cooperate on; never the whole registry.
+        bodies = user.visible_bodies() if user is not None else Department.objects.none()
+        if user is not None and not user.sees_everything:
+            leading = Obligation.objects.visible_to(user).values("department_id")
+            bodies = Department.objects.filter(Q(pk__in=bodies.values("pk")) | Q(pk__in=leading), active=True)
+        self.fields["department"].queryset = bodies.order_by("sort_order", "code")
 
 
 class VersionedForm(InputForm):

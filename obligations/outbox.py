@@ -12,7 +12,10 @@ The payload holds the facts as they were at the decision (reason, old and new da
 body), so a message delivered after an outage still tells what was decided, not what is now.
 """
 
+import contextlib
+import contextvars
 import logging
+from collections.abc import Iterator
 
 from celery import current_app
 from django.db import transaction
@@ -26,6 +29,21 @@ QUEUE_TIMEOUT = 2  # seconds a save may spend handing the message to the broker
 DELIVER_TASK = "notifications.tasks.deliver_outbox_message"
 TEXT_EXCERPT = 200
 
+# Set while a caller delivers the outbox itself (the demo story delivers each event at the moment
+# it happened): queuing a task per event would leave the worker a backlog of no-ops.
+_held: contextvars.ContextVar[bool] = contextvars.ContextVar("outbox_queue_held", default=False)
+
+
+@contextlib.contextmanager
+def queue_held() -> Iterator[None]:
+    """Within this block events are written but not queued: the caller delivers them itself
+    (whatever it leaves undelivered, the beat's `deliver_outbox` picks up)."""
+    token = _held.set(True)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
 
 def outbox_write(*, event: str, obligation: Obligation, actor, payload: dict | None = None) -> OutboxMessage:
     """Record an event in the caller's transaction and queue its delivery for after the commit.
@@ -35,7 +53,8 @@ def outbox_write(*, event: str, obligation: Obligation, actor, payload: dict | N
     message = OutboxMessage.objects.create(
         event=event, obligation_id=obligation.pk, actor_id=actor.pk if actor else None, payload=payload
     )
-    transaction.on_commit(lambda: queue_delivery(message.id))
+    if not _held.get():
+        transaction.on_commit(lambda: queue_delivery(message.id))
     return message
 
 

@@ -52,7 +52,7 @@ def _visible(request, pk) -> Obligation:
 
 @login_required
 def tasks(request):
-    form = forms.TaskFilterForm(request.GET or None)
+    form = forms.TaskFilterForm(request.GET or None, user=request.user)
     window = LightWindow.for_day()
     on = window.on
     queryset = selectors.obligation_list(user=request.user, window=window)

@@ -27,6 +27,7 @@ PROGRESS_EVERY = 1000
 HEADER = {"bold": True, "bg_color": "#EEF1F4", "pattern": 1, "valign": "vcenter"}
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd h:mm:ss"
+RATE_FORMAT = "0.0%"  # the pages' one decimal (obligations.figures.format_rate), as a number
 
 
 class Sheet:
@@ -37,7 +38,8 @@ class Sheet:
         self.formats = formats
         self.row = 0
 
-    def append(self, values, cell_format=None) -> None:
+    def append(self, values, cell_format=None, number_formats=None) -> None:
+        """number_formats: column → format of a number there (a rate's percentage)."""
         ws, r = self.ws, self.row
         for c, value in enumerate(values):
             if value is None or value == "":
@@ -49,7 +51,7 @@ class Sheet:
             elif isinstance(value, dt.date):
                 ws.write_datetime(r, c, value, self.formats["date"])
             else:
-                ws.write_number(r, c, value, cell_format)
+                ws.write_number(r, c, value, (number_formats or {}).get(c, cell_format))
         self.row += 1
 
     def header(self, columns) -> None:
@@ -57,6 +59,15 @@ class Sheet:
             self.ws.set_column(index, index, width)
         self.ws.freeze_panes(1, 0)
         self.append([title for title, _, _, _ in columns], self.formats["header"])
+        self.columns = len(columns)
+
+    def filter(self) -> None:
+        """An auto-filter over the table: its header and every row written."""
+        self.ws.autofilter(0, 0, max(self.row - 1, 1), self.columns - 1)
+
+    def rate(self, value: float | None):
+        """A rate for a cell: a number shown as a percentage, "—" when there is none."""
+        return asof.format_rate(None) if value is None else value
 
 
 def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
@@ -75,6 +86,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
         "title": wb.add_format({"bold": True, "font_size": 14}),
         "date": wb.add_format({"num_format": DATE_FORMAT}),
         "datetime": wb.add_format({"num_format": DATETIME_FORMAT}),
+        "rate": wb.add_format({"num_format": RATE_FORMAT}),
     }
     summary_ws = Sheet(wb, "汇总", formats)
     obligations_ws = Sheet(wb, "义务明细", formats)
@@ -91,14 +103,17 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
         obligations_ws.append(obligation_values(row))
         if progress and done % PROGRESS_EVERY == 0:
             progress(done)
+    obligations_ws.filter()
 
     changes_ws.header(DUE_CHANGE_COLUMNS)
     for row in asof.iter_due_changes(ctx):
         changes_ws.append(due_change_values(row))
+    changes_ws.filter()
 
     evidence_ws.header(EVIDENCE_COLUMNS)
     for row in asof.iter_evidence_rows(ctx):
         evidence_ws.append(evidence_values(row))
+    evidence_ws.filter()
 
     _summary(summary_ws, ctx, summary)
     wb.close()
@@ -123,7 +138,7 @@ def _summary(sheet: Sheet, ctx: asof.ReportContext, summary: asof.Summary) -> No
     sheet.append(["逾期未提交", summary.overdue])
     sheet.append(["按期完成", summary.on_time])
     sheet.append(["逾期完成", summary.late])
-    sheet.append(["按期完成率", asof.format_rate(summary.on_time_rate)])
+    sheet.append(["按期完成率", sheet.rate(summary.on_time_rate)], number_formats={1: sheet.formats["rate"]})
     sheet.append(["佐证材料（件）", summary.evidence])
     sheet.append([])
     sheet.append(["按状态统计", "数量"], bold)
@@ -133,4 +148,4 @@ def _summary(sheet: Sheet, ctx: asof.ReportContext, summary: asof.Summary) -> No
     states = [label for _, label in asof.Obligation.Status.choices]
     sheet.append(["按责任单位统计", "义务数", *states, "逾期未提交", "按期完成率"], bold)
     for row in summary.body_rows(ctx.departments):
-        sheet.append([*row[:-1], asof.format_rate(row[-1])])
+        sheet.append([*row[:-1], sheet.rate(row[-1])], number_formats={len(row) - 1: sheet.formats["rate"]})

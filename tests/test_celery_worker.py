@@ -241,3 +241,78 @@ def test_a_returned_submission_reaches_the_body_through_a_real_worker(cast, work
     assert [m["To"] for m in messages] == ["alice@example.gov.cn"]
     assert "请补充验收报告" in plain_text(messages[0])
     assert f"/obligations/{obligation.id}/" in plain_text(messages[0])
+
+
+@pytest.fixture
+def filesystem_worker(tmp_path, settings):
+    """A worker as `make run` starts it without REDIS_URL: kombu's filesystem broker, two
+    processes. This test process queues into the same folders."""
+    from tracker.celery import app
+    from tracker.settings import filesystem_broker_options
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker test needs PostgreSQL")
+    var_dir = tmp_path / "var"
+    options = filesystem_broker_options(var_dir / "broker")
+    # Both spellings: the app reads the settings' CELERY_-prefixed keys first.
+    changes = {"broker_url": "filesystem://", "broker_read_url": "filesystem://", "broker_write_url": "filesystem://"}
+    changes |= {"broker_transport_options": options, "CELERY_BROKER_URL": "filesystem://"}
+    changes |= {"CELERY_BROKER_TRANSPORT_OPTIONS": options}
+    saved = {name: app.conf.get(name) for name in changes}
+    app.conf.update(changes)
+    app._pool, app.amqp._producer_pool = None, None  # the next send connects to the folders
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tracker.settings",
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": "",
+        "TRACKER_VAR_DIR": str(var_dir),
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [str(CELERY), "-A", "tracker", "worker", "--loglevel=INFO", "--concurrency=2"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    process.log_path = tmp_path / "worker.log"
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        log.close()
+        app.conf.update(saved)
+        app._pool, app.amqp._producer_pool = None, None
+
+
+def test_under_make_run_a_decision_reaches_the_staff_in_the_app_and_the_worker_stops_on_sigterm(
+    cast, filesystem_worker
+):
+    """make run's broker: a return reaches the body's staff as an in-app notice while the worker
+    runs (polled, not timed: the figures are bench/notice_bench.py's); SIGTERM stops it in 10 s."""
+    from obligations.models import Obligation
+    from obligations.services import obligation_transition
+
+    obligation = make_obligation(cast["alice"].department, dt.date(2025, 6, 20), status=Obligation.Status.SUBMITTED)
+    obligation_transition(
+        obligation=obligation,
+        actor=cast["lena"],
+        action="return",
+        expected_version=obligation.version,
+        reason="请补充。",
+    )
+
+    def told():
+        return Notification.objects.filter(recipient=cast["alice"], obligation=obligation, kind="returned").exists()
+
+    wait_for(told, 90, "the return to reach alice's notices", filesystem_worker)
+    filesystem_worker.send_signal(signal.SIGTERM)
+    try:
+        filesystem_worker.wait(10)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("the worker still runs 10 s after SIGTERM") from exc

@@ -77,3 +77,23 @@ def test_schema_and_docs_need_a_login_unless_opened(cast, settings):
     settings.API_DOCS_PUBLIC = True
     assert anonymous.get("/api/schema/").status_code == 200
     assert anonymous.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_api_answers_an_unknown_path_and_a_refused_method_in_its_own_shape(cast, settings, debug):
+    settings.DEBUG = debug
+    client = as_user(cast["lena"])
+    for path in ("/api/no-such-thing/", "/api/obligations/1/no-such-action/", "/api/dashboard/nothing/"):
+        response = client.get(path)
+        assert response.status_code == 404 and response["Content-Type"].startswith("application/json"), path
+        body = json.loads(response.content)
+        assert body["code"] == "not_found" and "接口不存在" in body["message"], body
+    # A plain (non-DRF) view under /api/ refusing a method: the API's body, the Allow header kept.
+    response = client.post("/api/auth/token/", {}, content_type="application/json")
+    refused = client.put("/api/notifications/read-all/", {}, content_type="application/json")
+    for r in (refused,):
+        assert r.status_code == 405 and r["Content-Type"].startswith("application/json")
+        assert json.loads(r.content)["code"] == "method_not_allowed" and r.has_header("Allow")
+    assert response.status_code != 405
+    # Pages outside /api/ keep the app's HTML 404.
+    assert Client().get("/no-such-page/").status_code == 404

@@ -314,3 +314,25 @@ def test_the_sweep_and_the_events_use_the_same_robot_and_channel_choice(cast, se
     alice = Delivery.objects.filter(notification__recipient=cast["alice"])
     kinds = sorted(alice.values_list("notification__kind", "channel", "endpoint_id"))
     assert kinds == [("due_date_changed", "webhook", first.id), ("reminder", "webhook", first.id)]
+
+
+def test_a_task_for_an_event_already_delivered_delivers_what_waits_behind_it(cast):
+    """A queue behind the outbox (a backlog of deliveries already done) does not hold up a new
+    decision: the first stale task that runs delivers it."""
+    from notifications.tasks import deliver_outbox_message
+
+    obligation = make_obligation("JN-DSJ", status="in_progress", due_date=DUE)
+    for day in (dt.date(2027, 1, 31), dt.date(2027, 2, 28)):
+        obligation = services.obligation_set_due_date(
+            obligation=obligation,
+            actor=cast["lena"],
+            due_date=day,
+            reason="调整。",
+            expected_version=obligation.version,
+        )
+    first, second = OutboxMessage.objects.order_by("id")
+    assert outbox.deliver(first.id) == 2  # alice and bob
+    assert deliver_outbox_message(first.id) == 0  # its own event was done: it takes the next one
+    second.refresh_from_db()
+    assert second.delivered_at is not None
+    assert Notification.objects.filter(kind="due_date_changed").count() == 4

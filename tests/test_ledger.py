@@ -367,7 +367,11 @@ def test_commands_export_and_import_and_fail_on_a_refused_row(cast, body, tmp_pa
     before = written()
     with pytest.raises(CommandError, match="1 处错误"):
         call_command("import_ledger", str(path), "--user", "alice")
-    assert "第 4 行" in capsys.readouterr().err
+    said = capsys.readouterr()
+    assert "第 4 行" in said.err
+    # Refused whole: the outcome comes first and no row is printed as done.
+    assert said.err.index("未导入任何内容") < said.err.index("第 4 行")
+    assert "新增工作进展" not in said.out + said.err and "已起草" not in said.out
     assert written() == before
 
     path.write_bytes(fill(path.read_bytes(), {late.pk: {"完成比例": None}}))

@@ -208,6 +208,21 @@ def test_xlsx_report_has_summary_obligations_and_evidence_with_title_clause_dige
     assert "济南市数字经济促进条例" in flat
     assert audit.chain_head() != "" and AuditEntry.objects.get(hash=summary_head(summary)).action != ""
     assert "按期完成率" in flat
+    # Rates are numbers shown as percentages, so a spreadsheet can sort and sum them.
+    ws = wb["汇总"]
+    rate = next(r[1] for r in ws.iter_rows() if r[0].value == "按期完成率")
+    assert isinstance(rate.value, int | float) and 0 <= rate.value <= 1 and rate.number_format == "0.0%"
+    body_header = next(r for r in ws.iter_rows() if r[0].value == "按责任单位统计")
+    rate_column = len(body_header) - 1
+    assert body_header[rate_column].value == "按期完成率"
+    body_rates = [r[rate_column] for r in ws.iter_rows(min_row=body_header[0].row + 1) if r[0].value]
+    assert body_rates and all(
+        (isinstance(c.value, int | float) and c.number_format == "0.0%") or c.value == "—" for c in body_rates
+    )
+    # Every table sheet has an auto-filter over its header and rows.
+    for name in ("义务明细", "期限调整", "佐证材料清单"):
+        sheet = wb[name]
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{max(sheet.max_row, 2)}"
 
     header, rows = obligations_sheet(data)
     assert wb["义务明细"].freeze_panes == "A2"

@@ -328,3 +328,35 @@ def test_the_beat_schedule_is_for_superusers_only(root, cast, client):
     for url in [beat, f"{beat}add/", "/admin/django_celery_beat/crontabschedule/"]:
         assert client.get(url).status_code == 403, url
     assert client.get("/admin/accounts/department/").status_code == 200  # the rest of the admin is theirs
+
+
+def test_the_user_form_asks_for_the_apps_fields_first_in_chinese(root, departments):
+    staff = get_user_model().objects.create(
+        username="zhang", full_name="张三", role="staff", department=Department.objects.get(code="JN-DSJ")
+    )
+    for url in ("/admin/accounts/user/add/", f"/admin/accounts/user/{staff.pk}/change/"):
+        page = root.get(url).content.decode()
+        form = page[page.index("<form") :]
+        # 姓名 / 所属机构 / 角色 come before the login fields; nothing the app does not use.
+        assert form.index('name="full_name"') < form.index('name="department"') < form.index('name="role"')
+        assert form.index('name="role"') < form.index('name="username"')
+        for unused in ('name="groups"', 'name="user_permissions"', 'name="first_name"', 'name="last_name"'):
+            assert unused not in form, (url, unused)
+        for english in ("After you", "Choose ", "Can add", "Hold down"):
+            assert english not in page, (url, english)
+    # The form still creates a person.
+    response = root.post(
+        "/admin/accounts/user/add/",
+        {
+            "full_name": "李四",
+            "department": Department.objects.get(code="JN-FGW").pk,
+            "role": "staff",
+            "username": "lisi",
+            "email": "lisi@example.gov.cn",
+            "password1": "Zx-9-long-pass-2026",
+            "password2": "Zx-9-long-pass-2026",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    created = get_user_model().objects.get(username="lisi")
+    assert (created.full_name, created.department.code, created.role) == ("李四", "JN-FGW", "staff")

@@ -190,3 +190,45 @@ def test_pages_have_no_inline_scripts_or_handlers(cast):
         html = login(cast["lena"]).get(path).content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
         assert not re.search(r"\son[a-z]+=", html), path
+
+
+def test_every_history_line_reads_in_words_not_codes(cast):
+    from obligations import services
+    from obligations.models import ExtensionRequest
+
+    o = make_obligation("JN-DSJ", status="in_progress", due_date=dt.date(2099, 6, 30))
+    services.extension_request(
+        obligation=o, actor=cast["alice"], requested_date=dt.date(2099, 8, 31), reason="需要会签。"
+    )
+    request = ExtensionRequest.objects.get(obligation=o)
+    services.extension_decide(request=request, actor=cast["lena"], approve=True, note="", expected_version=o.version)
+    page = login(cast["audrey"]).get(f"/obligations/{o.pk}/").content.decode()
+    history = page[page.index("操作记录") :]
+    assert "审批延期（待审批 → 已同意）" in history
+    for code in ("pending", "approved", "in_progress", "→ ）", "（ →"):
+        assert code not in history, code
+
+
+def test_the_body_filter_lists_only_the_bodies_whose_work_the_person_sees(cast):
+    make_obligation("JN-DSJ", status="in_progress", due_date=dt.date(2099, 6, 30))
+    make_obligation("JN-FGW", cooperating=["JN-DSJ"], due_date=dt.date(2099, 6, 30))
+    make_obligation("JN-LIXIA", due_date=dt.date(2099, 6, 30))
+
+    def options(user) -> set[str]:
+        page = login(user).get("/tasks/").content.decode()
+        select = page[page.index('name="department"') :]
+        select = select[: select.index("</select>")]
+        return set(re.findall(r'<option value="([^"]+)"', select))
+
+    # alice (大数据局) sees her body's work and the 发改委 obligation she cooperates on; not 历下区.
+    assert options(cast["alice"]) == {"JN-DSJ", "JN-FGW"}
+    lead = options(cast["lena"])
+    assert {"JN-DSJ", "JN-FGW", "JN-LIXIA"} <= lead and len(lead) > 40
+
+
+def test_the_filters_are_folded_until_a_filter_is_in_use(cast):
+    client = login(cast["alice"])
+    plain = client.get("/tasks/").content.decode()
+    assert re.search(r'<details class="card filters-box no-print" data-collapse-narrow>', plain)
+    filtered = client.get("/tasks/?status=in_progress").content.decode()
+    assert re.search(r'<details class="card filters-box no-print" open data-active data-collapse-narrow>', filtered)

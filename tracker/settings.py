@@ -158,6 +158,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # needs no server and still carries messages between the web, worker and beat processes.
 # =============================================================================================
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def filesystem_broker_options(broker_dir: Path) -> dict:
+    """kombu's filesystem transport under broker_dir (made here): queue, processed, control."""
+    for sub in ("queue", "processed", "control"):
+        (broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(broker_dir / "queue"),
+        "data_folder_out": str(broker_dir / "queue"),
+        "processed_folder": str(broker_dir / "processed"),
+        # Broadcast (control) exchanges; the default is ./control in the working directory.
+        "control_folder": str(broker_dir / "control"),
+        "store_processed": False,
+        # How often an idle worker looks for new files (kombu's default is 1 s): a decision's
+        # notice is queued like any task and must not wait for the next look.
+        "polling_interval": 0.1,
+    }
+
+
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -185,18 +204,8 @@ if REDIS_URL:
     # above); three tries ride out a Redis restart without holding a caller for long.
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 3}}
 else:
-    _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        # Broadcast (control) exchanges; the default is ./control in the working directory.
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "broker")
     CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -223,6 +232,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
 # holds one message at a time, so a crash hands back only the task it was running.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if not REDIS_URL:
+    # The filesystem transport runs Celery's blocking loop, which acknowledges finished tasks only
+    # between its 2-second waits for news: with one message per process in hand a worker took
+    # one task per second, however short. A window of many keeps the queue moving at the speed of
+    # its tasks (make run's demo; a crash loses what is held, and the beat's catch-up delivers it).
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 256
 # No task runs for ever: past the soft limit it gets SoftTimeLimitExceeded (and can clean up),
 # past the hard limit its worker process is replaced. Tasks that need longer say so themselves.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)

@@ -6,7 +6,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from obligations.audit import action_label as audit_action_label
 from obligations.figures import format_rate
-from obligations.models import Light, Obligation
+from obligations.models import ExtensionRequest, Light, Objection, Obligation
 from obligations.permissions import can as can_check
 from regulations.lineage import diff
 
@@ -47,6 +47,28 @@ def action_label(action: str) -> str:
 @register.filter
 def status_label(value: str) -> str:
     return dict(Obligation.Status.choices).get(value, value)
+
+
+# Whose status an audit entry's before/after names: the request's or the objection's for their
+# decisions, the obligation's otherwise ("pending → approved" reads 待审批 → 已同意).
+STATUS_CHOICES_BY_ACTION_PREFIX = {"extension.": ExtensionRequest.Status, "objection.": Objection.Status}
+
+
+@register.filter
+def history_change(entry) -> str:
+    """An audit entry's change of status in words (待审批 → 已同意), or "" when it has none."""
+    before, after = entry.before or {}, entry.after or {}
+    if not after.get("status"):
+        return ""
+    choices = next(
+        (c for prefix, c in STATUS_CHOICES_BY_ACTION_PREFIX.items() if str(entry.action).startswith(prefix)),
+        Obligation.Status,
+    )
+    labels = dict(choices.choices)
+    old, new = before.get("status"), after["status"]
+    if old is None:
+        return labels.get(new, "")
+    return f"{labels.get(old, '')} → {labels.get(new, '')}" if old in labels and new in labels else ""
 
 
 @register.filter

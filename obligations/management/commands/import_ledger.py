@@ -37,14 +37,18 @@ class Command(BaseCommand):
             raise CommandError("\n".join([f"台账未导入：{exc.message}", *lines])) from exc
         except ServiceError as exc:
             raise CommandError(f"台账未导入：{exc.message}") from exc
+        if not result.ok:
+            # The outcome first, then what to fix; no row is listed as if it had been done.
+            self.stderr.write(result.summary())
+            for error in result.errors:
+                self.stderr.write(str(error))
+            raise CommandError(result.summary())
+        if opts["dry_run"]:
+            self.stdout.write("预览（未写入）：")
         for plan in result.rows:
             where = f"第 {plan.row} 行 {plan.citation}".rstrip()
             for change in plan.changes:
                 self.stdout.write(f"{where}：{change}")
             if plan.skipped:
                 self.stdout.write(f"{where}：{plan.skipped}")
-        if not result.ok:
-            for error in result.errors:
-                self.stderr.write(str(error))
-            raise CommandError(result.summary())
         self.stdout.write(self.style.SUCCESS(result.summary() + ("（预览，未写入）" if opts["dry_run"] else "")))
