@@ -50,6 +50,7 @@ from obligations.models import (
     overdue_q,
 )
 from regulations.models import Article, Chapter, Regulation
+from regulations.parser import citation
 
 Status = Obligation.Status
 # Least advanced first: a grid cell shows the least advanced state among its obligations.
@@ -169,13 +170,13 @@ def _figures(row: dict) -> dict:
     }
 
 
-def _light(overdue: int, due_soon: int) -> str:
+def worst_light(overdue: int, due_soon: int) -> str:
     """The worst light among counted obligations: red if any is overdue, yellow if any is due soon."""
     return "red" if overdue else "yellow" if due_soon else "green"
 
 
 def _light_of_counts(row: dict) -> str:
-    return _light(row["overdue"], row["due_soon"])
+    return worst_light(row["overdue"], row["due_soon"])
 
 
 # --- Headline figures ---------------------------------------------------------------------------
@@ -340,24 +341,40 @@ def grid_regulation(scope: DashboardScope) -> Regulation | None:
     )
 
 
-def dashboard_grid(*, scope: DashboardScope) -> dict:
-    """A grid of articles x bodies for one regulation (`grid_regulation`).
+@dataclass(frozen=True)
+class GridCells:
+    """A regulation's grid as the database returns it, before any per-cell dict is built.
 
-    A cell holds the least advanced state among that body's obligations under that article
-    (a body can have several clauses in one article) and the worst light. Four queries: the
-    regulation, the cells grouped by (article id, department id), the articles' and the bodies'
-    names.
+    `columns`: the bodies in registry order, as (code, short name); `articles`: (article id,
+    number, label, chapter number) in the regulation's order; `cells`: (article id, column
+    index, total, overdue, due soon, least advanced state's rank in STATUS_ORDER). The page
+    writes its HTML straight from these tuples, the API its JSON (`dashboard_grid`).
     """
+
+    regulation: Regulation | None
+    columns: list[tuple[str, str]]
+    articles: list[tuple[int, int, str, int | None]]
+    cells: list[tuple[int, int, int, int, int, int]]
+
+
+def grid_cells(*, scope: DashboardScope) -> GridCells:
+    """The cells of `grid_regulation`'s grid: three queries (the regulation when none is chosen,
+    the cells grouped by (article, body) with the bodies' registry position, the articles)."""
     regulation = grid_regulation(scope)
     if regulation is None:
-        return {"regulation": None, "bodies": [], "articles": []}
-    # Tuples, not dicts, and the state names looked up once per rank: a regulation's grid at
-    # province scale is thousands of cells, and per-row Python is most of this request.
-    # Integers only, read as the driver returns them: Django's per-value converters (int() of
-    # an int, four per row) were a fifth of this request at 5,000 cells.
+        return GridCells(None, [], [], [])
+    # Tuples read as the driver returns them, not dicts through Django's per-value converters
+    # (int() of an int, four per row): a regulation's grid at province scale is thousands of
+    # cells, and per-row Python is most of this request.
     rows = driver_rows(
         scope.obligations.filter(clause__regulation=regulation)
-        .values_list("clause__article_id", "department_id")
+        .values_list(
+            "clause__article_id",
+            "department_id",
+            "department__sort_order",
+            "department__code",
+            "department__short_name",
+        )
         .annotate(
             total=Count("id"),
             overdue=Count("id", filter=_overdue(scope)),
@@ -366,34 +383,50 @@ def dashboard_grid(*, scope: DashboardScope) -> dict:
         )
         .order_by()
     )
-    bodies = _department_info(department_id for _, department_id, *_ in rows)
-    articles = {
-        a["id"]: a
-        for a in Article.objects.filter(id__in={article_id for article_id, *_ in rows}).values(
-            "id", "regulation_id", "number", "label", chapter_number=F("chapter__number")
-        )
-    }
-    columns = sorted(bodies.values(), key=lambda b: (b["sort_order"], b["code"]))
-    position = {b["id"]: i for i, b in enumerate(columns)}
+    bodies = {row[1]: (row[2], row[3], row[4]) for row in rows}
+    order = sorted(bodies, key=lambda department_id: bodies[department_id][:2])
+    position = {department_id: i for i, department_id in enumerate(order)}
+    articles = driver_rows(
+        Article.objects.filter(id__in={row[0] for row in rows})
+        .order_by("regulation_id", "number")
+        .values_list("id", "number", "label", "chapter__number")
+    )
+    return GridCells(
+        regulation,
+        [bodies[department_id][1:] for department_id in order],
+        articles,
+        [(row[0], position[row[1]], *row[5:]) for row in rows],
+    )
+
+
+def dashboard_grid(*, scope: DashboardScope) -> dict:
+    """A grid of articles x bodies for one regulation (`grid_regulation`), as the API returns it.
+
+    A cell holds the least advanced state among that body's obligations under that article
+    (a body can have several clauses in one article) and the worst light.
+    """
+    grid = grid_cells(scope=scope)
+    if grid.regulation is None:
+        return {"regulation": None, "bodies": [], "articles": []}
     states = [(str(state), STATUS_LABELS[state]) for state in STATUS_ORDER]
-    grid_rows: dict[int, list] = {article_id: [None] * len(columns) for article_id in articles}
-    for article_id, department_id, total, overdue, due_soon, least in rows:
+    width = len(grid.columns)
+    by_article: dict[int, list] = {article[0]: [None] * width for article in grid.articles}
+    for article_id, column, total, overdue, due_soon, least in grid.cells:
         state, label = states[least]
-        grid_rows[article_id][position[department_id]] = {
-            "code": bodies[department_id]["code"],
+        by_article[article_id][column] = {
+            "code": grid.columns[column][0],
             "state": state,
             "state_label": label,
-            "light": _light(overdue, due_soon),
+            "light": worst_light(overdue, due_soon),
             "total": total,
             "overdue": overdue,
         }
-    ordered = sorted(articles.values(), key=lambda a: (a["regulation_id"], a["number"]))
     return {
-        "regulation": {"code": regulation.code, "title": regulation.title},
-        "bodies": [{"code": b["code"], "name": b["short_name"]} for b in columns],
+        "regulation": {"code": grid.regulation.code, "title": grid.regulation.title},
+        "bodies": [{"code": code, "name": name} for code, name in grid.columns],
         "articles": [
-            {"number": a["number"], "label": a["label"], "chapter": a["chapter_number"], "cells": grid_rows[a["id"]]}
-            for a in ordered
+            {"number": number, "label": label, "chapter": chapter, "cells": by_article[article_id]}
+            for article_id, number, label, chapter in grid.articles
         ],
     }
 
@@ -416,20 +449,37 @@ def clamp_limit(value, default: int = DEFAULT_LIST_LIMIT) -> int:
     return max(1, min(limit, MAX_LIST_LIMIT))
 
 
-def _row_basics(obligation: Obligation, scope: DashboardScope) -> dict:
+# The columns a list row reads, as values: model instances (select_related over three tables,
+# then a property walk for the citation) cost more than the page query itself.
+ROW_FIELDS = (
+    "id",
+    "clause__article__label",
+    "clause__article__number",
+    "clause__paragraph_number",
+    "clause__text",
+    "department__code",
+    "department__short_name",
+    "status",
+    "due_date",
+    "version",
+)
+
+
+def _row_basics(row: dict) -> dict:
+    """One list row from its values (`ROW_FIELDS` and the `light` annotation)."""
     return {
-        "id": obligation.id,
-        "citation": obligation.clause.citation,
-        "article": obligation.clause.article.number,
-        "text": obligation.clause.text,
-        "department_code": obligation.department.code,
-        "department_name": obligation.department.short_name,
-        "status": obligation.status,
-        "status_label": obligation.get_status_display(),
-        "due_date": obligation.due_date,
-        "light": obligation.light,
-        "version": obligation.version,
-        "url": obligation_url(obligation.id),
+        "id": row["id"],
+        "citation": citation(row["clause__article__label"], row["clause__paragraph_number"]),
+        "article": row["clause__article__number"],
+        "text": row["clause__text"],
+        "department_code": row["department__code"],
+        "department_name": row["department__short_name"],
+        "status": row["status"],
+        "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+        "due_date": row["due_date"],
+        "light": row["light"],
+        "version": row["version"],
+        "url": obligation_url(row["id"]),
     }
 
 
@@ -447,23 +497,25 @@ def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT,
         obligation=OuterRef("pk"), status=Reminder.Status.SENT, sent_at__isnull=False
     ).order_by("-sent_at")
     rows = (
-        overdue.select_related("department", "clause__article")
-        .annotate(
+        overdue.annotate(
             light=light_expression(scope),
             last_progress_text=Subquery(latest.values("text")[:1]),
             last_progress_at=Subquery(latest.values("created_at")[:1]),
             last_reminder_at=Subquery(reminded.values("sent_at")[:1]),
         )
-        .order_by("due_date", "department__sort_order", "id")[offset : offset + limit]
+        .order_by("due_date", "department__sort_order", "id")
+        .values(*ROW_FIELDS, "light", "last_progress_text", "last_progress_at", "last_reminder_at")[
+            offset : offset + limit
+        ]
     )
     results = []
-    for obligation in rows:
-        row = _row_basics(obligation, scope)
+    for values in rows:
+        row = _row_basics(values)
         row.update(
-            days_overdue=(scope.on - obligation.due_date).days,
-            last_progress_text=obligation.last_progress_text,
-            last_progress_at=obligation.last_progress_at,
-            last_reminder_at=obligation.last_reminder_at,
+            days_overdue=(scope.on - values["due_date"]).days,
+            last_progress_text=values["last_progress_text"],
+            last_progress_at=values["last_progress_at"],
+            last_reminder_at=values["last_reminder_at"],
         )
         results.append(row)
     return {"count": overdue.count(), "limit": limit, "offset": offset, "results": results}
@@ -503,21 +555,21 @@ def dashboard_queue(
     submitted = scope.obligations.filter(status=Status.SUBMITTED)
     page = _queue_page(submitted, limit=limit, offset=offset)
     rows = {
-        o.id: o
+        row["id"]: row
         # An empty page still makes its (empty) query: a fixed number of queries whatever the data.
-        for o in submitted.filter(id__in=page or [0])
-        .select_related("department", "clause__article", "submitted_by")
+        for row in submitted.filter(id__in=page or [0])
         .annotate(light=light_expression(scope))
+        .values(*ROW_FIELDS, "light", "submitted_at", "submitted_by__full_name", "submitted_by__username")
     }
     results = []
-    for obligation in (rows[i] for i in page if i in rows):
-        row = _row_basics(obligation, scope)
+    for values in (rows[i] for i in page if i in rows):
+        row = _row_basics(values)
+        submitted_at = values["submitted_at"]
         row.update(
-            submitted_at=obligation.submitted_at,
-            submitted_by=obligation.submitted_by.display_name if obligation.submitted_by else "",
-            days_waiting=None
-            if obligation.submitted_at is None
-            else (scope.on - _local_date(obligation.submitted_at)).days,
+            submitted_at=submitted_at,
+            # User.display_name: the full name, else the username.
+            submitted_by=values["submitted_by__full_name"] or values["submitted_by__username"] or "",
+            days_waiting=None if submitted_at is None else (scope.on - _local_date(submitted_at)).days,
         )
         results.append(row)
     if count is None:
@@ -547,7 +599,7 @@ def dashboard_red_bodies(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIM
             "sort_order": info[r["department_id"]]["sort_order"],
             "overdue": r["overdue"],
             "days_overdue": (scope.on - r["oldest_due"]).days,
-            "light": _light(r["overdue"], 0),
+            "light": worst_light(r["overdue"], 0),
             "tasks_url": f"/tasks/?department={info[r['department_id']]['code']}&overdue=1",
         }
         for r in rows
