@@ -33,7 +33,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Department
-from core.queries import driver_rows
+from core.queries import driver_rows, rows_once_built
 from notifications.models import Reminder
 from obligations import figures
 from obligations.figures import ON_TIME_RULE, rate
@@ -148,9 +148,24 @@ def _status_rank() -> Case:
     )
 
 
+def _built_key(scope: DashboardScope, name: str) -> tuple:
+    """What an aggregate's SQL depends on besides the scope's own query (core.queries.rows_once_built)."""
+    return (name, scope.on, scope.yellow_until)
+
+
+def _dicts(names: list[str], rows: list[tuple]) -> list[dict]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 def _counts(scope: DashboardScope) -> dict:
     """The counters every table shares (obligations.figures.counts): one pass over the rows."""
     return figures.counts(scope.window)
+
+
+def _state_counts(scope: DashboardScope) -> dict:
+    """`_counts` without the on-time figures, for a table that does not show them (the chapters):
+    their CASE is most of the aggregate's cost."""
+    return {key: value for key, value in _counts(scope).items() if key not in ("on_time", "late")}
 
 
 def _figures(row: dict) -> dict:
@@ -184,13 +199,21 @@ def _light_of_counts(row: dict) -> str:
 
 def dashboard_summary(*, scope: DashboardScope) -> dict:
     """One query: obligations in each state, completion and on-time rates, overdue, due soon."""
-    row = scope.obligations.aggregate(
-        **_counts(scope),
-        due_within_30_days=Count(
-            "id",
-            filter=Q(due_date__gte=scope.on, due_date__lte=scope.on + dt.timedelta(days=DUE_SOON_DAYS)) & open_q(),
+    names, rows = rows_once_built(
+        _built_key(scope, "summary"),
+        scope.obligations,
+        lambda base: base.annotate(_all=Value(1))
+        .values("_all")
+        .annotate(
+            **_counts(scope),
+            due_within_30_days=Count(
+                "id",
+                filter=Q(due_date__gte=scope.on, due_date__lte=scope.on + dt.timedelta(days=DUE_SOON_DAYS)) & open_q(),
+            ),
         ),
     )
+    # No row only for a scope that can match nothing (core.queries.rows_once_built): all zero.
+    row = dict(zip(names, rows[0], strict=True)) if rows else dict.fromkeys(names, 0)
     counted = _figures(row)
     return {
         "on": scope.on,
@@ -240,13 +263,14 @@ def _sort_bodies(rows: list[dict], sort: str) -> list[dict]:
     return present + sorted(missing, key=lambda r: (r["sort_order"], r["code"]))
 
 
+DEPARTMENT_INFO = ("id", "code", "short_name", "name", "level", "sort_order")
+
+
 def _department_info(ids) -> dict[int, dict]:
-    return {
-        row["id"]: row
-        for row in Department.objects.filter(id__in=set(ids)).values(
-            "id", "code", "short_name", "name", "level", "sort_order"
-        )
-    }
+    """Names of the bodies with these ids, read as the driver returns them (text and integers):
+    hundreds of rows, each through Django's per-value converters, cost more than the query."""
+    rows = driver_rows(Department.objects.filter(id__in=set(ids)).values_list(*DEPARTMENT_INFO))
+    return {row[0]: dict(zip(DEPARTMENT_INFO, row, strict=True)) for row in rows}
 
 
 def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[dict]:
@@ -257,10 +281,14 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
     then the names of those bodies.
     """
     sort = normalise_body_sort(sort)
-    rows = list(
-        scope.obligations.values("department_id")
-        .annotate(**_counts(scope), last_activity_at=Max("last_activity_at"))
-        .order_by()
+    rows = _dicts(
+        *rows_once_built(
+            _built_key(scope, "bodies"),
+            scope.obligations,
+            lambda base: base.values("department_id")
+            .annotate(**_counts(scope), last_activity_at=Max("last_activity_at"))
+            .order_by(),
+        )
     )
     info = _department_info(r["department_id"] for r in rows)
     level_labels = dict(Department.Level.choices)
@@ -295,8 +323,14 @@ def _local_date(value: dt.datetime) -> dt.date:
 
 def dashboard_chapters(*, scope: DashboardScope) -> list[dict]:
     """Progress of each chapter: counts grouped by chapter id, then the chapters' names."""
-    rows = list(
-        scope.obligations.values(chapter_id=F("clause__article__chapter_id")).annotate(**_counts(scope)).order_by()
+    rows = _dicts(
+        *rows_once_built(
+            _built_key(scope, "chapters"),
+            scope.obligations,
+            lambda base: base.values(chapter_id=F("clause__article__chapter_id"))
+            .annotate(**_state_counts(scope))
+            .order_by(),
+        )
     )
     chapters = {
         c["id"]: c
@@ -319,7 +353,11 @@ def dashboard_chapters(*, scope: DashboardScope) -> list[dict]:
                 "number": chapter["number"] if row["chapter_id"] else None,
                 "label": chapter["label"],
                 "title": chapter["title"],
-                **_figures(row),
+                "assigned": row["total"],
+                **{str(state): row[state] for state in Status},
+                "overdue": row["overdue"],
+                "due_soon": row["due_soon"],
+                "completion_rate": rate(row[Status.VERIFIED], row["total"]),
                 "light": _light_of_counts(row),
             }
         )
@@ -366,9 +404,10 @@ def grid_cells(*, scope: DashboardScope) -> GridCells:
     # Tuples read as the driver returns them, not dicts through Django's per-value converters
     # (int() of an int, four per row): a regulation's grid at province scale is thousands of
     # cells, and per-row Python is most of this request.
-    rows = driver_rows(
-        scope.obligations.filter(clause__regulation=regulation)
-        .values_list(
+    _names, rows = rows_once_built(
+        _built_key(scope, "grid"),
+        scope.obligations.filter(clause__regulation=regulation),
+        lambda base: base.values_list(
             "clause__article_id",
             "department_id",
             "department__sort_order",
@@ -381,7 +420,7 @@ def grid_cells(*, scope: DashboardScope) -> GridCells:
             due_soon=Count("id", filter=_due_soon(scope)),
             least=Min(_status_rank()),
         )
-        .order_by()
+        .order_by(),
     )
     bodies = {row[1]: (row[2], row[3], row[4]) for row in rows}
     order = sorted(bodies, key=lambda department_id: bodies[department_id][:2])
