@@ -49,7 +49,7 @@ from obligations.models import (
     open_q,
     overdue_q,
 )
-from regulations.models import Article, Chapter, Regulation
+from regulations.models import Chapter, Regulation
 from regulations.parser import citation
 
 Status = Obligation.Status
@@ -396,8 +396,8 @@ class GridCells:
 
 
 def grid_cells(*, scope: DashboardScope) -> GridCells:
-    """The cells of `grid_regulation`'s grid: three queries (the regulation when none is chosen,
-    the cells grouped by (article, body) with the bodies' registry position, the articles)."""
+    """The cells of `grid_regulation`'s grid: two queries (the regulation when none is chosen,
+    then the cells grouped by (article, body) with the articles' and bodies' names joined)."""
     regulation = grid_regulation(scope)
     if regulation is None:
         return GridCells(None, [], [], [])
@@ -413,6 +413,9 @@ def grid_cells(*, scope: DashboardScope) -> GridCells:
             "department__sort_order",
             "department__code",
             "department__short_name",
+            "clause__article__number",
+            "clause__article__label",
+            "clause__article__chapter__number",
         )
         .annotate(
             total=Count("id"),
@@ -425,16 +428,13 @@ def grid_cells(*, scope: DashboardScope) -> GridCells:
     bodies = {row[1]: (row[2], row[3], row[4]) for row in rows}
     order = sorted(bodies, key=lambda department_id: bodies[department_id][:2])
     position = {department_id: i for i, department_id in enumerate(order)}
-    articles = driver_rows(
-        Article.objects.filter(id__in={row[0] for row in rows})
-        .order_by("regulation_id", "number")
-        .values_list("id", "number", "label", "chapter__number")
-    )
+    # One regulation's articles, in its order.
+    articles = sorted({(row[0], row[5], row[6], row[7]) for row in rows}, key=lambda article: article[1])
     return GridCells(
         regulation,
         [bodies[department_id][1:] for department_id in order],
         articles,
-        [(row[0], position[row[1]], *row[5:]) for row in rows],
+        [(row[0], position[row[1]], *row[8:]) for row in rows],
     )
 
 
@@ -560,17 +560,19 @@ def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT,
     return {"count": overdue.count(), "limit": limit, "offset": offset, "results": results}
 
 
-def _queue_page(submitted: QuerySet, *, limit: int, offset: int) -> list[int]:
+def _queue_page(submitted: QuerySet, *, limit: int, offset: int, undated_count: int | None = None) -> list[int]:
     """The ids of one page of the queue in its order (submitted_at ascending, undated first, then id).
 
     Taken in two index walks rather than one sort: ORDER BY submitted_at NULLS FIRST cannot walk
     the queue's index (obl_submitted_queue, ascending with NULLs last), so PostgreSQL would read
     and sort every submission (20,000 at province scale) for a page of 20. The undated ones (none
     are written by the workflow; imported history may hold some) are counted and paged on their
-    own, then the dated ones follow in index order.
+    own, then the dated ones follow in index order. `undated_count`: their number, when the
+    caller has counted them.
     """
     undated = submitted.filter(submitted_at__isnull=True)
-    undated_count = undated.count()
+    if undated_count is None:
+        undated_count = undated.count()
     ids = (
         list(undated.order_by("id").values_list("id", flat=True)[offset : offset + limit])
         if offset < undated_count
@@ -592,7 +594,11 @@ def dashboard_queue(
     figures' `submitted`), so a page showing both does not count them twice.
     """
     submitted = scope.obligations.filter(status=Status.SUBMITTED)
-    page = _queue_page(submitted, limit=limit, offset=offset)
+    undated_count = None
+    if count is None:  # all of them and the undated ones in one pass
+        counted = submitted.aggregate(submitted=Count("id"), undated=Count("id", filter=Q(submitted_at__isnull=True)))
+        count, undated_count = counted["submitted"], counted["undated"]
+    page = _queue_page(submitted, limit=limit, offset=offset, undated_count=undated_count)
     rows = {
         row["id"]: row
         # An empty page still makes its (empty) query: a fixed number of queries whatever the data.
@@ -611,8 +617,6 @@ def dashboard_queue(
             days_waiting=None if submitted_at is None else (scope.on - _local_date(submitted_at)).days,
         )
         results.append(row)
-    if count is None:
-        count = submitted.count()
     return {"count": count, "limit": limit, "offset": offset, "results": results}
 
 
