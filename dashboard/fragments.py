@@ -148,7 +148,7 @@ def grid_table(grid: GridCells) -> tuple[SafeString, SafeString]:
     by_article: dict[int, list] = {}
     for article_id, column, total, overdue, due_soon, least in grid.cells:
         by_article.setdefault(article_id, []).append((column, least, total, overdue, due_soon))
-    empty = '<td class="cell-empty"></td>'
+    empty = "<td></td>"  # no style of its own: the bare cell
     known: dict[tuple, tuple[str, str]] = {}
     rows = []
     for article_id, _number, label, _chapter in grid.articles:
