@@ -33,7 +33,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Department
-from core.queries import driver_rows
+from core.queries import driver_rows, rows_once_built
 from notifications.models import Reminder
 from obligations import figures
 from obligations.figures import ON_TIME_RULE, rate
@@ -49,7 +49,7 @@ from obligations.models import (
     open_q,
     overdue_q,
 )
-from regulations.models import Article, Chapter, Regulation
+from regulations.models import Chapter, Regulation, cite
 
 Status = Obligation.Status
 # Least advanced first: a grid cell shows the least advanced state among its obligations.
@@ -147,9 +147,24 @@ def _status_rank() -> Case:
     )
 
 
+def _built_key(scope: DashboardScope, name: str) -> tuple:
+    """What an aggregate's SQL depends on besides the scope's own query (core.queries.rows_once_built)."""
+    return (name, scope.on, scope.yellow_until)
+
+
+def _dicts(names: list[str], rows: list[tuple]) -> list[dict]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 def _counts(scope: DashboardScope) -> dict:
     """The counters every table shares (obligations.figures.counts): one pass over the rows."""
     return figures.counts(scope.window)
+
+
+def _state_counts(scope: DashboardScope) -> dict:
+    """`_counts` without the on-time figures, for a table that does not show them (the chapters):
+    their CASE is most of the aggregate's cost."""
+    return {key: value for key, value in _counts(scope).items() if key not in ("on_time", "late")}
 
 
 def _figures(row: dict) -> dict:
@@ -170,13 +185,13 @@ def _figures(row: dict) -> dict:
     }
 
 
-def _light(overdue: int, due_soon: int) -> str:
+def worst_light(overdue: int, due_soon: int) -> str:
     """The worst light among counted obligations: red if any is overdue, yellow if any is due soon."""
     return "red" if overdue else "yellow" if due_soon else "green"
 
 
 def _light_of_counts(row: dict) -> str:
-    return _light(row["overdue"], row["due_soon"])
+    return worst_light(row["overdue"], row["due_soon"])
 
 
 # --- Headline figures ---------------------------------------------------------------------------
@@ -184,13 +199,21 @@ def _light_of_counts(row: dict) -> str:
 
 def dashboard_summary(*, scope: DashboardScope) -> dict:
     """One query: obligations in each state, completion and on-time rates, overdue, due soon."""
-    row = scope.obligations.aggregate(
-        **_counts(scope),
-        due_within_30_days=Count(
-            "id",
-            filter=Q(due_date__gte=scope.on, due_date__lte=scope.on + dt.timedelta(days=DUE_SOON_DAYS)) & open_q(),
+    names, rows = rows_once_built(
+        _built_key(scope, "summary"),
+        scope.obligations,
+        lambda base: base.annotate(_all=Value(1))
+        .values("_all")
+        .annotate(
+            **_counts(scope),
+            due_within_30_days=Count(
+                "id",
+                filter=Q(due_date__gte=scope.on, due_date__lte=scope.on + dt.timedelta(days=DUE_SOON_DAYS)) & open_q(),
+            ),
         ),
     )
+    # No row only for a scope that can match nothing (core.queries.rows_once_built): all zero.
+    row = dict(zip(names, rows[0], strict=True)) if rows else dict.fromkeys(names, 0)
     counted = _figures(row)
     return {
         "on": scope.on,
@@ -240,13 +263,14 @@ def _sort_bodies(rows: list[dict], sort: str) -> list[dict]:
     return present + sorted(missing, key=lambda r: (r["sort_order"], r["code"]))
 
 
+DEPARTMENT_INFO = ("id", "code", "short_name", "name", "level", "sort_order")
+
+
 def _department_info(ids) -> dict[int, dict]:
-    return {
-        row["id"]: row
-        for row in Department.objects.filter(id__in=set(ids)).values(
-            "id", "code", "short_name", "name", "level", "sort_order"
-        )
-    }
+    """Names of the bodies with these ids, read as the driver returns them (text and integers):
+    hundreds of rows, each through Django's per-value converters, cost more than the query."""
+    rows = driver_rows(Department.objects.filter(id__in=set(ids)).values_list(*DEPARTMENT_INFO))
+    return {row[0]: dict(zip(DEPARTMENT_INFO, row, strict=True)) for row in rows}
 
 
 def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[dict]:
@@ -257,10 +281,14 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
     then the names of those bodies.
     """
     sort = normalise_body_sort(sort)
-    rows = list(
-        scope.obligations.values("department_id")
-        .annotate(**_counts(scope), last_activity_at=Max("last_activity_at"))
-        .order_by()
+    rows = _dicts(
+        *rows_once_built(
+            _built_key(scope, "bodies"),
+            scope.obligations,
+            lambda base: base.values("department_id")
+            .annotate(**_counts(scope), last_activity_at=Max("last_activity_at"))
+            .order_by(),
+        )
     )
     info = _department_info(r["department_id"] for r in rows)
     level_labels = dict(Department.Level.choices)
@@ -295,8 +323,14 @@ def _local_date(value: dt.datetime) -> dt.date:
 
 def dashboard_chapters(*, scope: DashboardScope) -> list[dict]:
     """Progress of each chapter: counts grouped by chapter id, then the chapters' names."""
-    rows = list(
-        scope.obligations.values(chapter_id=F("clause__article__chapter_id")).annotate(**_counts(scope)).order_by()
+    rows = _dicts(
+        *rows_once_built(
+            _built_key(scope, "chapters"),
+            scope.obligations,
+            lambda base: base.values(chapter_id=F("clause__article__chapter_id"))
+            .annotate(**_state_counts(scope))
+            .order_by(),
+        )
     )
     chapters = {
         c["id"]: c
@@ -319,7 +353,11 @@ def dashboard_chapters(*, scope: DashboardScope) -> list[dict]:
                 "number": chapter["number"] if row["chapter_id"] else None,
                 "label": chapter["label"],
                 "title": chapter["title"],
-                **_figures(row),
+                "assigned": row["total"],
+                **{str(state): row[state] for state in Status},
+                "overdue": row["overdue"],
+                "due_soon": row["due_soon"],
+                "completion_rate": rate(row[Status.VERIFIED], row["total"]),
                 "light": _light_of_counts(row),
             }
         )
@@ -341,60 +379,93 @@ def grid_regulation(scope: DashboardScope) -> Regulation | None:
     )
 
 
-def dashboard_grid(*, scope: DashboardScope) -> dict:
-    """A grid of articles x bodies for one regulation (`grid_regulation`).
+@dataclass(frozen=True)
+class GridCells:
+    """A regulation's grid as the database returns it, before any per-cell dict is built.
 
-    A cell holds the least advanced state among that body's obligations under that article
-    (a body can have several clauses in one article) and the worst light. Four queries: the
-    regulation, the cells grouped by (article id, department id), the articles' and the bodies'
-    names.
+    `columns`: the bodies in registry order, as (code, short name); `articles`: (article id,
+    number, label, chapter number) in the regulation's order; `cells`: (article id, column
+    index, total, overdue, due soon, least advanced state's rank in STATUS_ORDER). The page
+    writes its HTML straight from these tuples, the API its JSON (`dashboard_grid`).
     """
+
+    regulation: Regulation | None
+    columns: list[tuple[str, str]]
+    articles: list[tuple[int, int, str, int | None]]
+    cells: list[tuple[int, int, int, int, int, int]]
+
+
+def grid_cells(*, scope: DashboardScope) -> GridCells:
+    """The cells of `grid_regulation`'s grid: two queries (the regulation when none is chosen,
+    then the cells grouped by (article, body) with the articles' and bodies' names joined)."""
     regulation = grid_regulation(scope)
     if regulation is None:
-        return {"regulation": None, "bodies": [], "articles": []}
-    # Tuples, not dicts, and the state names looked up once per rank: a regulation's grid at
-    # province scale is thousands of cells, and per-row Python is most of this request.
-    # Integers only, read as the driver returns them: Django's per-value converters (int() of
-    # an int, four per row) were a fifth of this request at 5,000 cells.
-    rows = driver_rows(
-        scope.obligations.filter(clause__regulation=regulation)
-        .values_list("clause__article_id", "department_id")
+        return GridCells(None, [], [], [])
+    # Tuples read as the driver returns them, not dicts through Django's per-value converters
+    # (int() of an int, four per row): a regulation's grid at province scale is thousands of
+    # cells, and per-row Python is most of this request.
+    _names, rows = rows_once_built(
+        _built_key(scope, "grid"),
+        scope.obligations.filter(clause__regulation=regulation),
+        lambda base: base.values_list(
+            "clause__article_id",
+            "department_id",
+            "department__sort_order",
+            "department__code",
+            "department__short_name",
+            "clause__article__number",
+            "clause__article__label",
+            "clause__article__chapter__number",
+        )
         .annotate(
             total=Count("id"),
             overdue=Count("id", filter=_overdue(scope)),
             due_soon=Count("id", filter=_due_soon(scope)),
             least=Min(_status_rank()),
         )
-        .order_by()
+        .order_by(),
     )
-    bodies = _department_info(department_id for _, department_id, *_ in rows)
-    articles = {
-        a["id"]: a
-        for a in Article.objects.filter(id__in={article_id for article_id, *_ in rows}).values(
-            "id", "regulation_id", "number", "label", chapter_number=F("chapter__number")
-        )
-    }
-    columns = sorted(bodies.values(), key=lambda b: (b["sort_order"], b["code"]))
-    position = {b["id"]: i for i, b in enumerate(columns)}
+    bodies = {row[1]: (row[2], row[3], row[4]) for row in rows}
+    order = sorted(bodies, key=lambda department_id: bodies[department_id][:2])
+    position = {department_id: i for i, department_id in enumerate(order)}
+    # One regulation's articles, in its order.
+    articles = sorted({(row[0], row[5], row[6], row[7]) for row in rows}, key=lambda article: article[1])
+    return GridCells(
+        regulation,
+        [bodies[department_id][1:] for department_id in order],
+        articles,
+        [(row[0], position[row[1]], *row[8:]) for row in rows],
+    )
+
+
+def dashboard_grid(*, scope: DashboardScope) -> dict:
+    """A grid of articles x bodies for one regulation (`grid_regulation`), as the API returns it.
+
+    A cell holds the least advanced state among that body's obligations under that article
+    (a body can have several clauses in one article) and the worst light.
+    """
+    grid = grid_cells(scope=scope)
+    if grid.regulation is None:
+        return {"regulation": None, "bodies": [], "articles": []}
     states = [(str(state), STATUS_LABELS[state]) for state in STATUS_ORDER]
-    grid_rows: dict[int, list] = {article_id: [None] * len(columns) for article_id in articles}
-    for article_id, department_id, total, overdue, due_soon, least in rows:
+    width = len(grid.columns)
+    by_article: dict[int, list] = {article[0]: [None] * width for article in grid.articles}
+    for article_id, column, total, overdue, due_soon, least in grid.cells:
         state, label = states[least]
-        grid_rows[article_id][position[department_id]] = {
-            "code": bodies[department_id]["code"],
+        by_article[article_id][column] = {
+            "code": grid.columns[column][0],
             "state": state,
             "state_label": label,
-            "light": _light(overdue, due_soon),
+            "light": worst_light(overdue, due_soon),
             "total": total,
             "overdue": overdue,
         }
-    ordered = sorted(articles.values(), key=lambda a: (a["regulation_id"], a["number"]))
     return {
-        "regulation": {"code": regulation.code, "title": regulation.title},
-        "bodies": [{"code": b["code"], "name": b["short_name"]} for b in columns],
+        "regulation": {"code": grid.regulation.code, "title": grid.regulation.title},
+        "bodies": [{"code": code, "name": name} for code, name in grid.columns],
         "articles": [
-            {"number": a["number"], "label": a["label"], "chapter": a["chapter_number"], "cells": grid_rows[a["id"]]}
-            for a in ordered
+            {"number": number, "label": label, "chapter": chapter, "cells": by_article[article_id]}
+            for article_id, number, label, chapter in grid.articles
         ],
     }
 
@@ -417,20 +488,40 @@ def clamp_limit(value, default: int = DEFAULT_LIST_LIMIT) -> int:
     return max(1, min(limit, MAX_LIST_LIMIT))
 
 
-def _row_basics(obligation: Obligation, scope: DashboardScope) -> dict:
+# The columns a list row reads, as values: model instances (select_related over three tables,
+# then a property walk for the citation) cost more than the page query itself.
+ROW_FIELDS = (
+    "id",
+    "clause__article__label",
+    "clause__article__number",
+    "clause__paragraph_number",
+    "clause__regulation__title",
+    "clause__text",
+    "department__code",
+    "department__short_name",
+    "status",
+    "due_date",
+    "version",
+)
+
+
+def _row_basics(row: dict) -> dict:
+    """One list row from its values (`ROW_FIELDS` and the `light` annotation)."""
     return {
-        "id": obligation.id,
-        "citation": obligation.clause.citation,
-        "article": obligation.clause.article.number,
-        "text": obligation.clause.text,
-        "department_code": obligation.department.code,
-        "department_name": obligation.department.short_name,
-        "status": obligation.status,
-        "status_label": obligation.get_status_display(),
-        "due_date": obligation.due_date,
-        "light": obligation.light,
-        "version": obligation.version,
-        "url": obligation_url(obligation.id),
+        "id": row["id"],
+        "citation": cite(
+            row["clause__article__label"], row["clause__paragraph_number"], row["clause__regulation__title"]
+        ),
+        "article": row["clause__article__number"],
+        "text": row["clause__text"],
+        "department_code": row["department__code"],
+        "department_name": row["department__short_name"],
+        "status": row["status"],
+        "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+        "due_date": row["due_date"],
+        "light": row["light"],
+        "version": row["version"],
+        "url": obligation_url(row["id"]),
     }
 
 
@@ -448,39 +539,43 @@ def dashboard_overdue(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT,
         obligation=OuterRef("pk"), status=Reminder.Status.SENT, sent_at__isnull=False
     ).order_by("-sent_at")
     rows = (
-        overdue.select_related("department", "clause__article", "clause__regulation")
-        .annotate(
+        overdue.annotate(
             light=light_expression(scope),
             last_progress_text=Subquery(latest.values("text")[:1]),
             last_progress_at=Subquery(latest.values("created_at")[:1]),
             last_reminder_at=Subquery(reminded.values("sent_at")[:1]),
         )
-        .order_by("due_date", "department__sort_order", "id")[offset : offset + limit]
+        .order_by("due_date", "department__sort_order", "id")
+        .values(*ROW_FIELDS, "light", "last_progress_text", "last_progress_at", "last_reminder_at")[
+            offset : offset + limit
+        ]
     )
     results = []
-    for obligation in rows:
-        row = _row_basics(obligation, scope)
+    for values in rows:
+        row = _row_basics(values)
         row.update(
-            days_overdue=(scope.on - obligation.due_date).days,
-            last_progress_text=obligation.last_progress_text,
-            last_progress_at=obligation.last_progress_at,
-            last_reminder_at=obligation.last_reminder_at,
+            days_overdue=(scope.on - values["due_date"]).days,
+            last_progress_text=values["last_progress_text"],
+            last_progress_at=values["last_progress_at"],
+            last_reminder_at=values["last_reminder_at"],
         )
         results.append(row)
     return {"count": overdue.count(), "limit": limit, "offset": offset, "results": results}
 
 
-def _queue_page(submitted: QuerySet, *, limit: int, offset: int) -> list[int]:
+def _queue_page(submitted: QuerySet, *, limit: int, offset: int, undated_count: int | None = None) -> list[int]:
     """The ids of one page of the queue in its order (submitted_at ascending, undated first, then id).
 
     Taken in two index walks rather than one sort: ORDER BY submitted_at NULLS FIRST cannot walk
     the queue's index (obl_submitted_queue, ascending with NULLs last), so PostgreSQL would read
     and sort every submission (20,000 at province scale) for a page of 20. The undated ones (none
     are written by the workflow; imported history may hold some) are counted and paged on their
-    own, then the dated ones follow in index order.
+    own, then the dated ones follow in index order. `undated_count`: their number, when the
+    caller has counted them.
     """
     undated = submitted.filter(submitted_at__isnull=True)
-    undated_count = undated.count()
+    if undated_count is None:
+        undated_count = undated.count()
     ids = (
         list(undated.order_by("id").values_list("id", flat=True)[offset : offset + limit])
         if offset < undated_count
@@ -502,27 +597,29 @@ def dashboard_queue(
     figures' `submitted`), so a page showing both does not count them twice.
     """
     submitted = scope.obligations.filter(status=Status.SUBMITTED)
-    page = _queue_page(submitted, limit=limit, offset=offset)
+    undated_count = None
+    if count is None:  # all of them and the undated ones in one pass
+        counted = submitted.aggregate(submitted=Count("id"), undated=Count("id", filter=Q(submitted_at__isnull=True)))
+        count, undated_count = counted["submitted"], counted["undated"]
+    page = _queue_page(submitted, limit=limit, offset=offset, undated_count=undated_count)
     rows = {
-        o.id: o
+        row["id"]: row
         # An empty page still makes its (empty) query: a fixed number of queries whatever the data.
-        for o in submitted.filter(id__in=page or [0])
-        .select_related("department", "clause__article", "clause__regulation", "submitted_by")
+        for row in submitted.filter(id__in=page or [0])
         .annotate(light=light_expression(scope))
+        .values(*ROW_FIELDS, "light", "submitted_at", "submitted_by__full_name", "submitted_by__username")
     }
     results = []
-    for obligation in (rows[i] for i in page if i in rows):
-        row = _row_basics(obligation, scope)
+    for values in (rows[i] for i in page if i in rows):
+        row = _row_basics(values)
+        submitted_at = values["submitted_at"]
         row.update(
-            submitted_at=obligation.submitted_at,
-            submitted_by=obligation.submitted_by.display_name if obligation.submitted_by else "",
-            days_waiting=None
-            if obligation.submitted_at is None
-            else (scope.on - _local_date(obligation.submitted_at)).days,
+            submitted_at=submitted_at,
+            # User.display_name: the full name, else the username.
+            submitted_by=values["submitted_by__full_name"] or values["submitted_by__username"] or "",
+            days_waiting=None if submitted_at is None else (scope.on - _local_date(submitted_at)).days,
         )
         results.append(row)
-    if count is None:
-        count = submitted.count()
     return {"count": count, "limit": limit, "offset": offset, "results": results}
 
 
@@ -548,7 +645,7 @@ def dashboard_red_bodies(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIM
             "sort_order": info[r["department_id"]]["sort_order"],
             "overdue": r["overdue"],
             "days_overdue": (scope.on - r["oldest_due"]).days,
-            "light": _light(r["overdue"], 0),
+            "light": worst_light(r["overdue"], 0),
             "tasks_url": f"/tasks/?department={info[r['department_id']]['code']}&overdue=1",
         }
         for r in rows

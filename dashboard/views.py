@@ -10,23 +10,19 @@ answers with the refreshed queue and the `dashboard-changed` event, on which the
 the red bodies and the open section re-fetch themselves.
 """
 
-import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 
 from core import errors
 from obligations import services
 from obligations.models import Obligation, yellow_working_days
 
-from . import selectors
+from . import fragments, selectors
 from .forms import DashboardFilterForm
 from .selectors import DashboardFilters
 
@@ -66,27 +62,6 @@ STATES = [
 ]
 
 
-def grid_row_html(article: dict) -> SafeString:
-    """The cells of one grid row, built here rather than in the template: a grid can hold
-    articles x bodies = thousands of cells, and a template tag per cell costs seconds."""
-    parts = []
-    label = escape(article["label"])
-    for cell in article["cells"]:
-        if cell is None:
-            parts.append('<td class="cell-empty"></td>')
-            continue
-        state = escape(cell["state_label"])
-        warning = {"red": "，逾期", "yellow": "，临期"}.get(cell["light"], "")
-        overdue = f" · 逾期 {cell['overdue']}" if cell["overdue"] else ""
-        count = f"<sub>{cell['total']}</sub>" if cell["total"] > 1 else ""
-        parts.append(
-            f'<td class="cell cell-{escape(cell["state"])} ring-{escape(cell["light"])}"'
-            f' title="{label} · {state}{overdue}">'
-            f'{state[:1]}{count}<span class="sr-only">{state}{warning}</span></td>'
-        )
-    return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped)
-
-
 def filters_from(form: DashboardFilterForm) -> DashboardFilters:
     return form.to_filters() if form.is_valid() else DashboardFilters()
 
@@ -121,7 +96,7 @@ def section_context(name: str, scope, request, link, summary: dict | None = None
     attribute (no <script> blocks in fragments: htmx is configured to drop them)."""
     context = _section_context(name, scope, request, link, summary)
     if "chart_data" in context:
-        context["chart_json"] = json.dumps(context.pop("chart_data"), cls=DjangoJSONEncoder, ensure_ascii=False)
+        context["chart_json"] = fragments.chart_json(context.pop("chart_data"))
     return context
 
 
@@ -139,6 +114,7 @@ def _section_context(name: str, scope, request, link, summary: dict | None) -> d
         bodies = selectors.dashboard_bodies(scope=scope, sort=sort)
         return {
             "bodies": bodies,
+            "body_rows": fragments.body_rows(bodies),
             "body_columns": _body_columns(sort, link),
             "chart_data": _stacked(bodies, lambda b: b["name"]),
         }
@@ -146,13 +122,16 @@ def _section_context(name: str, scope, request, link, summary: dict | None) -> d
         chapters = selectors.dashboard_chapters(scope=scope)
         return {
             "chapters": chapters,
+            "chapter_rows": fragments.chapter_rows(chapters),
             "chart_data": _stacked(chapters, lambda c: f"{c['label']} {c['title']}".strip()),
         }
     if name == "grid":
-        grid = selectors.dashboard_grid(scope=scope)
-        return {"grid": grid, "grid_rows": [(a, grid_row_html(a)) for a in grid["articles"]]}
+        grid = selectors.grid_cells(scope=scope)
+        head, rows = fragments.grid_table(grid)
+        return {"grid": grid, "grid_head": head, "grid_rows": rows}
     if name == "overdue":
-        return {"overdue": selectors.dashboard_overdue(scope=scope, limit=PAGE_OVERDUE_ROWS)}
+        overdue = selectors.dashboard_overdue(scope=scope, limit=PAGE_OVERDUE_ROWS)
+        return {"overdue": overdue, "overdue_rows": fragments.overdue_rows(overdue["results"])}
     if name == "trend":
         trend = selectors.dashboard_trend(scope=scope)
         keys = ("week", "completed", "newly_overdue", "open", "planned_open")

@@ -3,13 +3,16 @@ the URL, the OpenAPI schema, and a fixed number of SQL queries whatever the numb
 
 import datetime as dt
 import itertools
+import json
 
 import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
 from accounts.models import Department
+from dashboard import selectors
 from dashboard.api import serializers
 from obligations.models import Obligation, ProgressEntry
 from regulations.models import Clause, many_regulations
@@ -101,6 +104,24 @@ def test_trend_and_queue_and_chapters_endpoints(client, known, cast, frozen):
     assert queue["count"] == 1 and queue["results"][0]["department_code"] == "JN-FGW"
     chapters = client.get(f"{API}chapters/").json()
     assert [c["assigned"] for c in chapters] == [7, 3]
+
+
+@pytest.mark.parametrize(
+    ("name", "serializer", "moment"),
+    [
+        ("overdue", serializers.OverdueSerializer, "last_progress_at"),
+        ("queue", serializers.QueueSerializer, "submitted_at"),
+    ],
+)
+def test_list_endpoints_answer_what_their_serializer_writes(client, known, cast, frozen, name, serializer, moment):
+    """The overdue list and the queue skip DRF's field-by-field walk: the answer is still, value for
+    value, what the declared serializer writes (moments in Asia/Shanghai)."""
+    client.force_login(cast["lena"])
+    body = client.get(f"{API}{name}/").json()
+    data = getattr(selectors, f"dashboard_{name}")(scope=selectors.dashboard_scope(user=cast["lena"]))
+    assert body == json.loads(JSONRenderer().render(serializer(data).data))
+    assert any(row[moment] for row in body["results"]), body
+    assert all(row[moment].endswith("+08:00") for row in body["results"] if row[moment])
 
 
 def test_verifying_from_the_queue_takes_the_submission_off_it(client, known, cast, frozen):

@@ -124,6 +124,16 @@ def test_sections_keep_the_filters_and_charts_keep_their_tables(client, known, c
     assert 'data-chart="trend"' in trend and 'data-chart="burndown"' in trend and "趋势数据表" in trend
 
 
+def test_a_fragment_reads_nothing_it_does_not_show(client, known, cast, frozen):
+    """A fragment has no nav: the unread-message badge is counted on the page only."""
+    client.force_login(cast["lena"])
+    for url, counted in [("/dashboard/section/grid/", False), ("/dashboard/", True)]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        badge = [q for q in queries.captured_queries if 'FROM "notifications_notification"' in q["sql"]]
+        assert len(badge) == (1 if counted else 0), url
+
+
 def test_unknown_section_is_404(client, cast):
     client.force_login(cast["lena"])
     assert client.get("/dashboard/section/nothing/").status_code == 404
