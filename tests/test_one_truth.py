@@ -206,6 +206,11 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
+def xlsx_rate(cell):
+    """A rate cell is a number (shown with a percent format) or the text for no rate."""
+    return format_rate(cell) if isinstance(cell, int | float) else cell
+
+
 def xlsx_figures(data: bytes) -> dict:
     """The summary sheet's figures: overall, per state, per body (by full name)."""
     sheet = [list(r) for r in load_workbook(io.BytesIO(data))["汇总"].iter_rows(values_only=True)]
@@ -220,12 +225,12 @@ def xlsx_figures(data: bytes) -> dict:
             "total": r[1],
             **dict(zip(STATES, r[2 : 2 + n], strict=True)),
             "overdue": r[2 + n],
-            "rate": r[3 + n],
+            "rate": xlsx_rate(r[3 + n]),
         }
     return {
         "total": label["义务总数"],
         "overdue": label["逾期未提交"],
-        "rate": label["按期完成率"],
+        "rate": xlsx_rate(label["按期完成率"]),
         "states": {s: label[s] for s in STATES},
         "bodies": bodies,
         "rule": label["统计口径"],
