@@ -60,6 +60,14 @@ STATES = [
     ("submitted", "待核验"),
     ("verified", "已核验"),
 ]
+# 已废止 (an amendment deleted the clause): on the status chart and table only where there are any.
+REPEALED = ("repealed", "已废止")
+
+
+def states_of(summary: dict) -> list[tuple[str, str]]:
+    """The states the status section shows: the four, and 已废止 when the summary counts any
+    (the same figure as the dashboard API's `repealed`)."""
+    return [*STATES, REPEALED] if summary["repealed"] else STATES
 
 
 def filters_from(form: DashboardFilterForm) -> DashboardFilters:
@@ -105,10 +113,9 @@ def _section_context(name: str, scope, request, link, summary: dict | None) -> d
     already has them)."""
     if name == "status":
         summary = summary or selectors.dashboard_summary(scope=scope)
-        return {
-            "summary": summary,
-            "chart_data": [{"key": k, "name": label, "value": summary[k]} for k, label in STATES],
-        }
+        # The table and the chart show the same rows.
+        states = [{"key": k, "name": label, "value": summary[k]} for k, label in states_of(summary)]
+        return {"summary": summary, "states": states, "chart_data": states}
     if name == "bodies":
         sort = selectors.normalise_body_sort(request.GET.get("sort"))
         bodies = selectors.dashboard_bodies(scope=scope, sort=sort)

@@ -162,10 +162,65 @@ class ExportJobDownloadView(APIView):
         )
 
 
+class AmendmentTableRequestSerializer(InputSerializer):
+    format = serializers.ChoiceField(choices=list(services.AMENDMENT_FORMATS), help_text="xlsx / pdf")
+    regulation = serializers.CharField(max_length=100, help_text="法规代码")
+    regulation_version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=2, help_text="修订版本序号（留空为最新版本；第1版为原始文本）"
+    )
+
+
+class AmendmentTableView(APIView):
+    @extend_schema(
+        summary="导出修订对照表",
+        description=(
+            "法规某一修订版本与前一版本的逐条对照（原条款、新条款、对应关系、原条文、新条文、文字差异、义务处理）。"
+            "审计人员、牵头部门和管理员可导出；经办人不能导出（403）。法规尚未修订时返回 400（not_amended）。"
+            "每次导出均写入审计记录。"
+        ),
+        request=AmendmentTableRequestSerializer,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.BINARY, description="修订对照表（xlsx / pdf）"),
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+        },
+        tags=["reports"],
+    )
+    def post(self, request):
+        import tempfile
+
+        from django.http import FileResponse
+
+        serializer = AmendmentTableRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return Response(
+                {"code": "invalid", "message": "请求参数有误。", "details": serializer.errors},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        data = serializer.validated_data
+        try:
+            version = services.amendment_table_version(
+                user=request.user, regulation=data["regulation"], number=data.get("regulation_version")
+            )
+        except services.ReportError as err:
+            return _error(err)
+        out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+        services.amendment_table_write(version=version, fmt=data["format"], user=request.user, out=out)
+        out.seek(0)
+        return FileResponse(
+            out,
+            as_attachment=True,
+            filename=services.amendment_table_name(version=version, fmt=data["format"]),
+            content_type=services.amendment_table_content_type(data["format"]),
+        )
+
+
 app_name = "reports-api"
 
 urlpatterns = [
     path("exports/", ReportExportView.as_view(), name="export"),
+    path("amendment-table/", AmendmentTableView.as_view(), name="amendment-table"),
     path("jobs/", ExportJobListView.as_view(), name="jobs"),
     path("jobs/<uuid:job_id>/", ExportJobDetailView.as_view(), name="job"),
     path("jobs/<uuid:job_id>/download/", ExportJobDownloadView.as_view(), name="job-download"),

@@ -64,3 +64,22 @@ class ImplementationReportForm(InputForm):
     as_of = forms.DateField(
         label="状态截至（留空为当前）", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class AmendmentTableForm(InputForm):
+    """修订对照表: one choice per amended version ("code@number"), and the format."""
+
+    format = forms.ChoiceField(label="格式", choices=[(ExportJob.Format.XLSX, "Excel"), (ExportJob.Format.PDF, "PDF")])
+    version = forms.ChoiceField(
+        label="修订版本", error_messages={"invalid_choice": "所选法规没有该修订版本，没有修订对照表。"}
+    )
+
+    def __init__(self, *args, versions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].choices = [
+            (f"{v.regulation.code}@{v.number}", f"《{v.regulation.title}》{v.label}") for v in versions
+        ]
+
+    def regulation_and_number(self) -> tuple[str, int]:
+        code, number = self.cleaned_data["version"].rsplit("@", 1)
+        return code, int(number)

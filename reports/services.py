@@ -19,9 +19,9 @@ from core.clock import today
 from obligations import audit
 from obligations.audit import AuditAction
 from obligations.models import AuditCheckpoint
-from regulations.models import Regulation
+from regulations.models import Regulation, RegulationVersion
 
-from . import asof, bundle, docx, pdf, xlsx
+from . import amendments, asof, bundle, docx, pdf, xlsx
 from . import csv as csv_report
 from .models import ExportJob
 
@@ -249,3 +249,65 @@ def implementation_report_write(*, ctx: asof.ReportContext, user, out) -> docx.R
 
 def implementation_report_name(*, ctx: asof.ReportContext) -> str:
     return f"{ctx.regulation.title}实施情况报告_{ctx.on:%Y%m%d}.docx"
+
+
+# --- 修订对照表 (reports.amendments) ----------------------------------------------------------------
+
+AMENDMENT_FORMATS = {
+    ExportJob.Format.XLSX: (amendments.write_xlsx, FORMATS[ExportJob.Format.XLSX][1], "xlsx"),
+    ExportJob.Format.PDF: (amendments.write_pdf, FORMATS[ExportJob.Format.PDF][1], "pdf"),
+}
+
+
+def amended_versions() -> list[RegulationVersion]:
+    """Every version after the first of every regulation: each has a 修订对照表 (newest first)."""
+    return list(
+        RegulationVersion.objects.filter(number__gte=2)
+        .select_related("regulation")
+        .order_by("regulation_id", "-number")
+    )
+
+
+def amendment_table_version(*, user, regulation: str, number: int | None = None) -> RegulationVersion:
+    """The version whose 修订对照表 `user` asks for (the latest when `number` is None). Lead,
+    auditors and admins only, as the implementation report."""
+    if user is not None and user.is_authenticated and not user.sees_everything:
+        raise ReportError("permission_denied", "修订对照表由牵头部门或审计人员导出，经办人不能导出。", 403)
+    reg = Regulation.objects.filter(code=regulation).first()
+    if reg is None:
+        raise ReportError("not_found", f"未找到法规：{regulation}", 404)
+    versions = reg.versions.order_by("-number")
+    chosen = versions.filter(number=number).first() if number else versions.first()
+    if chosen is None or chosen.number < 2:
+        if versions.filter(number__gte=2).exists():
+            raise ReportError("no_such_version", f"《{reg.title}》没有第{number}版修订，请选择现有的修订版本。")
+        raise ReportError("not_amended", f"《{reg.title}》尚未修订，没有修订对照表。")
+    return chosen
+
+
+def amendment_table_write(*, version: RegulationVersion, fmt: str, user, out) -> int:
+    """Write the 修订对照表 and record the export in the audit trail, as every report."""
+    if fmt not in AMENDMENT_FORMATS:
+        raise ReportError("invalid_format", "修订对照表可导出为 Excel（xlsx）或 PDF。")
+    count = AMENDMENT_FORMATS[fmt][0](version, out)
+    audit.record(
+        AuditAction.REPORT_EXPORTED,
+        actor=user,
+        after={
+            "format": fmt,
+            "report": "amendment_table",
+            "regulation": version.regulation.code,
+            "version": version.number,
+            "rows": count,
+        },
+    )
+    audit.checkpoint_write(reason=AuditCheckpoint.Reason.REPORT)
+    return count
+
+
+def amendment_table_name(*, version: RegulationVersion, fmt: str) -> str:
+    return f"{version.regulation.title}修订对照表_第{version.number}版.{AMENDMENT_FORMATS[fmt][2]}"
+
+
+def amendment_table_content_type(fmt: str) -> str:
+    return AMENDMENT_FORMATS[fmt][1]

@@ -4,6 +4,7 @@ import tempfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import csv as csv_report
 from . import services
-from .forms import ImplementationReportForm, ReportForm
+from .forms import AmendmentTableForm, ImplementationReportForm, ReportForm
 from .models import ExportJob
 
 
@@ -24,7 +25,13 @@ def index(request):
 
 
 def _page(form, jobs) -> dict:
-    return {"form": form, "jobs": jobs, "docx_form": ImplementationReportForm()}
+    versions = services.amended_versions()
+    return {
+        "form": form,
+        "jobs": jobs,
+        "docx_form": ImplementationReportForm(),
+        "amendment_form": AmendmentTableForm(versions=versions) if versions else None,
+    }
 
 
 def export_response(*, user, fmt: str, filters):
@@ -125,3 +132,28 @@ def implementation_report(request):
     out.seek(0)
     name = services.implementation_report_name(ctx=ctx)
     return FileResponse(out, as_attachment=True, filename=name, content_type=services.DOCX_TYPE)
+
+
+@login_required
+@require_POST
+def amendment_table(request):
+    """修订对照表 (XLSX or PDF) of one amended version: the lead's and auditors' button; the
+    same writer as the command."""
+    if not request.user.sees_everything:
+        raise PermissionDenied("修订对照表由牵头部门或审计人员导出，经办人不能导出。")
+    form = AmendmentTableForm(request.POST, versions=services.amended_versions())
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("reports:index")
+    code, number = form.regulation_and_number()
+    fmt = form.cleaned_data["format"]
+    try:
+        version = services.amendment_table_version(user=request.user, regulation=code, number=number)
+    except services.ReportError as err:
+        messages.error(request, err.message)
+        return redirect("reports:index")
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+    services.amendment_table_write(version=version, fmt=fmt, user=request.user, out=out)
+    out.seek(0)
+    name = services.amendment_table_name(version=version, fmt=fmt)
+    return FileResponse(out, as_attachment=True, filename=name, content_type=services.amendment_table_content_type(fmt))

@@ -12,6 +12,7 @@ import io
 import json
 from io import StringIO
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from django.core.management import call_command
@@ -472,3 +473,69 @@ def test_the_lead_corrects_a_match_before_confirming(people, departments, tmp_pa
         services.regulation_amend(
             regulation=regulation, text=read(TEXT_2024) + "\n", effective=dt.date(2027, 1, 1), actor=people["gina"]
         )
+
+
+def _download(response) -> bytes:
+    assert response.status_code == 200, response.content[:300]
+    return b"".join(response.streaming_content)
+
+
+def test_the_amendment_table_is_offered_on_the_reports_page_and_api(people, departments, client):
+    lena, audrey, sam = people["lena"], people["audrey"], people["sam"]
+    regulation = import_regulation(read(TEXT_2016), code="sh-jcjc").regulation
+    page_url, api_url = reverse("reports:amendment-table"), reverse("reports-api:amendment-table")
+    # Not amended yet: the page says so and offers nothing; a request is refused in words.
+    client.force_login(lena)
+    page = client.get(reverse("reports:index")).content.decode()
+    assert "现有法规均未修订，暂无修订对照表。" in page and page_url not in page
+    refused = client.post(api_url, {"format": "xlsx", "regulation": "sh-jcjc"}, content_type="application/json")
+    assert refused.status_code == 400
+    assert (
+        refused.json()["code"] == "not_amended"
+        and refused.json()["message"] == "《上海市检验检测条例》尚未修订，没有修订对照表。"
+    )
+    response = client.post(page_url, {"version": "sh-jcjc@1", "format": "xlsx"}, follow=True)
+    assert "所选法规没有该修订版本，没有修订对照表。" in response.content.decode()
+
+    services.regulation_amend(regulation=regulation, text=read(TEXT_2024), effective=dt.date(2025, 3, 1), actor=lena)
+    page = client.get(reverse("reports:index")).content.decode()
+    assert page_url in page and 'value="sh-jcjc@2"' in page and "《上海市检验检测条例》第2版" in page
+    before = AuditEntry.objects.filter(action="report.exported").count()
+    for user in (lena, audrey):
+        client.force_login(user)
+        response = client.post(page_url, {"version": "sh-jcjc@2", "format": "xlsx"})
+        assert "修订对照表_第2版.xlsx" in unquote(response["Content-Disposition"])
+        sheet = [
+            list(r) for r in load_workbook(io.BytesIO(_download(response)))["修订对照表"].iter_rows(values_only=True)
+        ]
+        row = next(r for r in sheet if r[1] == "第七条第一款")
+        assert (
+            row[2] == "第七条第一款" and row[3] == "文字修改" and "〔增：市场〕" in row[6] and "市场监管部门" in row[5]
+        )
+        pdf = _download(client.post(page_url, {"version": "sh-jcjc@2", "format": "pdf"}))
+        assert pdf.startswith(b"%PDF") and len(PdfReader(io.BytesIO(pdf)).pages) >= 1
+    api = client.post(api_url, {"format": "xlsx", "regulation": "sh-jcjc"}, content_type="application/json")
+    sheet = [list(r) for r in load_workbook(io.BytesIO(_download(api)))["修订对照表"].iter_rows(values_only=True)]
+    assert any(r[1] == "第二十六条第一款" for r in sheet)
+    missing = client.post(
+        api_url, {"format": "pdf", "regulation": "sh-jcjc", "regulation_version": 3}, content_type="application/json"
+    )
+    assert missing.status_code == 400 and missing.json()["code"] == "no_such_version"
+    # Every download is in the audit trail.
+    entries = AuditEntry.objects.filter(action="report.exported").order_by("id")[before:]
+    assert [(e.after["report"], e.after["format"], e.after["version"]) for e in entries] == [
+        ("amendment_table", "xlsx", 2),
+        ("amendment_table", "pdf", 2),
+        ("amendment_table", "xlsx", 2),
+        ("amendment_table", "pdf", 2),
+        ("amendment_table", "xlsx", 2),
+    ]
+
+    # Staff: no offer on the page, and refused on both roads.
+    client.force_login(sam)
+    page = client.get(reverse("reports:index")).content.decode()
+    assert page_url not in page and "修订对照表" not in page
+    assert client.post(page_url, {"version": "sh-jcjc@2", "format": "xlsx"}).status_code == 403
+    refused = client.post(api_url, {"format": "xlsx", "regulation": "sh-jcjc"}, content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert AuditEntry.objects.filter(action="report.exported").count() == before + 5

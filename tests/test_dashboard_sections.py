@@ -5,7 +5,9 @@ per request, and the queue's 核验通过 / 退回 through the workflow service 
 The data are tests/test_dashboard.py's known set (today 2025-03-12)."""
 
 import datetime as dt
+import json
 import re
+from html import unescape
 
 import pytest
 import time_machine
@@ -255,3 +257,25 @@ def test_the_filter_selects_echo_the_choice_and_escape_names(client, known, cast
     assert '<option value="">全部单位</option>' in html
     # The folded filter box says what is filtered.
     assert "（已筛选：《测试条例 reg-test》、市发改委" in html
+
+
+def _status_rows(html: str) -> dict[str, str]:
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    return dict(re.findall(r'<th scope="row">([^<]+)</th><td class="num">([^<]+)</td>', body))
+
+
+def test_status_section_shows_repealed_only_where_there_are_any_with_the_api_figure(client, known, cast, frozen):
+    client.force_login(cast["lena"])
+    html = client.get("/dashboard/section/status/").content.decode()
+    assert "已废止" not in html and "&quot;repealed&quot;" not in html
+    assert client.get("/api/dashboard/summary/").json()["repealed"] == 0
+    # An amendment deleted a clause: its obligation is 已废止 (fixture data, as build_known writes it).
+    Obligation.objects.filter(pk=known["o"]["dsj1"].pk).update(status=Obligation.Status.REPEALED)
+    api = client.get("/api/dashboard/summary/").json()
+    html = client.get("/dashboard/section/status/").content.decode()
+    rows = _status_rows(html)
+    assert api["repealed"] == 1 and rows["已废止"] == str(api["repealed"])
+    assert rows["未启动"] == str(api["not_started"]) and rows["合计"] == str(api["total"])
+    chart = json.loads(unescape(re.search(r'data-chart="status" data-values="([^"]*)"', html).group(1)))
+    assert chart[-1] == {"key": "repealed", "name": "已废止", "value": api["repealed"]}
+    assert "已废止" in client.get("/dashboard/?tab=status").content.decode()

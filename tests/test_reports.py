@@ -670,6 +670,7 @@ def test_reports_api_is_in_the_openapi_schema(client, cast):
     schema = client.get(reverse("api-schema"), {"format": "json"}).json()
     assert "/api/reports/exports/" in schema["paths"]
     assert "/api/reports/jobs/{job_id}/download/" in schema["paths"]
+    assert "/api/reports/amendment-table/" in schema["paths"]
 
 
 @time_machine.travel(at("2027-02-01"), tick=False)

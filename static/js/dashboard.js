@@ -11,6 +11,7 @@
     in_progress: "#2b6cb0",
     submitted: "#b7791f",
     verified: "#2f855a",
+    repealed: "#718096",
     overdue: "#c53030",
     planned: "#61707f",
   };
