@@ -227,6 +227,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600,
         "options": {"expires": 50 * 60},
     },
+    "证据半成品文件清理（每小时）": {
+        "task": "obligations.tasks.remove_stale_evidence_partials",
+        "schedule": 3600,
+        "options": {"expires": 50 * 60},
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
