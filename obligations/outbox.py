@@ -4,7 +4,8 @@ itself, in its own transaction.
 1. `outbox_write` inserts an OutboxMessage in the caller's transaction: the event and the change
    commit or roll back together; the database is the source of truth.
 2. After the commit (`transaction.on_commit`) the delivery task is queued by NAME: obligations
-   sits below notifications and never imports it. A broker error there is logged and swallowed:
+   sits below notifications and never imports it. The hand-off is bounded (core.handoff: one
+   connection attempt, no publish retries, no result). A broker error there is logged and swallowed:
    the user's save has succeeded and stays so; the beat's `deliver_outbox` picks the row up.
 
 Who hears an event and through which channel is notifications' business (notifications.outbox).
@@ -14,18 +15,15 @@ body), so a message delivered after an outage still tells what was decided, not 
 
 import contextlib
 import contextvars
-import logging
 from collections.abc import Iterator
 
-from celery import current_app
 from django.db import transaction
+
+from core.handoff import hand_off
 
 from .models import Obligation, OutboxMessage
 
-log = logging.getLogger(__name__)
-
 Event = OutboxMessage.Event
-QUEUE_TIMEOUT = 2  # seconds a save may spend handing the message to the broker
 DELIVER_TASK = "notifications.tasks.deliver_outbox_message"
 TEXT_EXCERPT = 200
 
@@ -61,19 +59,7 @@ def outbox_write(*, event: str, obligation: Obligation, actor, payload: dict | N
 def queue_delivery(message_id: int) -> bool:
     """Hand the message to a worker. Never raises: the outbox row is already committed and
     `deliver_outbox` picks it up when the broker is back."""
-    app = current_app
-    try:
-        # A web request must not wait for a broker that is down: one connection attempt, no
-        # publish retries (Celery's defaults retry for about 6 s before giving up).
-        with app.pool.acquire(block=True, timeout=QUEUE_TIMEOUT) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=QUEUE_TIMEOUT)
-            # ignore_result: the task keeps none, and otherwise the sender first subscribes to the
-            # result in the result backend, which retries for about a minute against a frozen Redis.
-            app.send_task(DELIVER_TASK, args=[message_id], retry=False, ignore_result=True, connection=conn)
-    except Exception:
-        log.warning("broker unavailable: outbox message %s waits for deliver_outbox", message_id, exc_info=True)
-        return False
-    return True
+    return hand_off(DELIVER_TASK, args=[message_id], waiting=f"outbox message {message_id} waits for deliver_outbox")
 
 
 def excerpt(text: str) -> str:

@@ -26,3 +26,15 @@ def remove_expired_ledger_previews() -> dict:
     from . import ledger
 
     return {"removed": ledger.ledger_stash_sweep()}
+
+
+EVIDENCE_PARTIAL_SWEEP_TASK = "obligations.tasks.remove_stale_evidence_partials"
+
+
+# Idempotent: removes hidden `.partial-…` evidence files older than a day (left by a process
+# killed mid-write); run hourly by beat (settings.CELERY_BEAT_SCHEDULE).
+@shared_task(name=EVIDENCE_PARTIAL_SWEEP_TASK, acks_late=True, soft_time_limit=120, time_limit=180)
+def remove_stale_evidence_partials() -> dict:
+    from core import storage
+
+    return {"removed": storage.partial_sweep()}

@@ -8,7 +8,6 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -16,6 +15,7 @@ from django.db.models import Q
 from accounts.models import Department
 from core import clock
 from core.clock import today
+from core.handoff import hand_off
 from obligations import audit
 from obligations.audit import AuditAction
 from obligations.models import AuditCheckpoint
@@ -30,6 +30,9 @@ RUN_EXPORT_TASK = "reports.tasks.run_export_job"
 
 logger = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(hours=2)
+# A job still pending this long after it was asked for is queued again by beat (its hand-off
+# failed, or its message was lost): longer than a job waits in a queue that is moving.
+REQUEUE_AFTER = dt.timedelta(minutes=10)
 
 # format -> (writer, content type, file extension)
 FORMATS = {
@@ -156,8 +159,23 @@ def export_job_create(*, user, fmt: str, filters: asof.ReportFilters, total: int
     with transaction.atomic():
         job = ExportJob.objects.create(requested_by=user, format=fmt, params=filters.to_params(), total_rows=total)
         # Queued after commit: the worker must find the row.
-        transaction.on_commit(partial(current_app.send_task, RUN_EXPORT_TASK, args=[str(job.id)]))
+        transaction.on_commit(partial(export_job_queue, job.id))
     return job
+
+
+def export_job_queue(job_id) -> bool:
+    """Hand the job to a worker, bounded (core.handoff). Never raises: the job is committed as
+    pending, the page says it is queued, and `export_jobs_requeue` (beat) queues it again."""
+    return hand_off(RUN_EXPORT_TASK, args=[str(job_id)], waiting=f"export job {job_id} waits for requeue_export_jobs")
+
+
+def export_jobs_requeue(*, older_than: dt.timedelta = REQUEUE_AFTER) -> int:
+    """Queue again every job still pending after `older_than`; returns how many were handed
+    over. A duplicate message is harmless: only the worker that moves a job from pending runs
+    it. created_at is the wall clock (auto_now_add), so the cut-off is too."""
+    cutoff = clock.real_now() - older_than
+    waiting = ExportJob.objects.filter(status=ExportJob.Status.PENDING, created_at__lt=cutoff)
+    return sum(export_job_queue(job_id) for job_id in waiting.values_list("id", flat=True)[:1000])
 
 
 def reports_root() -> Path:

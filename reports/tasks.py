@@ -29,6 +29,16 @@ def run_export_job(self, job_id: str) -> str | None:
     return job.status if job else None
 
 
+REQUEUE_TASK = "reports.tasks.requeue_export_jobs"
+
+
+# Idempotent: queues again jobs still pending after services.REQUEUE_AFTER (their hand-off failed
+# while the broker was down); run every 10 minutes by beat (settings.CELERY_BEAT_SCHEDULE).
+@shared_task(name=REQUEUE_TASK, acks_late=True, soft_time_limit=120, time_limit=180)
+def requeue_export_jobs() -> dict:
+    return {"queued": services.export_jobs_requeue()}
+
+
 def export_job_reset_interrupted(job_id: str) -> bool:
     reset = ExportJob.objects.filter(id=job_id, status=ExportJob.Status.RUNNING).update(
         status=ExportJob.Status.PENDING, rows_done=0, started_at=None

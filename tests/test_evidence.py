@@ -249,3 +249,37 @@ def test_a_write_that_fails_half_way_leaves_no_partial_file(cast, settings, monk
         add_file(o, cast["alice"], "方案.pdf", PDF)
     monkeypatch.setattr(FileSystemStorage, "_save", real_save)
     assert not Evidence.objects.exists() and stored_files(settings) == []
+
+
+def test_the_clean_up_task_removes_stale_hidden_partials_only(cast, settings):
+    """A process killed mid-write leaves a `.partial-…` file: beat removes it after a day,
+    never a visible file (however old) nor a partial still being written."""
+    import os
+    import time
+
+    from core import storage
+    from obligations.tasks import EVIDENCE_PARTIAL_SWEEP_TASK, remove_stale_evidence_partials
+    from tracker.celery import app
+
+    o = make_obligation("JN-DSJ")
+    ev = add_file(o, cast["alice"], "方案.pdf", PDF)
+    root = Path(settings.MEDIA_ROOT)
+    stored = root / ev.file.name
+    folder = stored.parent
+    stale = folder / f"{storage.PARTIAL_PREFIX}方案.pdf-0123456789abcdef"
+    fresh = folder / f"{storage.PARTIAL_PREFIX}通知.pdf-fedcba9876543210"
+    nested = root / "elsewhere" / f"{storage.PARTIAL_PREFIX}x.pdf-00"
+    visible_old = folder / "旧材料.pdf"
+    nested.parent.mkdir()
+    for path in (stale, fresh, nested, visible_old):
+        path.write_bytes(b"half")
+    old = time.time() - (storage.PARTIAL_MAX_AGE_HOURS * 3600 + 60)
+    for path in (stale, nested, visible_old, stored):
+        os.utime(path, (old, old))
+
+    assert remove_stale_evidence_partials.apply().get() == {"removed": 2}
+    assert not stale.exists() and not nested.exists()
+    assert fresh.exists() and visible_old.exists()
+    assert stored.read_bytes() == PDF
+    assert remove_stale_evidence_partials.apply().get() == {"removed": 0}
+    assert any(entry["task"] == EVIDENCE_PARTIAL_SWEEP_TASK for entry in app.conf.beat_schedule.values())

@@ -227,6 +227,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600,
         "options": {"expires": 50 * 60},
     },
+    "报告导出任务补排队（每10分钟）": {
+        "task": "reports.tasks.requeue_export_jobs",
+        "schedule": 600,
+        "options": {"expires": 9 * 60},
+    },
+    "证据半成品文件清理（每小时）": {
+        "task": "obligations.tasks.remove_stale_evidence_partials",
+        "schedule": 3600,
+        "options": {"expires": 50 * 60},
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
