@@ -128,3 +128,12 @@ def test_staff_see_only_their_own_notices(cast, client):
     html = page_of(client, cast["alice"])
     assert "给 alice 的决定" in html
     assert "给 bob 的决定" not in html and "给 carol 的提醒" not in html
+
+
+def test_the_sentence_leaves_out_the_email_tag_and_the_citation_the_line_already_shows(cast, client):
+    obligation = make_obligation(cast["alice"].department, D("2025-06-20"))
+    subject = f"【逾期提醒】{obligation.clause.citation}：已逾期 3 天"
+    notice(cast["alice"], Notification.Kind.OVERDUE, obligation=obligation, subject=subject)
+    html = page_of(client, cast["alice"])
+    text = re.search(r'<span class="notice-text">(.*?)</span>', html, re.S).group(1)
+    assert text == "已逾期 3 天"
