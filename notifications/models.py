@@ -141,6 +141,26 @@ class NotificationPreference(models.Model):
         return f"{self.user} 的通知偏好"
 
 
+class NotificationQuerySet(models.QuerySet):
+    def decisions(self) -> "NotificationQuerySet":
+        """Decisions and steps to act on (every kind the sweep does not send), and whatever asks
+        for 已知悉 (an escalation): the page shows these first, apart from the reminders."""
+        return self.filter(~models.Q(kind__in=Notification.REMINDER_KINDS) | models.Q(requires_ack=True))
+
+    def reminders(self) -> "NotificationQuerySet":
+        """The sweep's reminders that ask nothing back: the rest of `decisions()`."""
+        return self.filter(kind__in=Notification.REMINDER_KINDS, requires_ack=False)
+
+    def needing_attention(self) -> "NotificationQuerySet":
+        """What needs the person (the nav badge, 待处理 on the page): an unread decision, or a
+        notice asking for 已知悉 not yet acknowledged. An unread reminder alone does not: it
+        repeats what the task list shows."""
+        return self.filter(
+            models.Q(read_at__isnull=True) & ~models.Q(kind__in=Notification.REMINDER_KINDS)
+            | models.Q(requires_ack=True, acknowledged_at__isnull=True)
+        )
+
+
 class Notification(models.Model):
     """One message to one person. Escalations ask to be acknowledged (已知悉)."""
 
@@ -211,6 +231,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
     requires_ack = models.BooleanField("需确认已知悉", default=False)
     acknowledged_at = models.DateTimeField("确认时间", null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         verbose_name = "通知"

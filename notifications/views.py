@@ -11,17 +11,32 @@ from django.views.decorators.http import require_POST
 from core.errors import NotAllowed
 
 from . import ledger, selectors, services
-from .forms import PreferenceForm
+from .forms import NoticeFilterForm, PreferenceForm
 
 
 @login_required
 def notification_list(request):
-    queryset = selectors.notifications_for(request.user).order_by("-created_at", "-id")
-    only_unread = request.GET.get("unread") == "1"
-    if only_unread:
-        queryset = queryset.filter(read_at__isnull=True)
-    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
-    return render(request, "notifications/list.html", {"page": page, "only_unread": only_unread})
+    """我的消息: decisions (and what asks for 已知悉) first, one compact line each; then the
+    reminders, one entry per day's sweep with its items; the full text one tap away."""
+    form = NoticeFilterForm(request.GET or None)
+    mine = form.filter(selectors.notifications_for(request.user))
+    decisions = Paginator(selectors.with_citations(mine.decisions()), 20).get_page(request.GET.get("page"))
+    sweeps = selectors.reminder_sweeps(mine, page=request.GET.get("rpage"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("rpage", None)
+    return render(
+        request,
+        "notifications/list.html",
+        {
+            "form": form,
+            "filtered": form.filtered,
+            "page": decisions,
+            "sweeps": sweeps,
+            "query": query.urlencode(),
+            "attention": selectors.attention_count(request.user),
+        },
+    )
 
 
 @login_required

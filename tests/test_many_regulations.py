@@ -242,3 +242,21 @@ def test_a_bad_file_gets_a_chinese_error_and_nothing_is_written(regulation, cast
     page = response.content.decode()
     assert response.status_code == 400 and message in page and "确认导入" not in page
     assert Regulation.objects.count() == 1 and "regulation_import" not in lena.session
+
+
+def test_the_notice_page_names_and_filters_the_regulation(second, regulation, cast):
+    from notifications.models import Notification
+
+    alice = cast["alice"]
+    seeded = Obligation.objects.filter(clause__regulation=regulation, department__code="JN-DSJ").first()
+    public = Obligation.objects.get(clause__regulation=second, department__code="JN-DSJ")
+    for obligation, subject in ((seeded, "种子条例的决定"), (public, "公共数据条例的决定")):
+        Notification.objects.create(
+            recipient=alice, kind=Notification.Kind.RETURNED, subject=subject, body=subject, obligation=obligation
+        )
+    client = login(alice)
+    html = client.get("/notifications/").content.decode()
+    assert 'name="regulation"' in html
+    assert f"《{SECOND_TITLE}》第二条第一款" in html and f"《{SEED_TITLE}》" in html
+    html = client.get("/notifications/?regulation=public-data").content.decode()
+    assert "公共数据条例的决定" in html and "种子条例的决定" not in html

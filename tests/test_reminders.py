@@ -294,8 +294,10 @@ def test_a_user_who_turned_email_off_gets_the_message_in_the_app_only(cast, clie
     listing = client.get("/api/notifications/").json()
     assert listing["count"] == 1 and listing["results"][0]["read_at"] is None
     assert client.get("/api/notifications/unread-count/").json() == {"unread": 1}
-    page = client.get("/notifications/")
-    assert 'class="badge"' in page.content.decode()
+    page = client.get("/notifications/").content.decode()
+    # Shown in the app, unread; a reminder alone does not light the badge (it counts decisions
+    # and notices awaiting 已知悉: NotificationQuerySet.needing_attention).
+    assert 'class="notification notice unread"' in page and 'class="badge"' not in page
     notification_id = listing["results"][0]["id"]
     assert client.post(f"/api/notifications/{notification_id}/read/").json()["read_at"]
     assert client.get("/api/notifications/?unread=true").json()["count"] == 0

@@ -58,3 +58,18 @@ def _linked(line: str) -> str:
         last = match.end()
     out.append(escape(line[last:]))
     return "".join(out)
+
+
+TAG = re.compile(r"^【[^】]*】\s*")
+
+
+@register.filter
+def sentence(notification) -> str:
+    """The subject as one sentence beside the kind and citation the line already shows: the
+    email's 【tag】 and the leading citation left out (第十一条第一款：距期限还有 7 天 → 距期限还有 7 天)."""
+    text = TAG.sub("", notification.subject or "")
+    if notification.obligation_id is not None:
+        citation = notification.obligation.citation
+        if citation and text.startswith(citation):
+            text = text[len(citation) :].lstrip(" ：:")
+    return text or notification.subject
