@@ -192,6 +192,10 @@ class AmendmentTableView(APIView):
 
         from django.http import FileResponse
 
+        try:  # who may ask comes before what is asked
+            services.amendment_table_allowed(request.user)
+        except services.ReportError as err:
+            return _error(err)
         serializer = AmendmentTableRequestSerializer(data=request.data)
         if not serializer.is_valid():
             return Response(

@@ -286,11 +286,15 @@ def amended_versions() -> list[RegulationVersion]:
     )
 
 
-def amendment_table_version(*, user, regulation: str, number: int | None = None) -> RegulationVersion:
-    """The version whose 修订对照表 `user` asks for (the latest when `number` is None). Lead,
-    auditors and admins only, as the implementation report."""
+def amendment_table_allowed(user) -> None:
+    """The 修订对照表 is for the lead, auditors and admins only, as the implementation report."""
     if user is not None and user.is_authenticated and not user.sees_everything:
         raise ReportError("permission_denied", "修订对照表由牵头部门或审计人员导出，经办人不能导出。", 403)
+
+
+def amendment_table_version(*, user, regulation: str, number: int | None = None) -> RegulationVersion:
+    """The version whose 修订对照表 `user` asks for (the latest when `number` is None)."""
+    amendment_table_allowed(user)
     reg = Regulation.objects.filter(code=regulation).first()
     if reg is None:
         raise ReportError("not_found", f"未找到法规：{regulation}", 404)
