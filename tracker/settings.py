@@ -518,6 +518,8 @@ SPECTACULAR_SETTINGS = {
         "ObligationStatusEnum": "obligations.models.Obligation.Status",
         "EvidenceKindEnum": "obligations.models.Evidence.Kind",
         "ClauseKindEnum": "regulations.models.Clause.Kind",
+        "ReportFormatEnum": "reports.models.ExportJob.Format",
+        "AmendmentTableFormatEnum": ["xlsx", "pdf"],
     },
 }
 
