@@ -1,5 +1,8 @@
 """/api/reports/: the reports page's exports for programs. Same rules, same files, same jobs."""
 
+import tempfile
+
+from django.http import FileResponse
 from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -148,8 +151,6 @@ class ExportJobDownloadView(APIView):
         tags=["reports"],
     )
     def get(self, request, job_id):
-        from django.http import FileResponse
-
         job = ExportJob.objects.filter(id=job_id, requested_by=request.user).first()
         path = services.export_job_path(job) if job else None
         if path is None:
@@ -188,10 +189,6 @@ class AmendmentTableView(APIView):
         tags=["reports"],
     )
     def post(self, request):
-        import tempfile
-
-        from django.http import FileResponse
-
         try:  # who may ask comes before what is asked
             services.amendment_table_allowed(request.user)
         except services.ReportError as err:

@@ -9,24 +9,11 @@ import pytest
 from obligations.models import Obligation
 from obligations.seeding import import_regulation
 from regulations.models import BodyProposal, Clause, Regulation
+from tests.test_parser_duties import DISTRICTS  # the twelve district governments, in the registry's order
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-DISTRICTS = [
-    "JN-LIXIA",
-    "JN-SHIZHONG",
-    "JN-HUAIYIN",
-    "JN-TIANQIAO",
-    "JN-LICHENG",
-    "JN-CHANGQING",
-    "JN-ZHANGQIU",
-    "JN-JIYANG",
-    "JN-LAIWU",
-    "JN-GANGCHENG",
-    "JN-PINGYIN",
-    "JN-SHANGHE",
-]
 GOVERNMENTS = ["JN-GOV", *DISTRICTS]
 
 # file, code, title, 施行日期, duties found, obligations created, duties waiting on an unknown body

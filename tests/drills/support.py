@@ -42,6 +42,38 @@ def child_env(*, database_url: str, redis_url: str, mail_dir: Path | None = None
     return env
 
 
+def slow_mail_sweep_world(body, *, staff: int, obligations: int, redis_url: str, tmp_path: Path, **reminder_settings):
+    """`staff` people at `body`, each reminded of `obligations` obligations due 2025-06-20 (a week after
+    the drills' sweep), the reminder settings given, and the environment of a worker whose e-mails go
+    slowly (0.1 s each) into a folder. Returns (env, mail_dir, the number of e-mails expected)."""
+    import datetime as dt
+
+    from accounts.models import User
+    from notifications.models import ReminderSettings
+    from tests.factories import make_obligations
+
+    User.objects.bulk_create(
+        [
+            User(username=f"staff{i}", role=User.Role.STAFF, department=body, email=f"staff{i}@example.gov.cn")
+            for i in range(staff)
+        ]
+    )
+    make_obligations(body, [dt.date(2025, 6, 20)] * obligations)
+    ReminderSettings.objects.update_or_create(
+        pk=1, defaults=dict(group_reminders=False, daily_digest_to_leads=False, **reminder_settings)
+    )
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    env = child_env(
+        database_url=database_url(),
+        redis_url=redis_url,
+        mail_dir=mail_dir,
+        DRILL_EMAIL_BACKEND="tests.drills.slow_mail.SlowFileBackend",
+        DRILL_MAIL_DELAY="0.1",
+    )
+    return env, mail_dir, staff * obligations
+
+
 def run_django(code: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
     """A short script with Django set up, as a separate process (a web request, a command)."""
     script = "import django; django.setup()\n" + code

@@ -12,7 +12,6 @@ stays unacknowledged until the broker's visibility timeout (an hour). Meanwhile:
   (with the same X-Tracker-Delivery key)."""
 
 import collections
-import datetime as dt
 import os
 import re
 import signal
@@ -20,12 +19,10 @@ import time
 
 import pytest
 
-from accounts.models import User
-from notifications.models import Delivery, Notification, Reminder, ReminderSettings
-from tests.factories import make_obligations
+from notifications.models import Delivery, Notification, Reminder
 
 from .services import PrivateRedis
-from .support import Worker, child_env, database_url, manage, read_mail, run_django, wait_for
+from .support import Worker, manage, read_mail, run_django, slow_mail_sweep_world, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -56,29 +53,14 @@ def kill_whole_worker(worker: Worker) -> None:
 def test_reminders_of_a_killed_sweep_are_taken_over_after_the_lease_and_not_called_sent(
     departments, private_redis, tmp_path
 ):
-    body = departments["JN-DSJ"]
-    User.objects.bulk_create(
-        [
-            User(username=f"staff{i}", role=User.Role.STAFF, department=body, email=f"staff{i}@example.gov.cn")
-            for i in range(STAFF)
-        ]
-    )
-    make_obligations(body, [dt.date(2025, 6, 20)] * OBLIGATIONS)
-    ReminderSettings.objects.update_or_create(
-        pk=1,
-        defaults=dict(
-            group_reminders=False, daily_digest_to_leads=False, send_batch_size=BATCH, claim_lease_seconds=LEASE
-        ),
-    )
-    expected = STAFF * OBLIGATIONS
-    mail_dir = tmp_path / "mail"
-    mail_dir.mkdir()
-    env = child_env(
-        database_url=database_url(),
+    env, mail_dir, expected = slow_mail_sweep_world(
+        departments["JN-DSJ"],
+        staff=STAFF,
+        obligations=OBLIGATIONS,
         redis_url=private_redis.url,
-        mail_dir=mail_dir,
-        DRILL_EMAIL_BACKEND="tests.drills.slow_mail.SlowFileBackend",
-        DRILL_MAIL_DELAY="0.1",
+        tmp_path=tmp_path,
+        send_batch_size=BATCH,
+        claim_lease_seconds=LEASE,
     )
 
     first = Worker(env, tmp_path / "worker-1.log").start()

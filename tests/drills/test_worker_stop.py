@@ -7,19 +7,16 @@ SIGTERM to the main process only. Celery's warm shutdown lets the sweep finish: 
 sent once, the worker exits 0 by itself. The unit's TimeoutStopSec must exceed the longest task's
 hard time limit, read from the tasks themselves."""
 
-import datetime as dt
 import re
 import signal
 from pathlib import Path
 
 import pytest
 
-from accounts.models import User
-from notifications.models import Reminder, ReminderSettings
-from tests.factories import make_obligations
+from notifications.models import Reminder
 
 from .services import PrivateRedis
-from .support import BASE_DIR, Worker, child_env, database_url, read_mail, run_django, wait_for
+from .support import BASE_DIR, Worker, read_mail, run_django, slow_mail_sweep_world, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -59,26 +56,13 @@ def private_redis():
 
 
 def test_sigterm_to_the_main_process_lets_the_running_sweep_finish(departments, private_redis, tmp_path):
-    body = departments["JN-DSJ"]
-    User.objects.bulk_create(
-        [
-            User(username=f"staff{i}", role=User.Role.STAFF, department=body, email=f"staff{i}@example.gov.cn")
-            for i in range(STAFF)
-        ]
-    )
-    make_obligations(body, [dt.date(2025, 6, 20)] * OBLIGATIONS)
-    ReminderSettings.objects.update_or_create(
-        pk=1, defaults=dict(group_reminders=False, daily_digest_to_leads=False, send_batch_size=10)
-    )
-    expected = STAFF * OBLIGATIONS
-    mail_dir = tmp_path / "mail"
-    mail_dir.mkdir()
-    env = child_env(
-        database_url=database_url(),
+    env, mail_dir, expected = slow_mail_sweep_world(
+        departments["JN-DSJ"],
+        staff=STAFF,
+        obligations=OBLIGATIONS,
         redis_url=private_redis.url,
-        mail_dir=mail_dir,
-        DRILL_EMAIL_BACKEND="tests.drills.slow_mail.SlowFileBackend",
-        DRILL_MAIL_DELAY="0.1",
+        tmp_path=tmp_path,
+        send_batch_size=10,
     )
     worker = Worker(env, tmp_path / "worker.log").start()
     try:
