@@ -114,6 +114,8 @@ def test_the_badge_counts_unread_decisions_and_unacknowledged_notices_not_remind
     assert attention_count(alice) == 2  # the unread decision and the escalation awaiting 已知悉
     html = page_of(client, alice)
     assert 'aria-label="未读消息 2 条"' in html and "待处理 2 条" in html
+    # The API's count gives the badge's figure beside every unread notice.
+    assert client.get("/api/notifications/unread-count/").json() == {"unread": 6, "attention": 2}
     client.post(f"/notifications/{decision.pk}/read/")
     client.post(f"/notifications/{escalation.pk}/acknowledge/")
     assert attention_count(alice) == 0

@@ -61,10 +61,19 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         notification = services.notification_acknowledge(notification=self.get_object())
         return Response(NotificationSerializer(notification).data)
 
-    @extend_schema(responses={200: OpenApiResponse(description="{'unread': n}")})
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                description="{'unread': n, 'attention': m}: every unread notice, and what needs the "
+                "person (unread decisions and notices awaiting 已知悉), the figure the nav badge shows"
+            )
+        }
+    )
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request):
-        return Response({"unread": selectors.unread_count(request.user)})
+        return Response(
+            {"unread": selectors.unread_count(request.user), "attention": selectors.attention_count(request.user)}
+        )
 
 
 class AcknowledgementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
