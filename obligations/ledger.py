@@ -15,6 +15,9 @@ validators, the audit trail and the notices all come from there. One refused row
 transaction is rolled back; a preview (`apply=False`) is the same run, always rolled back, so
 what it shows is exactly what applying would do.
 
+A refused ledger is handed back as a fresh one with what was typed carried into it
+(obligations.ledger_returned); a stale row's error says what changed since the export.
+
 A row once applied leaves its key (obligation, exported version, the filled cells) in the audit
 trail ("ledger.row_imported"); the same row imported again is recognised and skipped, so the
 same filled file imported twice applies nothing the second time.
