@@ -72,6 +72,7 @@ def ledger_returned(*, actor: User, data: bytes, out, file_name: str = "") -> Re
     carried: dict[int, LedgerRow] = {}
     notes: dict[int, list[str]] = {}
     stale: set[int] = set()
+    refused: dict[int, list[str]] = {}
     left: list[tuple[LedgerRow, str]] = []
     for row, plan in zip(source.rows, original.rows, strict=True):
         obligation = current.get(row.obligation_id)
@@ -90,8 +91,12 @@ def ledger_returned(*, actor: User, data: bytes, out, file_name: str = "") -> Re
                 notes[obligation.pk] = [
                     "导出后已变更：" + change for change in selectors.changes_since(obligation, row.version)
                 ]
+            elif plan.errors:
+                # Checked at the current version already: the returned row gets the same errors.
+                refused[obligation.pk] = [_error_text(e) for e in plan.errors]
 
-    refused = _still_refused(actor, department, source, obligations, carried)
+    # A stale row was refused for its version alone; at the current one it is checked again.
+    refused |= _still_refused(actor, department, source, obligations, {i: carried[i] for i in stale})
     for obligation_id, errors in refused.items():
         notes.setdefault(obligation_id, []).extend(errors)
 
@@ -120,8 +125,8 @@ def ledger_returned(*, actor: User, data: bytes, out, file_name: str = "") -> Re
 def _still_refused(
     actor: User, department: Department, source, obligations: list[Obligation], carried: dict[int, LedgerRow]
 ) -> dict[int, list[str]]:
-    """Each carried row's errors as the returned workbook would get them on import (a preview,
-    rolled back): the typed cells at the obligation's current version."""
+    """The errors the `carried` rows would get in the returned workbook (a preview, rolled back):
+    the typed cells at the obligation's current version."""
     rows = []
     for number, obligation in enumerate(obligations, start=ledger.FIRST_ROW):
         typed = carried.get(obligation.pk)
@@ -140,11 +145,11 @@ def _still_refused(
         result = ledger.ledger_plan(actor=actor, ledger=preview, department=department, apply=False)
     except LedgerRefused:
         return {}
-    return {
-        plan.obligation_id: [f"有错误「{e.column}」：{e.message}" for e in plan.errors]
-        for plan in result.rows
-        if plan.errors
-    }
+    return {plan.obligation_id: [_error_text(e) for e in plan.errors] for plan in result.rows if plan.errors}
+
+
+def _error_text(error: ledger.RowError) -> str:
+    return f"有错误「{error.column}」：{error.message}"
 
 
 def _fill(ws, obligations, carried, notes, stale: set[int], refused: set[int]) -> None:
