@@ -141,6 +141,22 @@ class NotificationPreference(models.Model):
         return f"{self.user} 的通知偏好"
 
 
+class ReminderSweep(models.Model):
+    """One run of the reminder sweep that sent something. The notices it wrote carry it, so the
+    notices page shows one entry per sweep (and can tell that a sweep repeats the last one's list).
+    Notices written before sweeps had an identity have none and are grouped by the day sent."""
+
+    started_at = models.DateTimeField("扫描时间", default=clock.now)
+
+    class Meta:
+        verbose_name = "提醒扫描"
+        verbose_name_plural = "提醒扫描"
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"提醒扫描 {self.started_at:%Y-%m-%d %H:%M}"
+
+
 class NotificationQuerySet(models.QuerySet):
     def decisions(self) -> "NotificationQuerySet":
         """Decisions and steps to act on (every kind the sweep does not send), and whatever asks
@@ -231,6 +247,14 @@ class Notification(models.Model):
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
     requires_ack = models.BooleanField("需确认已知悉", default=False)
     acknowledged_at = models.DateTimeField("确认时间", null=True, blank=True)
+    sweep = models.ForeignKey(
+        ReminderSweep,
+        verbose_name="提醒扫描",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notices",
+    )
 
     objects = NotificationQuerySet.as_manager()
 

@@ -39,7 +39,7 @@ from obligations.models import ExtensionRequest, Milestone, Obligation, days_ove
 from regulations.models import cite
 
 from .emails import date_text, render_email
-from .models import Delivery, Notification, Reminder, ReminderSettings
+from .models import Delivery, Notification, Reminder, ReminderSettings, ReminderSweep
 from .sending import Draft, choose_channels, retry_deliveries, send_deliveries, write_notifications
 
 log = logging.getLogger(__name__)
@@ -645,7 +645,7 @@ def sweep(*, now: dt.datetime | None = None) -> SweepResult:
     result.skipped = sum(1 for c in plan_.candidates if c.key not in my_keys and c.key not in others)
     result.in_flight, result.retry_in = in_flight, retry_in
     lap("claim")
-    _send_mine(plan_, token, mine, cfg, result, lap)
+    _send_mine(plan_, token, mine, cfg, result, lap, now=now)
     result.details = {
         "today": today.isoformat(),
         "candidates": len(plan_.candidates),
@@ -679,15 +679,29 @@ def take_over(*, now: dt.datetime | None = None) -> SweepResult:
         digest=None,
     )
     token, mine, result.in_flight, result.retry_in = claim([], lease_seconds=cfg.claim_lease_seconds)
-    _send_mine(nothing_planned, token, mine, cfg, result, lambda name: None)
+    _send_mine(nothing_planned, token, mine, cfg, result, lambda name: None, now=now)
     log.warning("reminder take-over %s: %s of a sender that died", today, result.summary())
     return result
 
 
-def _send_mine(plan_: Plan, token: uuid.UUID, mine: list[Reminder], cfg: ReminderSettings, result: SweepResult, lap):
+def _send_mine(
+    plan_: Plan,
+    token: uuid.UUID,
+    mine: list[Reminder],
+    cfg: ReminderSettings,
+    result: SweepResult,
+    lap,
+    *,
+    now: dt.datetime,
+):
     """Compose, save and send the rows this sender holds, then mark them sent."""
     drafts = compose(plan_, mine, cfg)
     lap("compose")
+    if drafts:
+        # The identity of this run: the notices page groups by it (notifications.selectors).
+        run = ReminderSweep.objects.create(started_at=now)
+        for draft in drafts:
+            draft.notification.sweep = run
     save_drafts(drafts)
     lap("save")
     # Deliveries still pending for my rows: new ones, and those of a dead sender's rows I took over.

@@ -4,8 +4,8 @@ import dataclasses
 import datetime as dt
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Case, F, Max, Prefetch, Q, QuerySet, When
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from .models import Notification, Reminder, WebhookEndpoint
@@ -64,32 +64,66 @@ def with_citations(queryset: QuerySet[Notification]) -> QuerySet[Notification]:
 
 @dataclasses.dataclass
 class Sweep:
-    """One day's reminders to one person: one entry on the page, its items inside."""
+    """One run of the reminder sweep as one person got it (or, for notices sent before sweeps had
+    an identity, one day's reminders): one entry on the page, its notices inside.
+
+    `same_as_previous`: its items are exactly the previous entry's, so the page says "与上次提醒
+    相同的 N 项仍未完成" instead of listing them again; `repeated` counts the items the previous
+    entry listed too."""
 
     day: dt.date
     notices: list[Notification]
+    started_at: dt.datetime | None = None  # the run's moment; None for a day's group
+    repeated: int = 0
+    same_as_previous: bool = False
 
     @property
     def unread(self) -> int:
         return sum(1 for n in self.notices if n.read_at is None)
 
     @property
+    def item_ids(self) -> list[int]:
+        return list(dict.fromkeys(o.pk for n in self.notices for o in n.items))
+
+    @property
     def items(self) -> int:
-        return sum(len(n.items) for n in self.notices)
+        return len(self.item_ids)
+
+    @property
+    def new(self) -> int:
+        return self.items - self.repeated
 
 
 def reminder_sweeps(queryset: QuerySet[Notification], *, page=None) -> Page:
-    """The reminders of `queryset` grouped by the day (Asia/Shanghai) they were sent, newest day
-    first: the sweep runs once a day, and a grouped reminder is already one message per sweep.
-    Each notice's `items` are the obligations it names (a grouped one, through its ledger rows)."""
-    reminders = queryset.reminders().annotate(day=TruncDate("created_at", tzinfo=timezone.get_default_timezone()))
-    days = Paginator(reminders.order_by("-day").values_list("day", flat=True).distinct(), SWEEP_DAYS_PER_PAGE)
-    days_page = days.get_page(page)
-    ledger = Reminder.objects.select_related(*CITED).order_by("id")
-    notices = with_citations(reminders.filter(day__in=list(days_page.object_list))).prefetch_related(
-        Prefetch("reminders", queryset=ledger)
+    """The reminders of `queryset`, one entry per sweep (notifications.models.ReminderSweep), newest
+    first; notices without a sweep (sent before sweeps had an identity) one entry per day sent
+    (Asia/Shanghai). Each notice's `items` are the obligations it names (a grouped one, through
+    its ledger rows); each entry is compared with the one before it in time, on the next page
+    too, so that a weekly list that has not changed is said once."""
+    reminders = queryset.reminders().annotate(
+        day=TruncDate("created_at", tzinfo=timezone.get_default_timezone()),
+        unswept_day=Case(When(sweep__isnull=True, then=F("day")), default=None),
     )
-    by_day: dict[dt.date, list[Notification]] = {}
+    groups = (
+        reminders.order_by()
+        .values("sweep_id", "unswept_day")
+        .annotate(latest=Coalesce(Max("sweep__started_at"), Max("created_at")))
+        .order_by("-latest", "-sweep_id", "-unswept_day")
+    )
+    groups_page = Paginator(groups, SWEEP_DAYS_PER_PAGE).get_page(page)
+    keys = [(g["sweep_id"], g["unswept_day"]) for g in groups_page.object_list]
+    # The entry just before this page's last one, to compare that one with.
+    older = list(groups[groups_page.end_index() : groups_page.end_index() + 1]) if keys else []
+    wanted = keys + [(g["sweep_id"], g["unswept_day"]) for g in older]
+    sweep_ids = [s for s, _ in wanted if s is not None]
+    days = [d for s, d in wanted if s is None]
+    ledger = Reminder.objects.select_related(*CITED).order_by("id")
+    notices = (
+        with_citations(reminders.filter(Q(sweep_id__in=sweep_ids) | Q(sweep__isnull=True, day__in=days)))
+        .select_related("sweep")
+        .prefetch_related(Prefetch("reminders", queryset=ledger))
+    )
+    by_key: dict[tuple, list[Notification]] = {}
     for notice in notices:
         if notice.obligation_id is not None:
             notice.items = [notice.obligation]
@@ -99,6 +133,19 @@ def reminder_sweeps(queryset: QuerySet[Notification], *, page=None) -> Page:
                 if row.obligation_id is not None:
                     seen.setdefault(row.obligation_id, row.obligation)
             notice.items = list(seen.values())
-        by_day.setdefault(notice.day, []).append(notice)
-    days_page.object_list = [Sweep(day, by_day.get(day, [])) for day in days_page.object_list]
-    return days_page
+        key = (notice.sweep_id, None if notice.sweep_id else notice.day)
+        by_key.setdefault(key, []).append(notice)
+    entries = []
+    for sweep_id, day in wanted:
+        found = by_key.get((sweep_id, day), [])
+        run = found[0].sweep if sweep_id is not None and found else None
+        if run is not None:
+            entries.append(Sweep(day=timezone.localdate(run.started_at), notices=found, started_at=run.started_at))
+        else:
+            entries.append(Sweep(day=day, notices=found))
+    for entry, previous in zip(entries, entries[1:], strict=False):
+        before = set(previous.item_ids)
+        entry.repeated = sum(1 for i in entry.item_ids if i in before)
+        entry.same_as_previous = bool(entry.item_ids) and set(entry.item_ids) == before
+    groups_page.object_list = entries[: len(keys)]
+    return groups_page

@@ -15,6 +15,9 @@ validators, the audit trail and the notices all come from there. One refused row
 transaction is rolled back; a preview (`apply=False`) is the same run, always rolled back, so
 what it shows is exactly what applying would do.
 
+A refused ledger is handed back as a fresh one with what was typed carried into it
+(obligations.ledger_returned); a stale row's error says what changed since the export.
+
 A row once applied leaves its key (obligation, exported version, the filled cells) in the audit
 trail ("ledger.row_imported"); the same row imported again is recognised and skipped, so the
 same filled file imported twice applies nothing the second time.
@@ -64,6 +67,9 @@ MAX_ROWS = 5000
 MAX_COLUMNS = 50
 
 
+REGULATION_META = "法规代码"
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -100,10 +106,14 @@ INSTRUCTIONS = [
     "多项请分行填写。",
     "三、无需填报的行请留空。单元格中不得使用公式。",
     "四、导入前系统逐行预览将要发生的变更；任一行有误（如义务在导出后已被修改、无权操作、内容不合规），整份台账均不导入，请按提示改正后重新导入。",
-    "五、同一份台账重复导入时，已导入的行不会重复记录。义务在导出后发生变更的，请重新导出台账后填报。",
+    "五、同一份台账重复导入时，已导入的行不会重复记录。",
+    "六、台账未能导入时，系统可生成一份新台账：按义务编号带入您填写的内容，标出导出后已变更的行和有错误的行，"
+    "无法带入的内容列在“未带入内容”工作表中；核对标出的行后导入新台账即可。",
 ]
 
-STALE_HINT = "（该义务在台账导出后已变更，请重新导出台账后填报）"
+# The column a returned ledger (obligations.ledger_returned) adds after the template's: read-only,
+# ignored on import, so the returned workbook goes back in as it is.
+NOTE = Column("核对说明", 40)
 
 
 class LedgerRefused(InvalidInput):
@@ -166,7 +176,7 @@ def ledger_export(*, actor: User | None, department: Department, out, regulation
     record the export. Returns the rows."""
     ledger_check_export(actor=actor, department=department)
     obligations = list(ledger_obligations(department, regulation))
-    _write(department, obligations, out, actor)
+    _write(department, obligations, out, actor, regulation)
     audit.record(
         AuditAction.LEDGER_EXPORTED,
         actor=actor,
@@ -180,7 +190,7 @@ def ledger_export(*, actor: User | None, department: Department, out, regulation
     return len(obligations)
 
 
-def _text(cell, value) -> None:
+def set_text(cell, value) -> None:
     """Text stays text: a progress note starting with "=" must never become a formula."""
     cell.value = value
     if cell.data_type == "f":
@@ -200,7 +210,12 @@ def _status(o: Obligation, on: dt.date) -> str:
     return f"{label}（已逾期 {o.days_overdue(on)} 天）" if o.is_overdue(on) else label
 
 
-def _write(department: Department, obligations: list[Obligation], out, actor: User | None) -> None:
+def _write(department: Department, obligations: list[Obligation], out, actor: User | None, regulation=None) -> None:
+    ledger_workbook(department, obligations, actor, regulation).save(out)
+
+
+def ledger_workbook(department: Department, obligations: list[Obligation], actor: User | None, regulation=None):
+    """The ledger's workbook, not yet saved: row FIRST_ROW + i is obligations[i]."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.utils import get_column_letter
@@ -235,7 +250,7 @@ def _write(department: Department, obligations: list[Obligation], out, actor: Us
         values = [o.pk, o.version, _citation(o), o.clause.text, o.due_date, _status(o, on), _latest(o)]
         for index, value in enumerate(values, start=1):
             cell = ws.cell(row=row, column=index)
-            _text(cell, value)
+            set_text(cell, value)
             cell.fill = locked_fill
             cell.border = border
             cell.alignment = wrap
@@ -273,7 +288,7 @@ def _write(department: Department, obligations: list[Obligation], out, actor: Us
     # Printed on A4 landscape, all columns on one page width.
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    _protect(ws)
+    protect(ws)
 
     help_ws = wb.create_sheet(HELP_SHEET)
     help_ws.column_dimensions["A"].width = 14
@@ -287,25 +302,26 @@ def _write(department: Department, obligations: list[Obligation], out, actor: Us
         ("单位代码", department.code),
         ("导出时间", f"{timezone.localtime():%Y-%m-%d %H:%M}（北京时间）"),
         ("导出人", who),
+        *([(REGULATION_META, regulation.code)] if regulation is not None else []),
     ]
     for row, (label, value) in enumerate(meta, start=3):
         help_ws.cell(row=row, column=1, value=label).font = Font(bold=True)
-        _text(help_ws.cell(row=row, column=2), value)
+        set_text(help_ws.cell(row=row, column=2), value)
     for row, line in enumerate(INSTRUCTIONS, start=len(meta) + 4):
         cell = help_ws.cell(row=row, column=1, value=line)
         help_ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         help_ws.row_dimensions[row].height = 32
-    _protect(help_ws)
+    protect(help_ws)
 
     wb.properties.title = f"{department.name}法规义务落实台账"
     wb.properties.subject = department.code
     wb.properties.keywords = TEMPLATE_MARK
     wb.properties.creator = "法规义务督办系统"
-    wb.save(out)
+    return wb
 
 
-def _protect(ws) -> None:
+def protect(ws) -> None:
     # No password: the lock keeps people from overwriting the read-only columns by accident.
     # Resizing rows and columns stays allowed (False means "not protected" in openpyxl).
     ws.protection.sheet = True
@@ -342,6 +358,8 @@ class LedgerRow:
     status_request: str = ""
     evidence: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    # The fill-in cells as typed (header -> cell value), for a returned ledger to carry over.
+    typed: dict[str, object] = field(default_factory=dict)
 
     @property
     def filled(self) -> bool:
@@ -358,6 +376,12 @@ class Ledger:
     department_code: str
     rows: list[LedgerRow]
     digest: str
+    meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def regulation_code(self) -> str:
+        code = self.meta.get(REGULATION_META)
+        return code.strip() if isinstance(code, str) else ""
 
 
 def _refuse(message: str, errors: list[RowError] | None = None) -> LedgerRefused:
@@ -428,7 +452,7 @@ def read_ledger(data: bytes) -> Ledger:
     try:
         if SHEET not in wb.sheetnames or HELP_SHEET not in wb.sheetnames:
             raise _refuse(f"不是本系统导出的台账模板（缺少“{SHEET}”或“{HELP_SHEET}”工作表），请重新导出台账后填报")
-        code = _read_meta(wb[HELP_SHEET])
+        meta = _read_meta(wb[HELP_SHEET])
         rows = _read_rows(wb[SHEET])
     except ServiceError:
         raise
@@ -439,10 +463,11 @@ def read_ledger(data: bytes) -> Ledger:
         raise _refuse("无法读取该 Excel 文件，工作表内容不完整或已损坏") from None
     finally:
         wb.close()
-    return Ledger(department_code=code, rows=rows, digest=hashlib.sha256(data).hexdigest())
+    code = str(meta["单位代码"]).strip()
+    return Ledger(department_code=code, rows=rows, digest=hashlib.sha256(data).hexdigest(), meta=meta)
 
 
-def _read_meta(ws) -> str:
+def _read_meta(ws) -> dict[str, object]:
     meta = {}
     for values in ws.iter_rows(min_row=1, max_row=12, max_col=2, values_only=True):
         if values and isinstance(values[0], str) and len(values) > 1:
@@ -452,7 +477,7 @@ def _read_meta(ws) -> str:
     code = meta.get("单位代码")
     if not isinstance(code, str) or not code.strip():
         raise _refuse("台账未注明单位代码，请重新导出台账后填报")
-    return code.strip()
+    return meta
 
 
 def _read_rows(ws) -> list[LedgerRow]:
@@ -487,7 +512,7 @@ def _read_rows(ws) -> list[LedgerRow]:
         elif number >= FIRST_ROW:
             if not header_seen:
                 raise _refuse("不是本系统导出的台账模板（缺少表头），请重新导出台账后填报")
-            row = _read_row(number, values)
+            row = read_row(number, values)
             if row is not None:
                 rows.append(row)
     if not header_seen:
@@ -506,11 +531,13 @@ def _check_header(values: list, cells) -> None:
                 "请重新导出台账后填报"
             )
     extra = [_cell_text(getattr(c, "value", None)).strip() for c in cells[len(HEADERS) :]]
+    if extra and extra[0] == NOTE.header:  # a returned ledger's notes: read-only, never read
+        extra = extra[1:]
     if any(extra):
         raise _refuse("表头与台账模板不一致（多出列），请重新导出台账后填报")
 
 
-def _read_row(number: int, values: list) -> LedgerRow | None:
+def read_row(number: int, values: list) -> LedgerRow | None:
     raw_id, raw_version = values[COLUMNS.index(ID)], values[COLUMNS.index(VERSION)]
     filled = {
         "progress": _cell_text(values[COLUMNS.index(PROGRESS)]),
@@ -521,6 +548,9 @@ def _read_row(number: int, values: list) -> LedgerRow | None:
     if not any(v.strip() for v in filled.values()):
         return None  # nothing to report on this obligation this time
     row = LedgerRow(row=number, obligation_id=_int(raw_id), version=_int(raw_version))
+    row.typed = {
+        c.header: values[COLUMNS.index(c)] for c in FORM_FIELDS.values() if values[COLUMNS.index(c)] is not None
+    }
     if row.obligation_id is None:
         row.errors.append(RowError(number, ID.header, "义务编号缺失或不是整数（只读列，请勿修改）"))
     if row.version is None:
@@ -632,12 +662,25 @@ def ledger_import(*, actor: User, data: bytes, file_name: str = "", apply: bool)
     the plan of every filled row (its changes, or its errors). Nothing is written unless the
     whole ledger is applied."""
     ledger = read_ledger(data)
+    department = ledger_department(actor=actor, ledger=ledger)
+    return ledger_plan(actor=actor, ledger=ledger, department=department, file_name=file_name, apply=apply)
+
+
+def ledger_department(*, actor: User, ledger: Ledger) -> Department:
+    """The body a returned ledger belongs to, when `actor` may return it (LedgerRefused otherwise)."""
     department = Department.objects.filter(code=ledger.department_code).first()
     if department is None:
         raise _refuse(f"台账注明的单位代码不存在：{ledger.department_code}")
     if not actor.may_see_body(department):
         own = actor.department.name if actor.department_id else "未归属任何单位"
         raise _refuse(f"这是{department.name}的台账，您（{own}）只能导入本单位的台账")
+    return department
+
+
+def ledger_plan(
+    *, actor: User, ledger: Ledger, department: Department, file_name: str = "", apply: bool
+) -> ImportResult:
+    """`ledger_import` for a ledger already read and its body already checked."""
     if not ledger.rows:
         raise _refuse("台账中没有填报任何内容（填报列均为空）")
 
@@ -705,8 +748,7 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
             plan.skipped = f"已于 {timezone.localtime(done[key]):%Y-%m-%d %H:%M} 导入，不再重复记录"
             continue
         if row.version != obligation.version:
-            message = selectors.stale_message(obligation.pk) + STALE_HINT
-            plan.errors.append(RowError(row.row, VERSION.header, message))
+            plan.errors.append(RowError(row.row, VERSION.header, stale_message(obligation, row.version)))
             continue
         try:
             with transaction.atomic():
@@ -714,6 +756,12 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
         except _RowFailed as failed:
             plan.errors.append(failed.error)
     return plans
+
+
+def stale_message(obligation: Obligation, exported_version: int | None) -> str:
+    """What changed since the export, as one statement: the changes themselves, no advice."""
+    changes = selectors.changes_since(obligation, exported_version)
+    return "导出后已变更：" + "；".join(changes) if changes else "导出后已变更"
 
 
 def _step(row: LedgerRow, column: Column, what: str, call: Callable[[], object]) -> None:

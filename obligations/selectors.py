@@ -93,7 +93,9 @@ def _describe(entry: AuditEntry) -> str:
     if entry.action == AuditAction.OBLIGATION_COOPERATING:
         names = "、".join(_dept_name(c) for c in after.get("cooperating", [])) or "无"
         return f"协办单位：{names}"
-    return entry.action
+    if entry.action == AuditAction.OBLIGATION_CARRIED:
+        return f"法规修订：条款 {(before.get('citation') or '')} → {(after.get('citation') or '')}"
+    return str(AuditAction(entry.action).label) if entry.action in AuditAction.values else entry.action
 
 
 def _dept_name(code: str | None) -> str:
@@ -122,6 +124,32 @@ def stale_message(obligation_id: int) -> str:
     who = entry.actor.display_name if entry.actor else "系统"
     when = timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M")
     return f"该义务已被 {who} 于 {when} 修改（{_describe(entry)}），请刷新后重试"
+
+
+# Every write that moves an obligation's version writes one of these (services.locking.update_row
+# and the entry beside it), so the last N of them are the N versions since a copy was taken.
+VERSION_ACTIONS = (
+    *ROW_ACTIONS,
+    AuditAction.OBLIGATION_CARRIED,
+    AuditAction.OBLIGATION_REVIEWED,
+    AuditAction.OBLIGATION_SUPERSEDED,
+)
+
+
+def changes_since(obligation: Obligation, version: int | None) -> list[str]:
+    """What changed on `obligation` since its `version`, oldest first, each as "状态：未启动 → 推进中
+    （张三，2026-12-07 15:20）"; the latest change alone when the version is unknown."""
+    behind = obligation.version - version if version is not None and version < obligation.version else 1
+    entries = (
+        AuditEntry.objects.filter(obligation_id=obligation.pk, action__in=VERSION_ACTIONS)
+        .select_related("actor")
+        .order_by("-id")[:behind]
+    )
+    lines = []
+    for entry in reversed(list(entries)):
+        who = entry.actor.display_name if entry.actor else "系统"
+        lines.append(f"{_describe(entry)}（{who}，{timezone.localtime(entry.at):%Y-%m-%d %H:%M}）")
+    return lines
 
 
 def assigned_on(obligation: Obligation) -> dt.date:

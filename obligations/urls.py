@@ -6,6 +6,7 @@ urlpatterns = [
     path("tasks/", views.tasks, name="tasks"),
     path("tasks/ledger/", views.ledger_download, name="ledger-download"),
     path("tasks/ledger/import/", views.ledger_import, name="ledger-import"),
+    path("tasks/ledger/returned/<str:token>/", views.ledger_returned, name="ledger-returned"),
     path("regulation/", views.regulations, name="regulation"),
     path("regulation/import/", views.regulation_import, name="regulation-import"),
     path("regulation/<int:pk>/", views.regulation, name="regulation-detail"),

@@ -26,6 +26,8 @@ from regulations.models import Article, Regulation
 
 from . import decisions, forms, ledger, regulation_upload, selectors, services
 from .api.views import evidence_file_response
+from .ledger_returned import ledger_returned as build_returned_ledger
+from .ledger_returned import returned_download_name
 from .models import (
     AuditEntry,
     Evidence,
@@ -541,6 +543,9 @@ def ledger_import(request):
     context.update(result=result, name=name)
     if result.ok and result.changed:
         context["token"] = ledger.ledger_stash(actor=user, data=data)
+    elif not result.ok:
+        # Kept for the returned ledger (the typed values carried into a fresh one), never confirmed.
+        context["returned_token"] = ledger.ledger_stash(actor=user, data=data)
     return render(request, "obligations/ledger_import.html", context, status=200 if result.ok else 400)
 
 
@@ -559,10 +564,34 @@ def _ledger_confirm(request, context):
         messages.error(request, exc.message)
         return redirect("ledger-import")
     if not result.ok:
-        # Something changed between the preview and the confirmation: show why, apply nothing.
-        ledger.ledger_unstash(actor=user, token=token)
-        context.update(result=result, name=name)
+        # Something changed between the preview and the confirmation: show why, apply nothing,
+        # and keep the upload for the returned ledger.
+        context.update(result=result, name=name, returned_token=token)
         return render(request, "obligations/ledger_import.html", context, status=409)
     ledger.ledger_unstash(actor=user, token=token)
     messages.success(request, result.summary())
     return redirect("tasks")
+
+
+@login_required
+def ledger_returned(request, token):
+    """The refused upload `token` handed back as a fresh ledger with what was typed carried into
+    it (obligations.ledger_returned). Only its uploader has it; the export's permissions apply."""
+    user = request.user
+    data = ledger.ledger_stashed(actor=user, token=token)
+    if data is None:
+        messages.error(request, "该台账已失效，请重新上传")
+        return redirect("ledger-import")
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+    try:
+        returned = build_returned_ledger(actor=user, data=data, out=out)
+    except NotAllowed:
+        out.close()
+        raise Http404 from None
+    except ledger.LedgerRefused as exc:
+        out.close()
+        messages.error(request, exc.message)
+        return redirect("ledger-import")
+    out.seek(0)
+    name = returned_download_name(returned.department)
+    return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX)

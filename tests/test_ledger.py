@@ -210,7 +210,8 @@ def test_a_row_changed_since_the_export_is_stale_and_nothing_is_applied(cast, bo
     assert not result.ok and not result.applied
     (error,) = result.errors
     assert (error.row, error.column) == (ledger.FIRST_ROW + 1, "版本")
-    assert "lena" in error.message and "重新导出台账" in error.message
+    # One statement: what changed, by whom, when (the returned ledger is the remedy, not advice).
+    assert error.message == "导出后已变更：完成期限：2025-05-01 → 2025-07-01（lena，2025-06-02 18:00）"
     assert str(error).startswith(f"第 {ledger.FIRST_ROW + 1} 行「版本」：")
     assert written() == before  # not even the good row
 

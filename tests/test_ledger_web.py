@@ -110,7 +110,9 @@ def test_a_confirmation_after_the_obligation_changed_applies_nothing(client, cas
         obligation=own[1], actor=cast["lena"], due_date=dt.date(2025, 12, 31), reason="统一期限", expected_version=1
     )
     response = client.post("/tasks/ledger/import/", {"token": token, "name": "x.xlsx"})
-    assert response.status_code == 409 and "重新导出台账" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 409 and "导出后已变更：完成期限" in page
+    assert f"/tasks/ledger/returned/{token}/" in page and "下载已带入您填写内容的新台账" in page
     assert ProgressEntry.objects.count() == 0
 
 
