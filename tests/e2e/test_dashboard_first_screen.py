@@ -115,6 +115,10 @@ def test_the_filters_go_along_to_the_queue_page_and_its_sort_links(page, live_se
     page.goto(f"{live_server.url}/dashboard/?level=district")
     districts = Obligation.objects.active().filter(status=Obligation.Status.SUBMITTED, department__level="district")
     expect(page.locator("#h-queue")).to_have_text(f"待核验（{districts.count()}）")
+    # Filtered, the filter box stays folded (its summary names the filter): still all above the fold.
+    assert "区县级" in page.locator(".filters-box > summary").inner_text()
+    for name in WAITING:
+        assert bottom(page, f"#h-{name}") <= FOLD, name
     page.click("#queue-all")
     page.wait_for_url("**/dashboard/queue/?level=district")
     expect(page.locator("#h-queue-page")).to_contain_text(f"待核验（{districts.count()}）")
