@@ -602,6 +602,11 @@ def dashboard_queue(
         counted = submitted.aggregate(submitted=Count("id"), undated=Count("id", filter=Q(submitted_at__isnull=True)))
         count, undated_count = counted["submitted"], counted["undated"]
     page = _queue_page(submitted, limit=limit, offset=offset, undated_count=undated_count)
+    return {"count": count, "limit": limit, "offset": offset, "results": _queue_rows(submitted, page, scope)}
+
+
+def _queue_rows(submitted: QuerySet, page: list[int], scope: DashboardScope) -> list[dict]:
+    """The queue's rows for these ids, in their order: one query, whatever the page's order."""
     rows = {
         row["id"]: row
         # An empty page still makes its (empty) query: a fixed number of queries whatever the data.
@@ -620,7 +625,60 @@ def dashboard_queue(
             days_waiting=None if submitted_at is None else (scope.on - _local_date(submitted_at)).days,
         )
         results.append(row)
-    return {"count": count, "limit": limit, "offset": offset, "results": results}
+    return results
+
+
+# The queue's own page (/dashboard/queue/) sorts on these: ?sort=<key> or ?sort=-<key> (descending).
+# Each key's columns, then the oldest submission first and the id as ties.
+QUEUE_SORTS = {
+    "submitted": ("submitted_at",),
+    "due": ("due_date",),
+    "body": ("department__sort_order", "department__code"),
+    "citation": (
+        "clause__regulation",
+        "clause__article__number",
+        "clause__paragraph_number",
+        "clause__ordinal",
+        "department__sort_order",
+    ),
+}
+DEFAULT_QUEUE_SORT = "submitted"
+
+
+def normalise_queue_sort(sort: str | None) -> str:
+    key = (sort or "").lstrip("-")
+    return sort if key in QUEUE_SORTS and sort.count("-") <= 1 else DEFAULT_QUEUE_SORT
+
+
+def dashboard_queue_sorted(
+    *, scope: DashboardScope, sort: str | None = None, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+) -> dict:
+    """One page of the verification queue in the order asked for (`QUEUE_SORTS`).
+
+    The default order, oldest submission first, is `dashboard_queue` itself (it walks the queue's
+    index). Another order: the count, one page of ids sorted by the database, then their rows.
+    A missing submission time or due date sorts last either way.
+    """
+    sort = normalise_queue_sort(sort)
+    if sort == DEFAULT_QUEUE_SORT:
+        return {**dashboard_queue(scope=scope, limit=limit, offset=offset), "sort": sort}
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    order = [
+        F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True) for column in QUEUE_SORTS[key]
+    ]
+    submitted = scope.obligations.filter(status=Status.SUBMITTED)
+    page = list(
+        submitted.order_by(*order, F("submitted_at").asc(nulls_first=True), "id").values_list("id", flat=True)[
+            offset : offset + limit
+        ]
+    )
+    return {
+        "count": submitted.count(),
+        "limit": limit,
+        "offset": offset,
+        "results": _queue_rows(submitted, page, scope),
+        "sort": sort,
+    }
 
 
 def dashboard_red_bodies(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
@@ -659,12 +717,14 @@ def _pending(queryset: QuerySet, scope: DashboardScope) -> QuerySet:
     return queryset.filter(obligation__in=scope.obligations.values("id"))
 
 
-def _page_of(pending: QuerySet, results: list[dict], limit: int) -> dict:
-    """A page of pending requests with their total: counted only when the page is full."""
-    return {"count": pending.count() if len(results) == limit else len(results), "results": results}
+def _page_of(pending: QuerySet, results: list[dict], limit: int, offset: int = 0) -> dict:
+    """A page of pending requests with their total: counted only when the page is full or not
+    the first (a short first page is the whole list)."""
+    whole = len(results) < limit and not offset
+    return {"count": len(results) if whole else pending.count(), "limit": limit, "offset": offset, "results": results}
 
 
-def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
+def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> dict:
     """分工异议 awaiting the lead's decision, oldest first. Two queries: the count and one page."""
     pending = _pending(Objection.objects.filter(status=Objection.Status.PENDING), scope)
     rows = pending.select_related(
@@ -674,7 +734,7 @@ def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_
         "department",
         "suggested_department",
         "raised_by",
-    ).order_by("raised_at", "id")[:limit]
+    ).order_by("raised_at", "id")[offset : offset + limit]
     results = [
         {
             "id": o.id,
@@ -690,15 +750,15 @@ def dashboard_pending_objections(*, scope: DashboardScope, limit: int = DEFAULT_
         }
         for o in rows
     ]
-    return _page_of(pending, results, limit)
+    return _page_of(pending, results, limit, offset)
 
 
-def dashboard_pending_extensions(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT) -> dict:
+def dashboard_pending_extensions(*, scope: DashboardScope, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> dict:
     """延期申请 awaiting approval, oldest first. Two queries: the count and one page."""
     pending = _pending(ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING), scope)
     rows = pending.select_related(
         "obligation__clause__article", "obligation__clause__regulation", "obligation__department", "requested_by"
-    ).order_by("requested_at", "id")[:limit]
+    ).order_by("requested_at", "id")[offset : offset + limit]
     results = [
         {
             "id": e.id,
@@ -715,7 +775,7 @@ def dashboard_pending_extensions(*, scope: DashboardScope, limit: int = DEFAULT_
         }
         for e in rows
     ]
-    return _page_of(pending, results, limit)
+    return _page_of(pending, results, limit, offset)
 
 
 # --- Trend --------------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """The lead's dashboard, rendered on the server.
 
-The first screen answers "what needs me now": headline figures, the verification queue, the
-bodies in red, pending objections and extension requests. Everything else is a section one click
-away (`?tab=<name>` for a full page, `/dashboard/section/<name>/` for the fragment htmx swaps in).
-Each section is computed only when it is shown, and each aggregate once per request.
+The first screen answers "what needs me now" and fits above the fold at 1366x768: the headline
+figures, then four waiting lists side by side, each its oldest or worst few and the way to the
+whole list: the verification queue (`/dashboard/queue/`), the bodies in red (the bodies tab),
+pending objections (`/dashboard/objections/`) and extension requests (`/dashboard/extensions/`).
+Everything else is a section one click away (`?tab=<name>` for a full page,
+`/dashboard/section/<name>/` for the fragment htmx swaps in). Each section is computed only when
+it is shown, and each aggregate once per request. Every page keeps the filters in force.
 
-The queue's 核验通过 / 退回 post to `queue_action`, which calls the workflow service; for htmx it
-answers with the refreshed queue and the `dashboard-changed` event, on which the headline figures,
-the red bodies and the open section re-fetch themselves.
+The queue page's 核验通过 / 退回 post to `queue_action`, which calls the workflow service; for htmx
+it answers with the queue page's list (same filters, sort and page) and the `dashboard-changed`
+event, on which any dashboard section on the page re-fetches itself.
 """
 
 from urllib.parse import urlencode
@@ -15,6 +18,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -27,8 +31,8 @@ from .forms import DashboardFilterForm
 from .selectors import DashboardFilters
 
 PAGE_OVERDUE_ROWS = 50
-PAGE_QUEUE_ROWS = 20
-FIRST_SCREEN_ROWS = 10  # red bodies, objections, extension requests on the first screen
+PAGE_QUEUE_ROWS = 20  # a page of the queue, the objections, the extension requests
+FIRST_SCREEN_ROWS = 5  # each waiting list on the first screen: all four fit above the fold at 1366x768
 CHANGED_EVENT = "dashboard-changed"
 QUEUE_ACTIONS = {"verify": "已核验通过。", "return": "已退回。"}
 
@@ -52,6 +56,11 @@ TABS = {
     "trend": "趋势",
     "status": "状态分布",
 }
+# The whole lists behind the first screen's waiting sections, each a page: /dashboard/<name>/.
+LIST_PAGES = ("dashboard", "queue", "objections", "extensions")
+FILTER_KEYS = frozenset(DashboardFilterForm.base_fields)
+# The queue page's sortable columns: key (selectors.QUEUE_SORTS) -> column head.
+QUEUE_COLUMNS = [("citation", "条款"), ("body", "责任单位"), ("due", "完成期限"), ("submitted", "提交时间")]
 # The parts of the first screen, each also a fragment of its own (refreshed after an action).
 FIRST_SCREEN = ("headline", "queue", "red", "objections", "extensions")
 STATES = [
@@ -146,7 +155,7 @@ def _section_context(name: str, scope, request, link, summary: dict | None) -> d
     if name == "headline":
         return {"summary": selectors.dashboard_summary(scope=scope)}
     if name == "queue":
-        return {"queue": selectors.dashboard_queue(scope=scope, limit=PAGE_QUEUE_ROWS)}
+        return {"queue": selectors.dashboard_queue(scope=scope, limit=FIRST_SCREEN_ROWS)}
     if name == "red":
         return {"red": selectors.dashboard_red_bodies(scope=scope, limit=FIRST_SCREEN_ROWS)}
     if name == "objections":
@@ -161,7 +170,7 @@ def first_screen_context(scope) -> dict:
     summary = selectors.dashboard_summary(scope=scope)
     return {
         "summary": summary,
-        "queue": selectors.dashboard_queue(scope=scope, limit=PAGE_QUEUE_ROWS, count=summary["submitted"]),
+        "queue": selectors.dashboard_queue(scope=scope, limit=FIRST_SCREEN_ROWS, count=summary["submitted"]),
         "red": selectors.dashboard_red_bodies(scope=scope, limit=FIRST_SCREEN_ROWS),
         "objections": selectors.dashboard_pending_objections(scope=scope, limit=FIRST_SCREEN_ROWS),
         "extensions": selectors.dashboard_pending_extensions(scope=scope, limit=FIRST_SCREEN_ROWS),
@@ -178,6 +187,11 @@ class Links:
         params = [(k, v) for k, v in self.params if k not in changes]
         params += [(k, v) for k, v in changes.items() if v]
         return urlencode(params)
+
+    def filters(self) -> str:
+        """Only the filters (no sort, page or tab): what a link to another of the dashboard's
+        pages carries."""
+        return urlencode([(k, v) for k, v in self.params if k in FILTER_KEYS])
 
     def __call__(self, name: str, **changes) -> dict:
         query = self.query(**changes)
@@ -196,7 +210,14 @@ def _common(request, scope, links: Links) -> dict:
         "urls": {name: links(name) for name in (*FIRST_SCREEN, *TABS)},
         "filter_query": links.query(),
         "tabs": [{"name": name, "label": label, **links(name)} for name, label in TABS.items()],
+        "lists": _list_urls(links.filters()),
     }
+
+
+def _list_urls(filters: str) -> dict:
+    """The dashboard and its whole lists (each a page of its own), with the filters in force."""
+    suffix = f"?{filters}" if filters else ""
+    return {name: f"/dashboard/{'' if name == 'dashboard' else name + '/'}{suffix}" for name in LIST_PAGES}
 
 
 def _filter_labels(form: DashboardFilterForm) -> list[str]:
@@ -249,14 +270,113 @@ def section(request, name):
     return render(request, f"dashboard/sections/{name}.html", context)
 
 
-def _queue_response(request, scope, links, *, message: str, ok: bool, status: int = 200):
-    context = {
-        **_common(request, scope, links),
-        "queue": selectors.dashboard_queue(scope=scope, limit=PAGE_QUEUE_ROWS),
-        "queue_message": message,
-        "queue_ok": ok,
+# --- The whole lists: the queue, objections, extension requests ----------------------------------
+
+
+def _page_number(raw) -> int:
+    try:
+        return min(max(1, int(raw)), 10**6)
+    except (TypeError, ValueError):
+        return 1
+
+
+def paged(fetch, raw_page, size: int | None = None) -> tuple[dict, Page]:
+    """One page of a list read by `fetch(limit=, offset=)` (a selector answering with its count),
+    and the page's place among the pages. A page past the end shows the last one."""
+    size = size or PAGE_QUEUE_ROWS
+    number = _page_number(raw_page)
+    data = fetch(limit=size, offset=(number - 1) * size)
+    pages = Paginator(range(data["count"]), size)
+    if number > pages.num_pages:
+        number = pages.num_pages
+        data = fetch(limit=size, offset=(number - 1) * size)
+    return data, pages.page(number)
+
+
+def _list_context(request, links: Links, form: DashboardFilterForm, page: Page, **keep) -> dict:
+    """What every list page has: the filters box, and links to the pages that keep the filters
+    and `keep` (the sort)."""
+    base = links.filters()
+    kept = urlencode([(k, v) for k, v in keep.items() if v])
+    stay = "&".join(part for part in (base, kept) if part)
+    return {
+        "form": form,
+        "filtered": _filter_labels(form),
+        "page": page,
+        "page_query": stay,  # the pager adds page=N
+        # The list's own address (filters, sort and page): queue actions answer with this page.
+        "list_query": "&".join(part for part in (stay, f"page={page.number}" if page.number > 1 else "") if part),
     }
-    response = render(request, "dashboard/sections/queue.html", context, status=status)
+
+
+def _queue_columns(sort: str, filters: str) -> list[dict]:
+    """The queue's column heads: the active one flips its direction, another starts ascending."""
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    columns = []
+    for name, label in QUEUE_COLUMNS:
+        following = f"-{name}" if (name == key and not descending) else name
+        query = "&".join(part for part in (filters, f"sort={following}") if part)
+        columns.append(
+            {"key": name, "label": label, "active": name == key, "descending": descending, "url": f"?{query}"}
+        )
+    return columns
+
+
+def _queue_list(request, scope, links: Links, form) -> dict:
+    sort = selectors.normalise_queue_sort(request.GET.get("sort"))
+    queue, page = paged(
+        lambda limit, offset: selectors.dashboard_queue_sorted(scope=scope, sort=sort, limit=limit, offset=offset),
+        request.GET.get("page"),
+    )
+    keep = {"sort": "" if sort == selectors.DEFAULT_QUEUE_SORT else sort}
+    return {
+        **_common(request, scope, links),
+        **_list_context(request, links, form, page, **keep),
+        "queue": queue,
+        "queue_columns": _queue_columns(sort, links.filters()),
+    }
+
+
+@login_required
+def queue_page(request):
+    """The whole verification queue: paged, sortable (submitted, due date, body, citation), with
+    核验通过 / 退回 for those who decide; the same filters and visibility as the dashboard."""
+    form = DashboardFilterForm(request.GET)
+    scope = selectors.dashboard_scope(user=request.user, filters=filters_from(form))
+    context = _queue_list(request, scope, Links(request.GET), form)
+    return render(request, "dashboard/queue_page.html", context)
+
+
+def _pending_page(request, name: str, selector, template: str):
+    form = DashboardFilterForm(request.GET)
+    scope = selectors.dashboard_scope(user=request.user, filters=filters_from(form))
+    links = Links(request.GET)
+    data, page = paged(lambda limit, offset: selector(scope=scope, limit=limit, offset=offset), request.GET.get("page"))
+    context = {**_common(request, scope, links), **_list_context(request, links, form, page), name: data}
+    return render(request, template, context)
+
+
+@login_required
+def objections_page(request):
+    """Every pending objection, oldest first, paged."""
+    return _pending_page(
+        request, "objections", selectors.dashboard_pending_objections, "dashboard/objections_page.html"
+    )
+
+
+@login_required
+def extensions_page(request):
+    """Every pending extension request, oldest first, paged."""
+    return _pending_page(
+        request, "extensions", selectors.dashboard_pending_extensions, "dashboard/extensions_page.html"
+    )
+
+
+def _queue_response(request, scope, links, *, message: str, ok: bool, status: int = 200):
+    """The queue page's list, on the page and in the order the action was taken from."""
+    form = DashboardFilterForm(request.GET)
+    context = {**_queue_list(request, scope, links, form), "queue_message": message, "queue_ok": ok}
+    response = render(request, "dashboard/queue_list.html", context, status=status)
     if ok:
         response["HX-Trigger"] = CHANGED_EVENT
     return response
@@ -299,4 +419,5 @@ def queue_action(request, pk):
     if htmx:
         return _queue_response(request, scope, links, message=message, ok=ok, status=status)
     (messages.success if ok else messages.error)(request, message)
-    return redirect(links("queue")["page_url"])
+    query = links.query()
+    return redirect(f"/dashboard/queue/?{query}" if query else "/dashboard/queue/")

@@ -55,7 +55,7 @@ def pending(known, cast, departments):
 
 
 def section_ids(html: str) -> list[str]:
-    return re.findall(r'<section class="card" id="sec-(\w+)"', html)
+    return re.findall(r'<section class="card[\w ]*" id="sec-(\w+)"', html)
 
 
 def test_first_screen_holds_what_needs_the_lead_now_and_nothing_else(client, known, cast, pending, frozen):
@@ -69,6 +69,11 @@ def test_first_screen_holds_what_needs_the_lead_now_and_nothing_else(client, kno
     assert "待处理异议（1）" in html and "该项职责属于发改委" in html and "建议改由" in html
     assert "待审批延期申请（1）" in html and "2025-04-30" in html and "需等待省级文件印发" in html
     assert ">处理</a>" in html and ">审批</a>" in html  # the lead decides (on the obligation page)
+    # The queue's oldest few, each a link, and the way to the whole queue (where the buttons are).
+    assert re.findall(r'<li data-obligation-id="(\d+)"', html) == [str(known["o"]["fgw1"].pk)]
+    assert 'href="/dashboard/queue/" id="queue-all">查看全部（1）并核验</a>' in html and "hx-post=" not in html
+    assert 'href="/dashboard/objections/">查看全部（1）' in html
+    assert 'href="/dashboard/extensions/">查看全部（1）' in html
     # The rest is one click away: a tab per section, as a link (no JS) and an htmx fragment.
     for name in views.TABS:
         assert f'href="/dashboard/?tab={name}" role="tab"' in html
@@ -82,6 +87,7 @@ def test_staff_first_screen_is_their_own_body_without_decisions(client, known, c
     assert re.findall(r'data-red-body="([\w-]+)"', html) == ["JN-DSJ"]
     assert "待处理异议（1）" in html and "待审批延期申请（0）" in html  # 历下区's request is not theirs
     assert ">处理</a>" not in html and ">查看</a>" in html and "hx-post=" not in html
+    assert "查看全部（1）并核验" not in html  # the queue is theirs to read, not to verify
 
 
 @pytest.mark.parametrize(
@@ -179,7 +185,7 @@ def test_verify_from_the_queue_answers_the_fresh_queue_and_the_refresh_event(cli
     assert response.status_code == 200
     assert response["HX-Trigger"] == "dashboard-changed"
     html = response.content.decode()
-    assert section_ids(html) == ["queue"]
+    assert '<section class="card" id="queue-page"' in html and "<html" not in html  # the queue page's list
     assert "待核验（0）" in html and "已核验通过。" in html and "msg-ok" in html
     fgw1.refresh_from_db()
     assert (fgw1.status, fgw1.verified_by) == (S.VERIFIED, cast["lena"])
@@ -226,8 +232,8 @@ def test_staff_cannot_verify_from_the_queue(client, known, cast, frozen):
 def test_without_javascript_the_form_posts_and_comes_back_to_the_page(client, known, cast, frozen):
     fgw1 = known["o"]["fgw1"]
     client.force_login(cast["lena"])
-    response = queue_post(client, fgw1, "verify", query="?level=city&tab=bodies")
-    assert response.status_code == 302 and response["Location"] == "/dashboard/?level=city"
+    response = queue_post(client, fgw1, "verify", query="?level=city&sort=due&tab=bodies")
+    assert response.status_code == 302 and response["Location"] == "/dashboard/queue/?level=city&sort=due"
     page = client.get(response["Location"]).content.decode()
     assert "已核验通过。" in page and "待核验（0）" in page
 

@@ -88,7 +88,8 @@ def pages_of(role: str, world) -> list[str]:
         "alice": common
         + ["/dashboard/", "/tasks/ledger/import/", "/no-such-page/", "/notifications/acknowledgements/"],
         "lena": common
-        + ["/dashboard/", f"/obligations/{submitted.pk}/", "/reports/", "/tasks/ledger/import/", "/regulation/import/"],
+        + ["/dashboard/", f"/obligations/{submitted.pk}/", "/reports/", "/tasks/ledger/import/", "/regulation/import/"]
+        + ["/dashboard/queue/", "/dashboard/objections/", "/dashboard/extensions/"],
         "audrey": ["/tasks/", f"/obligations/{obligation.pk}/", "/reports/", "/dashboard/", "/notifications/"],
     }[role]
 

@@ -101,7 +101,10 @@ def test_auditor_exports_reports_as_of_a_date_and_finds_no_controls(page, live_s
         assert page.locator(".actions, details form, button:has-text('核验通过'), button:has-text('退回')").count() == 0
     screenshot(page, "auditor-obligation")
     page.goto(f"{live_server.url}/dashboard/")
-    assert page.locator(f"tr[data-obligation-id='{waiting.pk}']").count() == 1  # the queue is shown ...
+    assert page.locator(f"li[data-obligation-id='{waiting.pk}']").count() == 1  # the queue is shown ...
+    assert post_forms(page) == []
+    page.goto(f"{live_server.url}/dashboard/queue/")
+    assert page.locator(f"tr[data-obligation-id='{waiting.pk}']").count() == 1  # ... and its page
     assert page.locator(".queue-action").count() == 0  # ... without its verify/return controls
     assert page.locator("button:has-text('核验通过'), button:has-text('退回')").count() == 0
     assert post_forms(page) == []

@@ -36,7 +36,7 @@ def test_the_lead_finds_a_year_of_work_on_the_dashboard(page, live_server, demo)
     rate = figure(page, "按期完成率")
     assert rate.endswith("%") and 0 < float(rate.rstrip("%")) < 100
     # Something waits for the lead on the first screen: submissions, and requests for more time.
-    assert page.locator("tr[data-obligation-id]").count() > 0
+    assert page.locator("#sec-queue li[data-obligation-id]").count() > 0
     assert page.get_by_text("待审批延期申请（0）").count() == 0
     assert page.locator("a:text-is('审批')").count() >= 1
     screenshot(page, "demo-dashboard")

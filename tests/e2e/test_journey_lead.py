@@ -93,7 +93,7 @@ def test_lead_reads_dashboard_drills_down_verifies_returns_and_sets_a_deadline(p
     assert numbers["已核验"] == "1" and numbers["待核验"] == "2" and numbers["推进中"] == "2"
     assert_charts_drawn(page)
     assert page.csp_errors == []
-    queue = page.locator("tr[data-obligation-id]")
+    queue = page.locator("#sec-queue li[data-obligation-id]")
     assert {int(i) for i in queue.evaluate_all("rows => rows.map(r => r.dataset.obligationId)")} == {
         first.pk,
         second.pk,
@@ -127,8 +127,11 @@ def test_lead_reads_dashboard_drills_down_verifies_returns_and_sets_a_deadline(p
     assert f"共 {active.filter(department__code='JN-LIXIA').count()} 项" in page.locator("main").inner_text()
     screenshot(page, "lead-tasks-lixia")
 
-    # Verify one submission from the dashboard's queue, return the other with a reason.
+    # Verify one submission on the queue page (reached from the dashboard with the filter kept),
+    # return the other with a reason.
     page.goto(f"{live_server.url}/dashboard/?level=district")
+    page.click("#queue-all")
+    page.wait_for_url("**/dashboard/queue/?level=district")
     page.locator(f"tr[data-obligation-id='{first.pk}'] button[value=verify]").click()
     expect(page.locator(".queue-status.msg-ok")).to_have_text("已核验通过。")
     row = page.locator(f"tr[data-obligation-id='{second.pk}']")
@@ -137,14 +140,14 @@ def test_lead_reads_dashboard_drills_down_verifies_returns_and_sets_a_deadline(p
     row.locator("input[name=reason]").fill(RETURN_REASON)
     row.locator("button[value=return]").click()
     expect(page.locator(".queue-status.msg-ok")).to_have_text("已退回。")
-    expect(page.locator("#h-queue")).to_have_text("待核验（0）")
+    expect(page.locator("#h-queue-page")).to_have_text("待核验（0）")
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == Obligation.Status.VERIFIED and first.verified_by == cast["lena"]
     assert second.status == Obligation.Status.IN_PROGRESS
     page.reload()
     assert page.locator("tr[data-obligation-id]").count() == 0
-    assert "暂无待核验事项" in page.locator("#h-queue + .queue-status + p").inner_text()
+    assert "暂无待核验事项" in page.locator("#h-queue-page + .queue-status + p").inner_text()
 
     # Set a deadline on the returned obligation.
     due = today() + dt.timedelta(days=30)
