@@ -11,7 +11,6 @@ Celery worker is tests/test_regulation_upload_worker.py.
 import datetime as dt
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -69,7 +68,9 @@ def written() -> tuple:
 
 
 def _ref(clause) -> str | None:
-    return None if clause is None else f"v{clause.article.version.number}:{clause.article.number}.{clause.paragraph_number}"
+    if clause is None:
+        return None
+    return f"v{clause.article.version.number}:{clause.article.number}.{clause.paragraph_number}"
 
 
 def carried() -> tuple[list, list]:
@@ -221,7 +222,7 @@ def test_staff_and_auditors_are_refused_at_every_step(shanghai, cast, name):
     ],
     ids=["exe", "broken-docx", "no-articles", "another-law", "same-text", "no-date", "bad-date", "no-file"],
 )
-def test_a_bad_file_or_a_text_that_is_no_amendment_is_refused_in_chinese(shanghai, cast, name, content, fields, message):
+def test_a_bad_file_or_another_text_is_refused_in_chinese(shanghai, cast, name, content, fields, message):
     lena = login(cast["lena"])
     before = written()
     response = upload(lena, shanghai, content, name=name, **fields)
