@@ -260,6 +260,8 @@ def _pdf_text(data: bytes, progress: Progress | None = None) -> str:
                         statistics.median(sizes),
                     )
                 )
+    if progress is not None:
+        progress(total, total)
     body = _drop_running_lines(lines, heights)
     if not body:  # nothing but page numbers, or no text at all
         raise RegulationFormatError(MSG_SCANNED_PDF)
