@@ -282,3 +282,19 @@ def test_a_new_text_under_a_known_title_points_the_import_page_to_the_amendment(
     response = lena.post(reverse("regulation-import"), {"file": SimpleUploadedFile("sh.txt", TEXT_2024.read_bytes())})
     assert response.status_code == 400 and "导入修正/修订文本" in response.content.decode()
     assert regulation_upload.upload_of(cast["lena"], RegulationUpload.Purpose.IMPORT) is None
+
+
+def test_an_amendment_of_a_regulation_with_many_obligations_is_previewed_by_the_task(shanghai, cast, monkeypatch):
+    monkeypatch.setattr(regulation_upload, "SYNC_MAX_OBLIGATIONS", 10)  # the fixture's has more
+    lena = login(cast["lena"])
+    assert upload(lena, shanghai, TEXT_2024.read_bytes()).status_code == 302
+    row = RegulationUpload.objects.get()
+    assert row.status == RegulationUpload.Status.PENDING and not row.text
+    assert prepare_regulation_upload(str(row.pk)) == "done"
+    # A correction is prepared where the upload was: queued again.
+    lena.post(urls(shanghai)["correct"], {"new_ref": "5.1.1"})
+    row.refresh_from_db()
+    assert row.status == RegulationUpload.Status.PENDING and row.text
+    assert prepare_regulation_upload(str(row.pk)) == "done"
+    page = lena.get(urls(shanghai)["preview"]).content.decode()
+    assert "已更正 1 处" in page and "已废止：济南市人民政府" in page
