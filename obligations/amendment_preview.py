@@ -19,7 +19,7 @@ from django.db import transaction
 from accounts.models import User
 from core import clock
 from regulations.importing import current_version
-from regulations.lineage import LABELS, diff, normalise
+from regulations.lineage import diff, normalise
 from regulations.models import Regulation
 
 from . import services
@@ -92,7 +92,6 @@ def amendment_preview(
             "base_version": base.number,
             "base_label": base.label,
             "counts": result.lineage.counts(),
-            "count_labels": LABELS,
             "outcomes": {value: totals.get(value, 0) for value, _ in Carryover.Outcome.choices},
             "rows": rows,
             "old_duties": [_duty(d) for d in old_duties],

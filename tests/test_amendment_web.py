@@ -298,3 +298,12 @@ def test_an_amendment_of_a_regulation_with_many_obligations_is_previewed_by_the_
     assert prepare_regulation_upload(str(row.pk)) == "done"
     page = lena.get(urls(shanghai)["preview"]).content.decode()
     assert "已更正 1 处" in page and "已废止：济南市人民政府" in page
+
+
+def test_the_texts_and_their_marks_are_escaped(shanghai, cast):
+    lena = login(cast["lena"])
+    hostile = read(TEXT_2024).replace("推进检验检测市场快速健康发展", "推进<img src=x onerror=alert(1)>发展", 1)
+    assert upload(lena, shanghai, hostile.encode()).status_code == 302
+    page = lena.get(urls(shanghai)["preview"]).content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and '<ins class="diff-ins">' in page
+    assert "<img src=x" not in page
