@@ -62,7 +62,8 @@ MSG_USE_AMEND = (
     "原有义务将逐条结转，不会直接改写已有义务的条文"
 )
 MSG_STALE = "法规在预览之后已有新版本，请重新上传修订文本"
-STAGES = {"reading": "正在读取文件", "matching": "正在比对条款、试算义务结转"}
+CONFIRMING, CONFIRMED = "confirming", "confirmed"  # an amendment confirmed by a worker
+QUEUED = "queued"
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 
@@ -127,6 +128,8 @@ def upload_prepare(upload_id) -> RegulationUpload | None:
     if not RegulationUpload.objects.filter(claimable, id=upload_id).update(status=Status.RUNNING, started_at=now):
         return None
     upload = RegulationUpload.objects.select_related("owner", "regulation").get(id=upload_id)
+    if upload.stage == CONFIRMING:
+        return _confirm_by_worker(upload)
     text = upload.text
     try:
         if not text:
@@ -313,9 +316,32 @@ def amendment_correct(upload: RegulationUpload, correction: tuple | None) -> Reg
     return upload_start(upload)
 
 
+def _amend(upload: RegulationUpload, actor):
+    params = upload.params
+    return services.regulation_amend(
+        regulation=upload.regulation,
+        text=upload.text,
+        effective=_date(params["effective"]),
+        actor=actor,
+        kind=params["kind"],
+        corrections=[tuple(c) for c in params.get("corrections") or []],
+        adopted_on=_date(params.get("adopted")),
+        promulgated_on=_date(params.get("promulgated")),
+    )
+
+
+def amendment_summary(result) -> str:
+    counts = "，".join(f"{LABELS[k]} {n}" for k, n in result.lineage.counts().items() if n)
+    return (
+        f"已导入《{result.regulation.title}》{result.version.label}，自{result.version.effective_on:%Y年%m月%d日}起施行："
+        f"{counts}；义务结转：{outcome_summary(result.outcomes)}"
+    )
+
+
 def amendment_confirm(request, upload: RegulationUpload):
     """Confirm what was previewed: the service imports the version and carries every obligation
-    over (audited, events). Returns the result, or None with the refusal as a message."""
+    over (audited, events). Returns the result; QUEUED when a worker confirms it (large work, as
+    the preview was); None with the refusal as a message."""
     regulation = upload.regulation
     if upload.status != Status.DONE or not upload.preview:
         messages.error(request, MSG_GONE)
@@ -324,18 +350,14 @@ def amendment_confirm(request, upload: RegulationUpload):
         upload.delete()
         messages.error(request, MSG_STALE)
         return None
-    params = upload.params
+    if not read_in_request(upload):
+        if RegulationUpload.objects.filter(id=upload.id, status=Status.DONE).update(
+            status=Status.PENDING, stage=CONFIRMING, error=""
+        ):
+            upload_start(upload)
+        return QUEUED
     try:
-        result = services.regulation_amend(
-            regulation=regulation,
-            text=upload.text,
-            effective=_date(params["effective"]),
-            actor=request.user,
-            kind=params["kind"],
-            corrections=[tuple(c) for c in params.get("corrections") or []],
-            adopted_on=_date(params.get("adopted")),
-            promulgated_on=_date(params.get("promulgated")),
-        )
+        result = _amend(upload, request.user)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return None
@@ -343,10 +365,19 @@ def amendment_confirm(request, upload: RegulationUpload):
         messages.error(request, exc.args[0])
         return None
     upload.delete()
-    counts = "，".join(f"{LABELS[k]} {n}" for k, n in result.lineage.counts().items() if n)
-    messages.success(
-        request,
-        f"已导入《{result.regulation.title}》{result.version.label}，自{result.version.effective_on:%Y年%m月%d日}起施行："
-        f"{counts}；义务结转：{outcome_summary(result.outcomes)}",
-    )
+    messages.success(request, amendment_summary(result))
     return result
+
+
+def _confirm_by_worker(upload: RegulationUpload) -> RegulationUpload:
+    """The confirmation, by the worker, as its owner: the summary waits on the row for the page."""
+    try:
+        result = _amend(upload, upload.owner)
+    except ServiceError as exc:
+        return _update(upload, status=Status.FAILED, error=exc.message)
+    except RegulationFormatError as exc:
+        return _update(upload, status=Status.FAILED, error=exc.args[0])
+    except Exception:  # nothing was written: the service's transaction rolled back
+        logger.exception("regulation upload %s: confirmation failed", upload.id)
+        return _update(upload, status=Status.FAILED, error=MSG_FAILED)
+    return _update(upload, status=Status.DONE, stage=CONFIRMED, preview={"summary": amendment_summary(result)})

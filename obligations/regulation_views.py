@@ -154,6 +154,10 @@ def regulation_amend_preview(request, pk):
     if upload is None:
         messages.error(request, regulation_upload.MSG_GONE)
         return redirect("regulation-amend", pk=reg.pk)
+    if upload.status == Status.DONE and upload.stage == regulation_upload.CONFIRMED:  # by a worker
+        messages.success(request, upload.preview["summary"])
+        upload.delete()
+        return redirect("regulation-detail", pk=reg.pk)
     return _preview_page(request, reg, upload)
 
 
@@ -192,6 +196,7 @@ def regulation_amend_confirm(request, pk):
         messages.error(request, regulation_upload.MSG_GONE)
         return redirect("regulation-amend", pk=reg.pk)
     upload = RegulationUpload.objects.select_related("regulation").get(pk=upload.pk)
-    if regulation_upload.amendment_confirm(request, upload) is None:
-        return redirect("regulation-amend-preview", pk=reg.pk)
+    result = regulation_upload.amendment_confirm(request, upload)
+    if result is None or result == regulation_upload.QUEUED:
+        return redirect("regulation-amend-preview", pk=reg.pk)  # a worker confirms: the page polls
     return redirect("regulation-detail", pk=reg.pk)

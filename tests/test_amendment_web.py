@@ -298,6 +298,19 @@ def test_an_amendment_of_a_regulation_with_many_obligations_is_previewed_by_the_
     assert prepare_regulation_upload(str(row.pk)) == "done"
     page = lena.get(urls(shanghai)["preview"]).content.decode()
     assert "已更正 1 处" in page and "已废止：济南市人民政府" in page
+    # The confirmation too: the request queues it, the worker confirms as the lead, the page tells.
+    assert lena.post(urls(shanghai)["confirm"])["Location"] == urls(shanghai)["preview"]
+    row.refresh_from_db()
+    assert (row.status, row.stage) == (RegulationUpload.Status.PENDING, "confirming")
+    assert "导入新版本并结转义务" in lena.get(reverse("regulation-upload-status")).content.decode()
+    assert RegulationVersion.objects.filter(regulation=shanghai).count() == 1
+    assert prepare_regulation_upload(str(row.pk)) == "done"
+    done = lena.get(urls(shanghai)["preview"])
+    assert done["Location"] == reverse("regulation-detail", args=[shanghai.pk])
+    assert "已导入《上海市检验检测条例》第2版（2024年修正）" in lena.get(done["Location"]).content.decode()
+    assert not RegulationUpload.objects.exists()
+    entry = AuditEntry.objects.filter(action="regulation.amended").latest("id")
+    assert entry.actor == cast["lena"] and entry.after["corrections"] == [["new", None, "5.1.1"]]
 
 
 def test_the_texts_and_their_marks_are_escaped(shanghai, cast):
