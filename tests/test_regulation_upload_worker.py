@@ -49,9 +49,19 @@ def test_a_worker_reads_a_large_amendment_pdf_and_the_page_shows_its_progress(ca
     assert "文字修改 6" in page and '<ins class="diff-ins">市场</ins>' in page and "hx-get" not in page
     assert "prepare_regulation_upload" in worker.log_path.read_text(errors="replace")
 
+    # The confirmation of large work is the worker's too; the page then tells what it did.
     before = Obligation.objects.count()
-    done = client.post(reverse("regulation-amend-confirm", args=[regulation.pk]))
-    assert done.status_code == 302
+    queued = client.post(reverse("regulation-amend-confirm", args=[regulation.pk]))
+    assert queued["Location"] == preview_url
+    wait_for(
+        lambda: RegulationUpload.objects.filter(pk=upload.pk, stage="confirmed").exists(),
+        120,
+        "the worker to confirm the amendment",
+        worker,
+    )
+    done = client.get(preview_url)
+    assert done["Location"] == reverse("regulation-detail", args=[regulation.pk])
+    assert "第2版（2024年修正）" in client.get(done["Location"]).content.decode()
     assert regulation.versions.count() == 2 and Obligation.objects.count() > before
 
 
