@@ -320,3 +320,18 @@ def test_the_texts_and_their_marks_are_escaped(shanghai, cast):
     page = lena.get(urls(shanghai)["preview"]).content.decode()
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and '<ins class="diff-ins">' in page
     assert "<img src=x" not in page
+
+
+def test_the_admin_s_import_page_waits_for_the_worker_too(departments, django_user_model, settings):
+    settings.REGULATION_SYNC_MAX_BYTES = 0
+    admin = django_user_model.objects.create_superuser("root", password="pw-Secret-123", role="admin")
+    client = login(admin)
+    url = "/admin/regulations/regulation/import/"
+    pdf = regulation_forms.to_pdf(read(TEXT_2016))
+    response = client.post(url, {"file": SimpleUploadedFile("sh.pdf", pdf), "preview": "1"})
+    assert response.status_code == 302 and response["Location"] == url
+    page = client.get(url).content.decode()
+    assert 'http-equiv="refresh"' in page and "排队中" in page and "确认导入" not in page
+    assert prepare_regulation_upload(str(RegulationUpload.objects.get().pk)) == "done"
+    page = client.get(url).content.decode()
+    assert "上海市检验检测条例" in page and "确认导入" in page and 'http-equiv="refresh"' not in page
