@@ -46,10 +46,19 @@ class RegulationAdmin(ReadOnlyAdmin):
             if regulation_upload.confirm(request) is None:
                 return redirect("admin:regulations_regulation_import")
             return redirect("admin:regulations_regulation_changelist")
+        upload = None
         if request.method == "POST":
             form = RegulationUploadForm(request.POST, request.FILES)
             if form.is_valid():
-                context.update(regulation_upload.preview(request, form) or {})
+                upload = regulation_upload.import_upload(request, form)
+                if upload is not None and upload.status != upload.Status.DONE:
+                    return redirect("admin:regulations_regulation_import")  # a worker reads it
+        else:
+            upload = regulation_upload.upload_of(request.user, law.RegulationUpload.Purpose.IMPORT)
+        if upload is not None and upload.status == upload.Status.DONE:
+            context.update(regulation_upload.import_context(upload))
+        elif upload is not None:
+            context["upload"] = upload
         context["form"] = form
         return TemplateResponse(request, "admin/regulations/regulation/import.html", context)
 

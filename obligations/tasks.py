@@ -20,12 +20,27 @@ def write_audit_checkpoint() -> dict:
 LEDGER_STASH_SWEEP_TASK = "obligations.tasks.remove_expired_ledger_previews"
 
 
-# Idempotent: removes files older than a day; run hourly by beat (settings.CELERY_BEAT_SCHEDULE).
+# Idempotent: removes the 台账 previews and the regulation uploads (obligations.regulation_upload)
+# older than a day; run hourly by beat (settings.CELERY_BEAT_SCHEDULE).
 @shared_task(name=LEDGER_STASH_SWEEP_TASK, acks_late=True, soft_time_limit=120, time_limit=180)
 def remove_expired_ledger_previews() -> dict:
-    from . import ledger
+    from . import ledger, regulation_upload
 
-    return {"removed": ledger.ledger_stash_sweep()}
+    return {"removed": ledger.ledger_stash_sweep(), "regulation_uploads": regulation_upload.upload_sweep()}
+
+
+PREPARE_UPLOAD_TASK = "obligations.tasks.prepare_regulation_upload"
+
+
+# A large regulation file read (and an amendment's preview prepared) off the request. Takes the
+# id and re-fetches; only the caller that moves the row from pending runs it, so a duplicated or
+# redelivered message is harmless (a row its dead worker left "reading" is taken again later).
+@shared_task(name=PREPARE_UPLOAD_TASK, acks_late=True, reject_on_worker_lost=True)
+def prepare_regulation_upload(upload_id: str) -> str | None:
+    from . import regulation_upload
+
+    upload = regulation_upload.upload_prepare(upload_id)
+    return upload.status if upload else None
 
 
 EVIDENCE_PARTIAL_SWEEP_TASK = "obligations.tasks.remove_stale_evidence_partials"

@@ -1,4 +1,4 @@
-"""The web UI: 我的任务, the obligation page with the actions the user may take, the regulation.
+"""The web UI: 我的任务, the obligation page with the actions the user may take, the 台账.
 
 Views check visibility (404) and call one service per form; the services check permissions
 (403), state and versions (409) and write the audit trail.
@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
@@ -20,11 +19,10 @@ from django.utils.safestring import mark_safe
 
 from core.clock import today
 from core.errors import InvalidTransition, NotAllowed, ServiceError
-from obligations.permissions import Action, allowed_actions, can, may_attempt, may_import_regulation
-from regulations.forms import RegulationUploadForm
-from regulations.models import Article, Regulation
+from obligations.permissions import Action, allowed_actions, can, may_attempt
+from regulations.models import Regulation
 
-from . import decisions, forms, ledger, regulation_upload, selectors, services
+from . import decisions, forms, ledger, selectors, services
 from .api.views import evidence_file_response
 from .ledger_returned import ledger_returned as build_returned_ledger
 from .ledger_returned import returned_download_name
@@ -432,57 +430,6 @@ def evidence_download(request, pk, eid):
         raise Http404
     item = get_object_or_404(Evidence, pk=eid, obligation=obligation, kind=Evidence.Kind.FILE)
     return evidence_file_response(item)
-
-
-@login_required
-def regulations(request):
-    """Every regulation imported: its title, 施行日期, duties and how the work on them stands."""
-    return render(
-        request,
-        "obligations/regulations.html",
-        {
-            "lines": selectors.regulation_lines(user=request.user),
-            "may_import": may_import_regulation(request.user),
-        },
-    )
-
-
-@login_required
-def regulation(request, pk):
-    """One regulation's text, article by article, with the clauses found in each."""
-    reg = get_object_or_404(Regulation, pk=pk)
-    # The text in force: the latest version (an amendment's old text stays with its obligations).
-    version = reg.current_version
-    articles = (
-        Article.objects.filter(regulation=reg, **({"version": version} if version else {}))
-        .select_related("chapter")
-        .prefetch_related(Prefetch("clauses", to_attr="clause_list"))
-        .order_by("number")
-    )
-    return render(request, "obligations/regulation.html", {"regulation": reg, "articles": articles})
-
-
-@login_required
-def regulation_import(request):
-    """The lead brings a regulation in: upload → the dry run as the preview → confirm."""
-    if not may_import_regulation(request.user):
-        raise PermissionDenied
-    context = {}
-    form = RegulationUploadForm()
-    if request.method == "POST" and "confirm" in request.POST:
-        report = regulation_upload.confirm(request)
-        if report is None:
-            return redirect("regulation-import")
-        return redirect("regulation-detail", pk=report.regulation.pk)
-    status = 200
-    if request.method == "POST":
-        form = RegulationUploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            context.update(regulation_upload.preview(request, form) or {})
-        if form.errors:
-            status = 400
-    context["form"] = form
-    return render(request, "obligations/regulation_import.html", context, status=status)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

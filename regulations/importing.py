@@ -354,6 +354,17 @@ def _check_amendment(text: str, parsed: ParsedRegulation, regulation: Regulation
     return sha
 
 
+def _check_related(parsed: ParsedRegulation, title: str, lineage: Lineage) -> None:
+    """A text under another title whose duties match none of the regulation's is not its amendment."""
+    if parsed.title == title:
+        return
+    has_old = any(link.old is not None for link in lineage.links)
+    if has_old and not any(link.old is not None and link.new is not None for link in lineage.links):
+        raise RegulationFormatError(
+            f"文本《{parsed.title}》与《{title}》没有相同或相近的条款，不像是它的修正或修订文本"
+        )
+
+
 def preview_amendment(
     text: str, *, regulation: Regulation, corrections: list[tuple] | None = None
 ) -> tuple[ParsedRegulation, list[ExtractedClause], Lineage]:
@@ -364,6 +375,7 @@ def preview_amendment(
     old = [duty_of_clause(c) for c in _in_force_clauses(current_version(regulation))]
     new = [duty_of_extracted(c) for c in extracted]
     lineage = match(old, new)
+    _check_related(parsed, regulation.title, lineage)
     if corrections:
         try:
             lineage = correct(lineage, old, new, corrections)
@@ -380,8 +392,11 @@ def import_amendment(
     effective: dt.date,
     kind: str = RegulationVersion.Kind.AMENDED,
     corrections: list[tuple] | None = None,
+    adopted_on: dt.date | None = None,
+    promulgated_on: dt.date | None = None,
 ) -> ImportReport:
-    """Add the amended text as the regulation's next version, beside the old one.
+    """Add the amended text as the regulation's next version, beside the old one. 通过/公布 dates
+    given override those read from the text's front matter.
 
     The new version gets its own chapters, articles and clauses; the old version's clauses stay
     as they are (the obligations on them keep their text and history) and are marked superseded.
@@ -394,7 +409,12 @@ def import_amendment(
     depts = {d.code: d for d in Department.objects.all()}
     previous = current_version(regulation)
     old_clauses = _in_force_clauses(previous)
+    old_title = regulation.title
     version = _new_version(regulation, parsed, text, sha, kind=kind, effective_on=effective)
+    if adopted_on or promulgated_on:
+        version.adopted_on = adopted_on or version.adopted_on
+        version.promulgated_on = promulgated_on or version.promulgated_on
+        version.save(update_fields=["adopted_on", "promulgated_on"])
     regulation.title = parsed.title
     regulation.preamble = parsed.preamble
     regulation.effective_date = effective
@@ -408,6 +428,7 @@ def import_amendment(
     new = [duty_of_clause(synced.clause) for synced in report.clauses]
     old = [duty_of_clause(c) for c in old_clauses]
     report.lineage = match(old, new)
+    _check_related(parsed, old_title, report.lineage)
     if corrections:
         try:
             report.lineage = correct(report.lineage, old, new, corrections)

@@ -7,6 +7,7 @@ SeparateDatabaseAndState: no data was copied).
 """
 
 import time
+import uuid
 
 from django.conf import settings
 from django.db import models, transaction
@@ -385,3 +386,69 @@ class BodyClass(models.Model):
             for zone in Department.objects.filter(active=True, level=Department.Level.ZONE):
                 members.setdefault(zone.pk, zone)
         return sorted(members.values(), key=lambda d: (d.sort_order, d.code))
+
+
+# ---------------------------------------------------------------------------------------------
+# An uploaded regulation file between its upload and its confirmation
+# ---------------------------------------------------------------------------------------------
+
+
+class RegulationUpload(models.Model):
+    """A regulation file the lead (or the admin) uploaded, kept until it is confirmed: the new
+    regulation's import or an amendment of one. A person keeps one at a time (the next upload
+    replaces it); the hourly clean-up removes those left for a day (obligations.tasks).
+
+    A large file is read by a worker (obligations.regulation_upload): the row carries the progress
+    the page polls, then the text read, or the error in Chinese. What is confirmed is exactly the
+    text previewed."""
+
+    class Purpose(models.TextChoices):
+        IMPORT = "import", "导入法规"
+        AMEND = "amend", "导入修正/修订文本"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "读取中"
+        DONE = "done", "已就绪"
+        FAILED = "failed", "读取失败"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.CASCADE, related_name="+"
+    )
+    purpose = models.CharField("用途", max_length=16, choices=Purpose.choices)
+    regulation = models.ForeignKey(
+        Regulation, verbose_name="被修改的法规", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    file_name = models.CharField("文件名", max_length=255)
+    source_format = models.CharField("文件格式", max_length=8, blank=True)
+    data = models.BinaryField("文件内容（读取后清空）", blank=True, default=b"")
+    params = models.JSONField("选项", default=dict, blank=True)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
+    stage = models.CharField("阶段", max_length=40, blank=True)
+    done = models.PositiveIntegerField("已处理", default=0)
+    total = models.PositiveIntegerField("总数", default=0)
+    text = models.TextField("读出的文本", blank=True)
+    preview = models.JSONField("预览", default=dict, blank=True)
+    error = models.TextField("错误信息", blank=True)
+    created_at = models.DateTimeField("上传时间", default=clock.now)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "待确认的法规文件"
+        verbose_name_plural = "待确认的法规文件"
+        # One upload per person: the next replaces it (obligations.regulation_upload.upload_create).
+        constraints = [models.UniqueConstraint(fields=["owner"], name="uniq_regulation_upload_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name}（{self.get_status_display()}）"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0

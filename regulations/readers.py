@@ -16,6 +16,7 @@ import os
 import re
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +26,14 @@ from core.filekinds import ArchiveLimits
 
 from .parser import ARTICLE_RE, HTML_SAMPLE, RegulationFormatError, decode_text, looks_like_html
 
-__all__ = ["FORMATS", "SourceText", "read_regulation_bytes", "read_regulation_source"]
+__all__ = [
+    "FORMATS",
+    "Inspection",
+    "SourceText",
+    "inspect_regulation_bytes",
+    "read_regulation_bytes",
+    "read_regulation_source",
+]
 
 TEXT, DOCX, PDF, HTML = "txt", "docx", "pdf", "html"
 FORMATS = {TEXT: "文本", DOCX: "Word（.docx）", PDF: "PDF", HTML: "网页（HTML）"}
@@ -58,6 +66,19 @@ class SourceText:
     format: str  # one of FORMATS
 
 
+@dataclass
+class Inspection:
+    """What a file is, judged before any of its content is parsed: its form and, for a PDF, its
+    page count (the page tree walked, no page read)."""
+
+    format: str  # one of FORMATS
+    pages: int | None = None
+
+
+# Called as progress(done, total) while a long file is read: pages of a PDF, blocks of a .docx.
+Progress = Callable[[int, int], None]
+
+
 def read_regulation_source(path: str | os.PathLike[str]) -> SourceText:
     """The text of a regulation file in any supported form."""
     file = Path(path)
@@ -71,17 +92,32 @@ def read_regulation_source(path: str | os.PathLike[str]) -> SourceText:
     return read_regulation_bytes(data)
 
 
-def read_regulation_bytes(data: bytes) -> SourceText:
+def read_regulation_bytes(data: bytes, progress: Progress | None = None) -> SourceText:
     if len(data) > MAX_BYTES:
         raise RegulationFormatError(MSG_TOO_LARGE)
     kind = _sniff(data)
     if kind == DOCX:
-        return SourceText(_guarded(_docx_text, data, MSG_BAD_DOCX), DOCX)
+        return SourceText(_guarded(lambda d: _docx_text(d, progress), data, MSG_BAD_DOCX), DOCX)
     if kind == PDF:
-        return SourceText(_guarded(_pdf_text, data, MSG_BAD_PDF), PDF)
+        return SourceText(_guarded(lambda d: _pdf_text(d, progress), data, MSG_BAD_PDF), PDF)
     if kind == HTML:
         return SourceText(_guarded(_html_text, data, MSG_BAD_HTML), HTML)
     return SourceText(decode_text(data), TEXT)
+
+
+def inspect_regulation_bytes(data: bytes) -> Inspection:
+    """The limits a file must pass before it is parsed, judged cheaply: its size, its form, a
+    .docx's archive (entries, unpacked size) and a PDF's page count. A RegulationFormatError in
+    Chinese for a file that fails them; the web pages call this in the request and leave the
+    reading itself, which may take long, to a worker."""
+    if len(data) > MAX_BYTES:
+        raise RegulationFormatError(MSG_TOO_LARGE)
+    kind = _sniff(data)
+    if kind == DOCX:
+        _guarded(_docx_entries, data, MSG_BAD_DOCX)
+    if kind == PDF:
+        return Inspection(PDF, _guarded(_pdf_pages, data, MSG_BAD_PDF))
+    return Inspection(kind)
 
 
 def _sniff(data: bytes) -> str:
@@ -119,9 +155,7 @@ def _guarded(read, data: bytes, message: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _docx_text(data: bytes) -> str:
-    import docx  # python-docx; imported here so the text path needs no third-party library
-
+def _docx_entries(data: bytes) -> None:
     try:
         entries = filekinds.archive_entries(io.BytesIO(data), READER_LIMITS)
     except filekinds.ArchiveRefused:  # a zip bomb
@@ -130,9 +164,18 @@ def _docx_text(data: bytes) -> str:
         raise RegulationFormatError(MSG_BAD_DOCX)
     if "word/document.xml" not in {entry.filename for entry in entries}:
         raise RegulationFormatError(MSG_NOT_DOCX)
+
+
+def _docx_text(data: bytes, progress: Progress | None = None) -> str:
+    import docx  # python-docx; imported here so the text path needs no third-party library
+
+    _docx_entries(data)
     document = docx.Document(io.BytesIO(data))
     lines = []
-    for block in document.element.body.iterchildren():
+    blocks = list(document.element.body.iterchildren())
+    for done, block in enumerate(blocks, 1):
+        if progress is not None and (done % 200 == 0 or done == len(blocks)):
+            progress(done, len(blocks))
         tag = block.tag.rsplit("}", 1)[-1]
         if tag == "p":
             lines.append(_docx_paragraph_text(block))
@@ -174,22 +217,32 @@ class _Line:
     size: float
 
 
-def _pdf_text(data: bytes) -> str:
+def _pdf_open(data: bytes):
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
     try:
-        pdf = pdfplumber.open(io.BytesIO(data))
+        return pdfplumber.open(io.BytesIO(data))
     except Exception as exc:  # pdfplumber wraps pdfminer's errors; the cause says what went wrong
         causes = [exc, exc.__cause__, exc.__context__, *exc.args]
         if any(isinstance(c, PDFPasswordIncorrect | PDFEncryptionError) for c in causes):
             raise RegulationFormatError(MSG_ENCRYPTED_PDF) from exc
         raise
-    with pdf:
-        _check_page_count(pdf.doc)
+
+
+def _pdf_pages(data: bytes) -> int:
+    with _pdf_open(data) as pdf:
+        return _check_page_count(pdf.doc)
+
+
+def _pdf_text(data: bytes, progress: Progress | None = None) -> str:
+    with _pdf_open(data) as pdf:
+        total = _check_page_count(pdf.doc)
         lines: list[_Line] = []
         heights = []
         for number, page in enumerate(pdf.pages):
+            if progress is not None:
+                progress(number, total)
             heights.append(float(page.height))
             for line in page.extract_text_lines(return_chars=True, strip=True):
                 text = line["text"]
@@ -207,16 +260,18 @@ def _pdf_text(data: bytes) -> str:
                         statistics.median(sizes),
                     )
                 )
+    if progress is not None:
+        progress(total, total)
     body = _drop_running_lines(lines, heights)
     if not body:  # nothing but page numbers, or no text at all
         raise RegulationFormatError(MSG_SCANNED_PDF)
     return "\n".join(_blocks(body))
 
 
-def _check_page_count(document) -> None:
+def _check_page_count(document) -> int:
     """Refuse a PDF of more than MAX_PDF_PAGES pages before any page is read: first by the count
     its page tree declares, then by walking the tree (a declared count may lie), which reads the
-    pages' dictionaries but none of their content."""
+    pages' dictionaries but none of their content. Returns the pages counted."""
     from itertools import islice
 
     from pdfminer.pdfpage import PDFPage
@@ -226,8 +281,10 @@ def _check_page_count(document) -> None:
     declared = resolve1(tree.get("Count")) if isinstance(tree, dict) else None
     if isinstance(declared, int) and declared > MAX_PDF_PAGES:
         raise RegulationFormatError(MSG_TOO_MANY_PAGES)
-    if sum(1 for _ in islice(PDFPage.create_pages(document), MAX_PDF_PAGES + 1)) > MAX_PDF_PAGES:
+    pages = sum(1 for _ in islice(PDFPage.create_pages(document), MAX_PDF_PAGES + 1))
+    if pages > MAX_PDF_PAGES:
         raise RegulationFormatError(MSG_TOO_MANY_PAGES)
+    return pages
 
 
 def _drop_running_lines(lines: list[_Line], heights: list[float]) -> list[_Line]:

@@ -584,6 +584,10 @@ AUDIT_CHECKPOINT_RETIRED_KEYS = env_list("AUDIT_CHECKPOINT_RETIRED_KEYS", [])
 AUDIT_CHECKPOINT_LOG = Path(os.environ.get("AUDIT_CHECKPOINT_LOG", VAR_DIR / "audit-checkpoints.log"))
 # Above this many obligations an export runs as a Celery task instead of in the request.
 REPORT_SYNC_MAX_ROWS = env_int("REPORT_SYNC_MAX_ROWS", 2000)
+# An uploaded regulation file above this many bytes (or a PDF of more than 100 pages, or an
+# amendment of a regulation with more than 200 obligations) is read and previewed by a Celery task,
+# the page showing its progress; smaller work is done in the request (obligations/regulation_upload.py).
+REGULATION_SYNC_MAX_BYTES = env_int("REGULATION_SYNC_MAX_BYTES", 1024 * 1024)
 # The CJK TrueType font the PDF reports embed (a subset of it): wqy-zenhei.ttc from Debian's
 # fonts-wqy-zenhei. Empty: found with fc-match or at Debian's path (reports/fonts.py).
 REPORT_FONT_FILE = os.environ.get("REPORT_FONT_FILE", "")

@@ -218,6 +218,8 @@ def regulation_amend(
     actor: User | None,
     kind: str = RegulationVersion.Kind.AMENDED,
     corrections: list[tuple] | None = None,
+    adopted_on: dt.date | None = None,
+    promulgated_on: dt.date | None = None,
 ) -> AmendmentResult:
     """Import `text` as the next version of `regulation`, in force from `effective`, and carry
     every obligation over. `corrections` are the lead's: (kind, old ref, new ref) links that replace
@@ -225,7 +227,13 @@ def regulation_amend(
     leaves the database as it was."""
     _require_lead(actor)
     report = importing.import_amendment(
-        text, regulation=regulation, effective=effective, kind=kind, corrections=corrections
+        text,
+        regulation=regulation,
+        effective=effective,
+        kind=kind,
+        corrections=corrections,
+        adopted_on=adopted_on,
+        promulgated_on=promulgated_on,
     )
     result = AmendmentResult(
         regulation=report.regulation, version=report.version, lineage=report.lineage, report=report
@@ -286,6 +294,8 @@ def regulation_amend(
             "kind": result.version.kind,
             "effective": effective.isoformat(),
             "source_sha256": result.version.source_sha256,
+            "adopted": result.version.adopted_on.isoformat() if result.version.adopted_on else None,
+            "promulgated": result.version.promulgated_on.isoformat() if result.version.promulgated_on else None,
             "lineage": result.lineage.counts(),
             "corrections": [list(c) for c in corrections or []],
             "outcomes": result.outcomes,
