@@ -11,6 +11,7 @@ from obligations import services
 from obligations.models import today
 from tests.e2e.conftest import DESKTOP, PHONE, login, screenshot
 from tests.e2e.data import act, owned_by, set_due, submit_with_link
+from tests.test_ledger import export, fill
 
 HEADER_MAX = 72  # one line: the product's name, the unread badge, the menu button
 TWO_CHARACTERS = 2 * 14  # the narrowest a cell with text may be: two characters of the cards' font
@@ -180,3 +181,23 @@ def test_the_leads_dashboard_tables_are_cards_on_a_phone(page, live_server, phon
     assert label_of(card.locator("td.num").first) == "承担义务"
     expect(page.locator("#sec-bodies thead a").first).to_be_visible()
     screenshot(page, "phone-dashboard-bodies")
+
+
+def test_the_ledger_preview_reads_as_cards_on_a_phone(page, live_server, cast, phone_world, tmp_path):
+    alice = cast["alice"]
+    filled = {"本期进展": "已完成方案起草，报分管领导审定", "状态申请": "开始办理"}
+    rows = {o.pk: filled for o in owned_by("JN-DSJ")[2:5]}
+    workbook = tmp_path / "台账.xlsx"
+    workbook.write_bytes(fill(export(alice, alice.department), rows))
+    login(page, live_server, "alice")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/tasks/ledger/import/")
+    page.locator("input[type=file]").set_input_files(str(workbook))
+    page.locator("button:text-is('上传并预览')").click()
+    preview = page.locator(".ledger-preview table")
+    expect(preview.locator("tbody tr")).to_have_count(3)
+    assert narrow_cells(page, ".ledger-preview table") == []
+    cells = preview.locator("tbody tr").first.locator("td")
+    assert [label_of(cells.nth(i)) for i in range(cells.count())] == preview.locator("thead th").all_inner_texts()
+    assert measure(page, "phone ledger preview")["width"] <= PHONE["width"]
+    screenshot(page, "phone-ledger-preview")
