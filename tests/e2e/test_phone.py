@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from notifications.models import Notification
 from obligations import services
 from obligations.models import today
-from tests.e2e.conftest import DESKTOP, PHONE, login, screenshot
+from tests.e2e.conftest import DESKTOP, PHONE, SHOTS, login, screenshot
 from tests.e2e.data import act, owned_by, set_due, submit_with_link
 from tests.test_ledger import export, fill
 
@@ -106,6 +106,8 @@ def test_staff_header_is_one_line_on_a_phone_and_opens_its_menu(page, live_serve
     expect(button).to_have_attribute("aria-expanded", "true")
     expect(page.locator("header .mainnav a:text-is('我的任务')")).to_be_visible()
     expect(page.locator("header .who button:text-is('退出')")).to_be_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "phone-menu-open-phone.png"))
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('#site-menu') !== null")
     page.keyboard.press("Escape")
