@@ -9,6 +9,11 @@ urlpatterns = [
     path("regulation/", views.regulations, name="regulation"),
     path("regulation/import/", views.regulation_import, name="regulation-import"),
     path("regulation/<int:pk>/", views.regulation, name="regulation-detail"),
+    path(
+        "regulation/<int:pk>/amendment/withdraw/",
+        views.regulation_amendment_withdraw,
+        name="regulation-amendment-withdraw",
+    ),
     path("obligations/<int:pk>/", views.obligation_detail, name="obligation-detail"),
     path("obligations/<int:pk>/act/<slug:name>/", views.obligation_action, name="obligation-action"),
     path("obligations/<int:pk>/milestones/<int:mid>/done/", views.milestone_done, name="milestone-done"),

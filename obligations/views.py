@@ -177,6 +177,7 @@ def _context(request, obligation, bound: dict | None = None):
         "forms": form_objects,
         "today": today(),
         "history": AuditEntry.objects.filter(obligation=obligation).select_related("actor").order_by("-id")[:100],
+        "pending_change": selectors.pending_change(obligation),
         "max_mb": settings.EVIDENCE_MAX_BYTES // (1024 * 1024),
     }
 
@@ -457,7 +458,37 @@ def regulation(request, pk):
         .prefetch_related(Prefetch("clauses", to_attr="clause_list"))
         .order_by("number")
     )
-    return render(request, "obligations/regulation.html", {"regulation": reg, "articles": articles})
+    pending = selectors.pending_amendment(reg.pk)
+    context = {"regulation": reg, "articles": articles, "pending": pending}
+    if pending is not None:
+        context["pending_summary"] = selectors.pending_summary(pending)
+        context["may_withdraw"] = may_import_regulation(request.user)
+        context["withdraw_form"] = forms.AmendmentWithdrawForm()
+    return render(request, "obligations/regulation.html", context)
+
+
+@login_required
+def regulation_amendment_withdraw(request, pk):
+    """The lead withdraws the regulation's pending amendment (待生效) before it takes effect."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not may_import_regulation(request.user):
+        raise PermissionDenied
+    reg = get_object_or_404(Regulation, pk=pk)
+    pending = selectors.pending_amendment(reg.pk)
+    form = forms.AmendmentWithdrawForm(request.POST)
+    if pending is None:
+        messages.error(request, "该法规没有待生效的修订")
+    elif not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+    else:
+        try:
+            services.amendment_withdraw(amendment=pending, actor=request.user, reason=form.cleaned_data["reason"])
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "已撤回待生效的修订，各项义务继续按现行条文执行")
+    return redirect("regulation-detail", pk=pk)
 
 
 @login_required

@@ -16,7 +16,13 @@ call them as `services.<function>`; none holds a rule. Reads (where a body stand
 reports, the objection deadline, the stale-version message) are selectors: obligations.selectors.
 """
 
-from .amendments import obligation_review_confirm, regulation_amend
+from .amendments import (
+    amendment_apply,
+    amendment_withdraw,
+    amendments_apply_due,
+    obligation_review_confirm,
+    regulation_amend,
+)
 from .assignment import objection_decide, objection_raise, obligation_add_cooperating, obligation_reassign
 from .bodies import (
     body_class_save,
@@ -73,4 +79,7 @@ __all__ = [
     "decision_mark_seen",
     "regulation_amend",
     "obligation_review_confirm",
+    "amendment_apply",
+    "amendments_apply_due",
+    "amendment_withdraw",
 ]
