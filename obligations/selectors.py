@@ -217,6 +217,7 @@ class RegulationLine:
     overdue: int = 0
     on_time: int = 0
     late: int = 0
+    repealed: int = 0  # 已废止: outside `total` (obligations.figures.TOTAL_RULE)
 
     @property
     def in_force(self) -> bool:
@@ -265,6 +266,7 @@ def regulation_lines(*, user, window: LightWindow | None = None) -> list[Regulat
                 overdue=row.get("overdue", 0),
                 on_time=row.get("on_time", 0),
                 late=row.get("late", 0),
+                repealed=row.get(str(Obligation.Status.REPEALED), 0),
             )
         )
     return lines
