@@ -51,5 +51,5 @@ AMENDMENTS_TASK = "obligations.tasks.apply_due_amendments"
 def apply_due_amendments() -> dict:
     from .services import amendments_apply_due
 
-    results = amendments_apply_due()
-    return {"applied": [result.amendment.pk for result in results]}
+    results, failed = amendments_apply_due()
+    return {"applied": [result.amendment.pk for result in results], "failed": failed}

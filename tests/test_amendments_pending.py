@@ -7,7 +7,7 @@ import threading
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -269,7 +269,7 @@ def test_two_runs_at_once_carry_over_once(people, story):
     def run():
         try:
             barrier.wait()
-            results.extend(services.amendments_apply_due())  # the real clock is past 2026-06-01
+            results.extend(services.amendments_apply_due()[0])  # the real clock is past 2026-06-01
         except Exception as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)
         finally:
@@ -285,3 +285,14 @@ def test_two_runs_at_once_carry_over_once(people, story):
     assert AuditEntry.objects.filter(action=AuditAction.REGULATION_AMENDED).count() == 1
     assert Carryover.objects.values("obligation_id", "version_id").distinct().count() == Carryover.objects.count()
     assert verify_chain().ok
+
+
+def test_an_amendment_that_cannot_be_carried_over_stays_pending_and_is_reported(people, story):
+    amendment = _confirm(people["lena"], story).amendment
+    before = _state()
+    # As if the text had changed under it: a correction naming a position the text lacks.
+    Amendment.objects.filter(pk=amendment.pk).update(corrections=[["new", None, "99.1.1"]])
+    with pytest.raises(CommandError, match="applied 0, pending 1, failed 1"):
+        _apply("2026-06-01")
+    amendment.refresh_from_db()
+    assert amendment.is_pending and _state() == before
