@@ -7,7 +7,8 @@
 - assignment: reassigning, cooperating bodies, objections;
 - reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen:
   decisions read; regulations: a regulation's text imported, its obligations created.
-- amendments: a new version of a regulation carries the obligations over, clause by clause.
+- amendments: the lead's decision to amend a regulation, pending until its effective date, applied
+  once on the day, or withdrawn; carryover: the new version carries the obligations over, clause by clause.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
 permission (`obligations.permissions.can`) and the state, each writing the audit trail with the
