@@ -25,6 +25,7 @@ from reports import asof
 from reports import services as report_services
 from tests.conftest import make_user
 from tests.test_amendments import TEXT_2016, TEXT_2024, TEXT_CONSTRUCTED, at, cited, read
+from tests.test_celery_worker import redis_url, worker  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +297,37 @@ def test_an_amendment_that_cannot_be_carried_over_stays_pending_and_is_reported(
         _apply("2026-06-01")
     amendment.refresh_from_db()
     assert amendment.is_pending and _state() == before
+
+
+@pytest.fixture
+def amendment_worker(request):
+    """A real worker process (tests.test_celery_worker) on the test database and Redis."""
+    return request.getfixturevalue("worker")
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_task_on_a_real_worker_races_the_command_and_applies_once(people, story, amendment_worker, settings):
+    from obligations.tasks import AMENDMENTS_TASK
+    from tracker.celery import app
+
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == AMENDMENTS_TASK)
+    assert entry["schedule"] == 3600
+    amendment = _confirm(people["lena"], story).amendment
+    # Two deliveries of the beat task and the operator's command at the same moment (the real
+    # clock is past the effective date).
+    pending = [app.send_task(AMENDMENTS_TASK) for _ in range(2)]
+    out = StringIO()
+    call_command("apply_amendments", stdout=out)
+    try:
+        outcomes = [result.get(timeout=180) for result in pending]
+    except Exception as exc:
+        raise AssertionError(amendment_worker.log_path.read_text(errors="replace")[-4000:]) from exc
+    applied = [pk for outcome in outcomes for pk in outcome["applied"]]
+    applied += [amendment.pk] if "applied 1" in out.getvalue() else []
+    assert applied == [amendment.pk]
+    amendment.refresh_from_db()
+    assert amendment.state == Amendment.State.APPLIED
+    assert AuditEntry.objects.filter(action=AuditAction.REGULATION_AMENDED).count() == 1
+    assert Carryover.objects.filter(obligation=cited(26, 1, "JN-SCJGJ", 1), version=amendment.version).count() == 1
+    assert verify_chain().ok
