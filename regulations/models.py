@@ -140,6 +140,9 @@ class Amendment(models.Model):
     source_text = models.TextField("修订后文本")
     source_sha256 = models.CharField("文本摘要", max_length=64)
     effective_on = models.DateField("施行日期")
+    # 通过/公布 as the lead gave them (else read from the text's front matter when it is imported).
+    adopted_on = models.DateField("通过日期", null=True, blank=True)
+    promulgated_on = models.DateField("公布日期", null=True, blank=True)
     corrections = models.JSONField("对应关系更正", default=list, blank=True)
     plan = models.JSONField("结转预告", default=dict, blank=True)
     state = models.CharField("状态", max_length=16, choices=State.choices, default=State.PENDING)

@@ -75,6 +75,8 @@ def regulation_amend(
     actor: User | None,
     kind: str = RegulationVersion.Kind.AMENDED,
     corrections: list[tuple] | None = None,
+    adopted_on: dt.date | None = None,
+    promulgated_on: dt.date | None = None,
 ) -> AmendmentResult:
     """The lead confirms `text` as the next version of `regulation`, in force from `effective`.
 
@@ -84,30 +86,34 @@ def regulation_amend(
     (`amendments_apply_due`) carries them over then. `corrections` are the lead's: (kind, old ref,
     new ref) links that replace the matcher's for those duties (regulations.lineage.correct). All or
     nothing: any refusal leaves the database as it was. While one amendment of the regulation
-    waits, another is refused."""
+    waits, another is refused. `adopted_on` / `promulgated_on` (通过/公布), when given, override the
+    dates read from the text."""
     _require_lead(actor)
     # One decision at a time per regulation: two leads confirming at once queue here.
     regulation = Regulation.objects.select_for_update().get(pk=regulation.pk)
     waiting = Amendment.objects.filter(regulation=regulation, state=Amendment.State.PENDING).first()
     if waiting is not None:
         raise InvalidTransition(msg_pending(waiting), code="amendment_pending")
-    corrections = [list(c) for c in corrections or []]
+    decision = {
+        "regulation": regulation,
+        "kind": kind,
+        "source_text": text,
+        "source_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "effective_on": effective,
+        "adopted_on": adopted_on,
+        "promulgated_on": promulgated_on,
+        "corrections": [list(c) for c in corrections or []],
+        "confirmed_by": actor,
+    }
     if effective > clock.today():
-        return _schedule(regulation, text, effective, actor, kind, corrections)
-    amendment = Amendment.objects.create(
-        regulation=regulation,
-        kind=kind,
-        source_text=text,
-        source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        effective_on=effective,
-        corrections=corrections,
-        confirmed_by=actor,
-    )
-    return carry_over(amendment)
+        return _schedule(decision)
+    return carry_over(Amendment.objects.create(**decision))
 
 
-def _schedule(regulation, text, effective, actor, kind, corrections) -> AmendmentResult:
+def _schedule(decision: dict) -> AmendmentResult:
     """Record the amendment as pending (待生效) with what it will do, and tell the bodies concerned."""
+    regulation, text, kind = decision["regulation"], decision["source_text"], decision["kind"]
+    effective, actor, corrections = decision["effective_on"], decision["confirmed_by"], decision["corrections"]
     parsed, extracted, lineage = importing.preview_amendment(
         text, regulation=regulation, corrections=[tuple(c) for c in corrections] or None
     )
@@ -118,20 +124,11 @@ def _schedule(regulation, text, effective, actor, kind, corrections) -> Amendmen
         if c.kind == Clause.Kind.DUTY
     }
     steps = plan(lineage.links, live=live_obligations, bodies=lambda new: named.get(new, []))
-    adopted, _ = importing.dates_of(parsed)
+    adopted = decision["adopted_on"] or importing.dates_of(parsed)[0]
     label = RegulationVersion(
         number=(regulation.versions.count() or 1) + 1, kind=kind, adopted_on=adopted, effective_on=effective
     ).label
-    amendment = Amendment.objects.create(
-        regulation=regulation,
-        kind=kind,
-        source_text=text,
-        source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        effective_on=effective,
-        corrections=corrections,
-        confirmed_by=actor,
-        plan=_plan_json(steps, label),
-    )
+    amendment = Amendment.objects.create(**decision, plan=_plan_json(steps, label))
     audit.record(
         AuditAction.AMENDMENT_SCHEDULED,
         actor=actor,

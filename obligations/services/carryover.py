@@ -274,12 +274,15 @@ def plan(links: list[Link], *, live: Callable, bodies: Callable, taken: Callable
 def carry_over(amendment: Amendment) -> AmendmentResult:
     """Import the amendment's text as the next version and take every step of its plan."""
     regulation = amendment.regulation
+    # The lead's 通过/公布 dates, where given, override the text's (passed only then).
+    dates = {k: getattr(amendment, k) for k in ("adopted_on", "promulgated_on") if getattr(amendment, k)}
     report = importing.import_amendment(
         amendment.source_text,
         regulation=regulation,
         effective=amendment.effective_on,
         kind=amendment.kind,
         corrections=[tuple(c) for c in amendment.corrections] or None,
+        **dates,
     )
     result = AmendmentResult(
         regulation=report.regulation,
