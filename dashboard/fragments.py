@@ -64,7 +64,12 @@ def chart_json(rows) -> str:
 # --- By body and by chapter -----------------------------------------------------------------------
 
 
-def body_rows(bodies: list[dict]) -> SafeString:
+def _repealed_cell(row: dict, repealed: bool) -> str:
+    """The 已废止 column, present only when some row has any (dashboard.views.any_repealed)."""
+    return f'<td class="num">{row["repealed"]}</td>' if repealed else ""
+
+
+def body_rows(bodies: list[dict], *, repealed: bool = False) -> SafeString:
     parts = []
     for b in bodies:
         overdue = b["overdue"]
@@ -75,6 +80,7 @@ def body_rows(bodies: list[dict]) -> SafeString:
             f"{_text(b['name'])}</a></th>"
             f'<td class="num">{b["assigned"]}</td><td class="num">{b["in_progress"]}</td>'
             f'<td class="num">{b["submitted"]}</td><td class="num">{b["verified"]}</td>'
+            f"{_repealed_cell(b, repealed)}"
             f'<td class="num{" text-red" if overdue else ""}">{overdue}</td>'
             f'<td class="num">{format_rate(b["on_time_rate"])}</td>'
             f'<td class="num">{"无动态" if idle is None else idle}</td><td>{_text(b["level_label"])}</td></tr>'
@@ -82,7 +88,7 @@ def body_rows(bodies: list[dict]) -> SafeString:
     return mark_safe("\n".join(parts))  # noqa: S308 (every value above is escaped)
 
 
-def chapter_rows(chapters: list[dict]) -> SafeString:
+def chapter_rows(chapters: list[dict], *, repealed: bool = False) -> SafeString:
     parts = []
     for c in chapters:
         parts.append(
@@ -90,7 +96,7 @@ def chapter_rows(chapters: list[dict]) -> SafeString:
             f'<th scope="row">{_text(c["label"])} {_text(c["title"])}</th>'
             f'<td class="num">{c["assigned"]}</td><td class="num">{c["not_started"]}</td>'
             f'<td class="num">{c["in_progress"]}</td><td class="num">{c["submitted"]}</td>'
-            f'<td class="num">{c["verified"]}</td><td class="num">{c["overdue"]}</td>'
+            f'<td class="num">{c["verified"]}</td>{_repealed_cell(c, repealed)}<td class="num">{c["overdue"]}</td>'
             f'<td class="num">{percent(c["completion_rate"])}</td></tr>'
         )
     return mark_safe("\n".join(parts))  # noqa: S308 (every value above is escaped)

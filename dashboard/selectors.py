@@ -175,7 +175,7 @@ def _figures(row: dict) -> dict:
         "in_progress": row[Status.IN_PROGRESS],
         "submitted": row[Status.SUBMITTED],
         "verified": row[Status.VERIFIED],
-        "repealed": row[Status.REPEALED],  # 已废止 by an amendment: in the total, never overdue
+        "repealed": row[Status.REPEALED],  # 已废止 by an amendment: outside the total, never overdue
         "overdue": row["overdue"],
         "due_soon": row["due_soon"],
         "on_time": row["on_time"],
@@ -824,7 +824,8 @@ def dashboard_trend(*, scope: DashboardScope) -> dict:
     completed_by_week = _count_by_week(
         scope.obligations.filter(status=Status.VERIFIED, verified_at__isnull=False), "verified_at"
     )
-    due_by_week = _count_by_week(scope.obligations, "due_date")
+    # A repealed obligation is no longer to be done: out of the burn-down (figures.TOTAL_RULE).
+    due_by_week = _count_by_week(scope.obligations.filter(figures.in_total_q()), "due_date")
     missed_by_week = _count_by_week(
         scope.obligations.with_missed_due_date(scope.on).filter(missed__isnull=False), "missed"
     )

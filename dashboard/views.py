@@ -86,8 +86,15 @@ def filters_from(form: DashboardFilterForm) -> DashboardFilters:
 # --- Sections -----------------------------------------------------------------------------------
 
 
+def any_repealed(rows: list[dict]) -> bool:
+    """Whether a table or stacked chart shows 已废止: only where there are any."""
+    return any(r["repealed"] for r in rows)
+
+
 def _stacked(rows: list[dict], name) -> list[dict]:
-    return [{"name": name(r), **{k: r[k] for k, _ in STATES}, "overdue": r["overdue"]} for r in rows]
+    """A stacked chart's bars: the four states, and 已废止 as its own series where there are any."""
+    states = [*STATES, REPEALED] if any_repealed(rows) else STATES
+    return [{"name": name(r), **{k: r[k] for k, _ in states}, "overdue": r["overdue"]} for r in rows]
 
 
 def _body_columns(sort: str, link) -> list[dict]:
@@ -128,17 +135,21 @@ def _section_context(name: str, scope, request, link, summary: dict | None) -> d
     if name == "bodies":
         sort = selectors.normalise_body_sort(request.GET.get("sort"))
         bodies = selectors.dashboard_bodies(scope=scope, sort=sort)
+        repealed = any_repealed(bodies)
         return {
             "bodies": bodies,
-            "body_rows": fragments.body_rows(bodies),
+            "show_repealed": repealed,
+            "body_rows": fragments.body_rows(bodies, repealed=repealed),
             "body_columns": _body_columns(sort, link),
             "chart_data": _stacked(bodies, lambda b: b["name"]),
         }
     if name == "chapters":
         chapters = selectors.dashboard_chapters(scope=scope)
+        repealed = any_repealed(chapters)
         return {
             "chapters": chapters,
-            "chapter_rows": fragments.chapter_rows(chapters),
+            "show_repealed": repealed,
+            "chapter_rows": fragments.chapter_rows(chapters, repealed=repealed),
             "chart_data": _stacked(chapters, lambda c: f"{c['label']} {c['title']}".strip()),
         }
     if name == "grid":

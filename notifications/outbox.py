@@ -217,7 +217,26 @@ def notice(message: OutboxMessage) -> dict:
         outcome = payload.get("outcome")
         regulation = obligation.clause.regulation.title
         tag = "法规修订"
-        if outcome == "review":
+        stage, made = payload.get("stage"), payload.get("kind") or "修订"
+        when = _day(payload.get("effective"))
+        if stage == "pending":  # confirmed before the effective date: a heads-up
+            tag = "法规修订预告"
+            will = {
+                "review": f"改为{new}，条文有修改，届时请复核",
+                "repealed": "该条款被删除，本项义务届时废止",
+                "released": f"修订后（{new}）不再由本单位承担",
+                "merged_away": f"并入{new}",
+            }.get(outcome, f"引用改为{new}，条文未变")
+            title = f"《{regulation}》将于{when}起按{made}后文本执行：{old}{will}"
+            summary = (
+                f"牵头部门（{who}）已确认法规{made}（{version}），自{when}起施行。"
+                f"在此之前本项义务仍按现行条文办理；施行之日起：{old}{will}。"
+            )
+        elif stage == "withdrawn":
+            tag = "法规修订撤回"
+            title = f"《{regulation}》待生效的{made}已撤回，{old}继续按现行条文执行"
+            summary = f"牵头部门（{who}）撤回了原定自{when}起施行的法规{made}，本项义务不受影响。"
+        elif outcome == "review":
             title = f"《{regulation}》修订：{new}（{old}）文字修改，请复核"
             summary = f"法规修订（{version}）改动了该项义务的条文，请对照新旧条文确认，或在异议期内提出分工异议。"
         elif outcome == "repealed":

@@ -76,6 +76,8 @@ class AuditAction(models.TextChoices):
     REGULATION_AMENDED = "regulation.amended", "导入法规修订版本"
     OBLIGATION_CARRIED = "obligation.carried", "法规修订结转"
     OBLIGATION_REVIEWED = "obligation.reviewed", "确认修订后的条款"
+    AMENDMENT_SCHEDULED = "amendment.scheduled", "确认法规修订（待生效）"
+    AMENDMENT_WITHDRAWN = "amendment.withdrawn", "撤回待生效的法规修订"
 
 
 def action_label(action: str) -> str:

@@ -33,6 +33,28 @@ ON_TIME_RULE = (
 )
 
 
+# 义务总数 and 已废止: an obligation whose duty an amendment repealed is in no total of obligations
+# (nor in the completion rate's denominator); it is shown beside the total ("另有已废止 N 项"). The
+# dashboard, its API, every report and the regulation list count with `in_total_q` / `in_total`,
+# so a total on one equals the same total on the others.
+TOTAL_RULE = "义务总数不含因法规修订已废止的义务，已废止的义务另行列示。"
+
+
+def in_total_q() -> Q:
+    """The obligations counted in 义务总数, in SQL."""
+    return ~Q(status__in=Obligation.ENDED_STATUSES)
+
+
+def in_total(status: str) -> bool:
+    """`in_total_q()` for one row in hand."""
+    return status not in Obligation.ENDED_STATUSES
+
+
+def repealed_note(repealed: int) -> str:
+    """What every page and report prints beside the total when some obligations were repealed."""
+    return f"另有已废止 {repealed} 项" if repealed else ""
+
+
 class Timeliness:
     """How an obligation stands against its due date (按期情况)."""
 
@@ -102,13 +124,13 @@ def timeliness_of(status: str, due: dt.date | None, handed: dt.date | None, on: 
 
 
 def counts(window: LightWindow) -> dict:
-    """Aggregates over today's rows: total, each state, overdue, due soon, on time, late.
+    """Aggregates over today's rows: total (TOTAL_RULE), each state, overdue, due soon, on time, late.
 
     One COUNT ... FILTER each: any number of them is one pass over the rows, grouped or not.
     """
     timeliness = timeliness_case(window.on)
     return {
-        "total": Count("id"),
+        "total": Count("id", filter=in_total_q()),
         **{str(state): Count("id", filter=Q(status=state)) for state in Status},
         "overdue": Count("id", filter=overdue_q(window.on)),
         "due_soon": Count("id", filter=due_soon_q(window)),

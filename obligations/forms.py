@@ -205,3 +205,7 @@ class LedgerUploadForm(InputForm):
 class LedgerConfirmForm(InputForm):
     token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
     name = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
+
+
+class AmendmentWithdrawForm(InputForm):
+    reason = forms.CharField(label="撤回原因", max_length=300, widget=forms.Textarea(attrs={"rows": 2}))

@@ -332,6 +332,14 @@ def _amend(upload: RegulationUpload, actor):
 
 def amendment_summary(result) -> str:
     counts = "，".join(f"{LABELS[k]} {n}" for k, n in result.lineage.counts().items() if n)
+    if result.pending:
+        # Confirmed ahead of its effective date: nothing is carried over until that day.
+        amendment = result.amendment
+        return (
+            f"已确认《{result.regulation.title}》{amendment.plan.get('version', '')}，"
+            f"自{amendment.effective_on:%Y年%m月%d日}起施行，届时逐条结转：{counts}；"
+            f"义务结转：{outcome_summary(result.outcomes)}"
+        )
     return (
         f"已导入《{result.regulation.title}》{result.version.label}，自{result.version.effective_on:%Y年%m月%d日}起施行："
         f"{counts}；义务结转：{outcome_summary(result.outcomes)}"

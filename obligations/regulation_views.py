@@ -14,12 +14,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.errors import ServiceError
 from obligations.permissions import may_import_regulation
 from regulations.forms import AmendmentUploadForm, LineageCorrectionForm, RegulationUploadForm
 from regulations.lineage import LABELS
 from regulations.models import Article, Regulation, RegulationUpload
 
-from . import regulation_upload, selectors
+from . import forms, regulation_upload, selectors, services
 from .amendment_preview import OUTCOME_LABELS
 
 Status, Purpose = RegulationUpload.Status, RegulationUpload.Purpose
@@ -55,9 +56,36 @@ def regulation(request, pk):
         .prefetch_related(Prefetch("clauses", to_attr="clause_list"))
         .order_by("number")
     )
-    context = {"regulation": reg, "articles": articles, "version": version}
+    pending = selectors.pending_amendment(reg.pk)
+    context = {"regulation": reg, "articles": articles, "version": version, "pending": pending}
     context["may_amend"] = may_import_regulation(request.user)
+    if pending is not None:
+        context["pending_summary"] = selectors.pending_summary(pending)
+        context["may_withdraw"] = context["may_amend"]
+        context["withdraw_form"] = forms.AmendmentWithdrawForm()
     return render(request, "obligations/regulation.html", context)
+
+
+@login_required
+@require_POST
+def regulation_amendment_withdraw(request, pk):
+    """The lead withdraws the regulation's pending amendment (待生效) before it takes effect."""
+    _lead_only(request)
+    reg = get_object_or_404(Regulation, pk=pk)
+    pending = selectors.pending_amendment(reg.pk)
+    form = forms.AmendmentWithdrawForm(request.POST)
+    if pending is None:
+        messages.error(request, "该法规没有待生效的修订")
+    elif not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+    else:
+        try:
+            services.amendment_withdraw(amendment=pending, actor=request.user, reason=form.cleaned_data["reason"])
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "已撤回待生效的修订，各项义务继续按现行条文执行")
+    return redirect("regulation-detail", pk=pk)
 
 
 @login_required

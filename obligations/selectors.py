@@ -16,7 +16,7 @@ from accounts.models import Department
 from core.calendar import add_working_days
 from core.clock import today
 from core.errors import StaleVersion
-from regulations.models import Clause, Regulation
+from regulations.models import Amendment, Clause, Regulation
 
 from .audit import AuditAction
 from .figures import counts, format_rate, on_time_rate, rate
@@ -245,6 +245,7 @@ class RegulationLine:
     overdue: int = 0
     on_time: int = 0
     late: int = 0
+    repealed: int = 0  # 已废止: outside `total` (obligations.figures.TOTAL_RULE)
 
     @property
     def in_force(self) -> bool:
@@ -293,6 +294,61 @@ def regulation_lines(*, user, window: LightWindow | None = None) -> list[Regulat
                 overdue=row.get("overdue", 0),
                 on_time=row.get("on_time", 0),
                 late=row.get("late", 0),
+                repealed=row.get(str(Obligation.Status.REPEALED), 0),
             )
         )
     return lines
+
+
+# --- an amendment confirmed before its effective date (待生效) -----------------------------------
+
+PENDING_WILL = {
+    Carryover.Outcome.KEPT: "条文未变，引用改为{new}，办理情况保留",
+    Carryover.Outcome.REVIEW: "改为{new}，条文有修改，届时本项义务转为待复核，请对照新旧条文确认",
+    Carryover.Outcome.REPEALED: "该条款被删除，本项义务届时以“已废止”结束，原有记录保留",
+    Carryover.Outcome.RELEASED: "修订后该条款（{new}）不再由本单位承担，届时解除本单位的义务",
+    Carryover.Outcome.MERGED_AWAY: "该条款并入{new}，本项义务届时并入该条的义务",
+}
+
+
+@dataclass
+class PendingChange:
+    """What a pending amendment will do to one obligation, in the words its page shows."""
+
+    amendment: Amendment
+    outcome: str
+    will: str
+
+    @property
+    def headline(self) -> str:
+        day = self.amendment.effective_on
+        made = self.amendment.get_kind_display()
+        return f"本条将于{day.year}年{day.month}月{day.day}日起按{made}后文本执行"
+
+
+def pending_amendment(regulation_id: int) -> Amendment | None:
+    """The regulation's amendment waiting for its effective date, if any (at most one)."""
+    return (
+        Amendment.objects.filter(regulation_id=regulation_id, state=Amendment.State.PENDING)
+        .select_related("confirmed_by", "regulation")
+        .first()
+    )
+
+
+def pending_change(obligation: Obligation) -> PendingChange | None:
+    """The change a pending amendment will make to this obligation on its effective date (None for
+    none, or for a duty kept word for word under its number)."""
+    amendment = pending_amendment(obligation.clause.regulation_id)
+    if amendment is None:
+        return None
+    entry = amendment.plan.get("obligations", {}).get(str(obligation.pk))
+    if not entry or not entry.get("tell"):
+        return None
+    will = PENDING_WILL.get(entry["outcome"], "").format(new=entry.get("new", ""), old=entry.get("old", ""))
+    return PendingChange(amendment, entry["outcome"], will)
+
+
+def pending_summary(amendment: Amendment) -> list[tuple[str, int]]:
+    """A pending amendment's plan counted by what will happen (label, number), in the 修订对照表's order."""
+    counts = amendment.plan.get("counts", {})
+    return [(label, counts[value]) for value, label in Carryover.Outcome.choices if counts.get(value)]

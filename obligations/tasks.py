@@ -53,3 +53,18 @@ def remove_stale_evidence_partials() -> dict:
     from core import storage
 
     return {"removed": storage.partial_sweep()}
+
+
+AMENDMENTS_TASK = "obligations.tasks.apply_due_amendments"
+
+
+# Idempotent: each pending amendment is carried over once (its row locked and its state read under
+# the lock, obligations.services.amendments.amendment_apply); a second worker running it at the same
+# moment finds nothing left to do. Run hourly by beat, so an amendment is in force within the first
+# hour of its effective day (Asia/Shanghai), and a beat that was down catches up.
+@shared_task(name=AMENDMENTS_TASK, acks_late=True, soft_time_limit=1200, time_limit=1500)
+def apply_due_amendments() -> dict:
+    from .services import amendments_apply_due
+
+    results, failed = amendments_apply_due()
+    return {"applied": [result.amendment.pk for result in results], "failed": failed}

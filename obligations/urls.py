@@ -21,6 +21,11 @@ urlpatterns = [
     path(
         "regulation/<int:pk>/amend/confirm/", regulation_views.regulation_amend_confirm, name="regulation-amend-confirm"
     ),
+    path(
+        "regulation/<int:pk>/amendment/withdraw/",
+        regulation_views.regulation_amendment_withdraw,
+        name="regulation-amendment-withdraw",
+    ),
     path("obligations/<int:pk>/", views.obligation_detail, name="obligation-detail"),
     path("obligations/<int:pk>/act/<slug:name>/", views.obligation_action, name="obligation-action"),
     path("obligations/<int:pk>/milestones/<int:mid>/done/", views.milestone_done, name="milestone-done"),

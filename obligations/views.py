@@ -177,6 +177,7 @@ def _context(request, obligation, bound: dict | None = None):
         "forms": form_objects,
         "today": today(),
         "history": AuditEntry.objects.filter(obligation=obligation).select_related("actor").order_by("-id")[:100],
+        "pending_change": selectors.pending_change(obligation),
         "max_mb": settings.EVIDENCE_MAX_BYTES // (1024 * 1024),
     }
 

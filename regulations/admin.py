@@ -14,6 +14,13 @@ class RegulationVersionAdmin(ReadOnlyAdmin):
     list_filter = ("regulation", "kind")
 
 
+@admin.register(models.Amendment)
+class AmendmentAdmin(ReadOnlyAdmin):
+    list_display = ("regulation", "kind", "effective_on", "state", "confirmed_by", "confirmed_at", "applied_at")
+    list_filter = ("regulation", "state")
+    exclude = ("source_text",)
+
+
 @admin.register(models.Chapter)
 class ChapterAdmin(ReadOnlyAdmin):
     list_display = ("regulation", "label", "title")

@@ -119,6 +119,87 @@ class RegulationVersion(models.Model):
         return f"第{self.number}版（{made}）"
 
 
+class Amendment(models.Model):
+    """The lead's decision to amend a regulation: the amended text, from which day it is in force,
+    the lead's corrections to the matching, and where it stands.
+
+    Confirmed before its effective date, it waits (待生效): the obligations keep their text, citation,
+    status and bodies, and `plan` says what will become of each (for the pages and the heads-up).
+    On the effective date (Asia/Shanghai) the beat task or `manage.py apply_amendments` carries the
+    obligations over exactly once (obligations.services.amendments), attributed to the lead who
+    confirmed it; then `version` is the version it made. Confirmed on or after that day, it is
+    applied at once. The lead may withdraw it while it waits.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待生效"
+        APPLIED = "applied", "已生效"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="amendments")
+    kind = models.CharField("类型", max_length=16, choices=RegulationVersion.Kind.choices)
+    source_text = models.TextField("修订后文本")
+    source_sha256 = models.CharField("文本摘要", max_length=64)
+    effective_on = models.DateField("施行日期")
+    # 通过/公布 as the lead gave them (else read from the text's front matter when it is imported).
+    adopted_on = models.DateField("通过日期", null=True, blank=True)
+    promulgated_on = models.DateField("公布日期", null=True, blank=True)
+    corrections = models.JSONField("对应关系更正", default=list, blank=True)
+    plan = models.JSONField("结转预告", default=dict, blank=True)
+    state = models.CharField("状态", max_length=16, choices=State.choices, default=State.PENDING)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="确认人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField("确认时间", default=clock.now)
+    applied_at = models.DateTimeField("生效结转时间", null=True, blank=True)
+    version = models.ForeignKey(
+        RegulationVersion,
+        verbose_name="所成版本",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="撤回人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdraw_reason = models.CharField("撤回原因", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "法规修订决定"
+        verbose_name_plural = "法规修订决定"
+        ordering = ["regulation", "id"]
+        constraints = [
+            # A second amendment may not wait beside the first: its matching would be against a
+            # text that is about to change (obligations.services.amendments refuses it in words).
+            models.UniqueConstraint(
+                fields=["regulation"], condition=models.Q(state="pending"), name="one_pending_amendment"
+            )
+        ]
+        indexes = [
+            # The beat task (amendments_apply_due) looks for pending amendments that have come due.
+            models.Index(fields=["state", "effective_on"], name="amendment_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regulation.title}（{self.get_kind_display()}，{self.effective_on:%Y-%m-%d}起施行）"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == self.State.PENDING
+
+
 class Chapter(models.Model):
     regulation = models.ForeignKey(Regulation, verbose_name="法规", on_delete=models.CASCADE, related_name="chapters")
     version = models.ForeignKey(

@@ -50,7 +50,9 @@ from obligations.figures import (
     format_rate,
     handed_in_day,
     in_body_order,
+    in_total,
     on_time_rate,
+    repealed_note,
     timeliness_of,
 )
 from obligations.models import (
@@ -294,7 +296,8 @@ class EvidenceRow:
 class Summary:
     """Counts for the summary sheet, accumulated while the rows stream past."""
 
-    total: int = 0
+    total: int = 0  # 义务总数: without 已废止 (obligations.figures.TOTAL_RULE)
+    rows: int = 0  # every row the report lists, 已废止 too
     by_state: Counter = field(default_factory=Counter)
     by_body: dict = field(default_factory=dict)
     overdue: int = 0
@@ -303,11 +306,13 @@ class Summary:
     evidence: int = 0
 
     def add(self, row: ObligationRow) -> None:
-        self.total += 1
+        self.rows += 1
         self.by_state[row.status] += 1
         body = self.by_body.setdefault(row.department_code, Counter())
-        body["total"] += 1
         body[row.status] += 1
+        if in_total(row.status):
+            self.total += 1
+            body["total"] += 1
         body[row.timeliness_kind] += 1
         self.evidence += row.evidence_count
         if row.timeliness_kind == "overdue":
@@ -320,6 +325,15 @@ class Summary:
     @property
     def on_time_rate(self) -> float | None:
         return on_time_rate(self.on_time, self.late, self.overdue)
+
+    @property
+    def repealed(self) -> int:
+        return self.by_state.get(Obligation.Status.REPEALED, 0)
+
+    @property
+    def repealed_note(self) -> str:
+        """ "另有已废止 N 项" beside the total, or ""."""
+        return repealed_note(self.repealed)
 
     def state_rows(self) -> list[tuple[str, int]]:
         return [(label, self.by_state.get(code, 0)) for code, label in Obligation.Status.choices]

@@ -26,6 +26,7 @@ from docx.shared import Mm, Pt
 
 from core import clock
 from obligations.audit import AuditAction
+from obligations.figures import in_total
 from obligations.models import AuditEntry, Obligation
 from regulations.registry import lead_department
 
@@ -91,7 +92,8 @@ def gather(ctx: asof.ReportContext, progress=None) -> ReportData:
     for done, row in enumerate(asof.iter_obligation_rows(ctx), start=1):
         summary.add(row)
         figures = chapters.setdefault(row.chapter or "未归章", ChapterFigures(row.chapter or "未归章"))
-        figures.counts["total"] += 1
+        if in_total(row.status):
+            figures.counts["total"] += 1
         figures.counts[row.status] += 1
         figures.counts[row.timeliness_kind] += 1
         if row.timeliness_kind == "overdue":
@@ -274,7 +276,8 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
     states = "、".join(f"{label}{n}项" for label, n in summary.state_rows())
     _paragraph(
         doc,
-        f"条例共分解义务{summary.total}项，涉及责任单位{bodies}个。其中{states}；逾期未提交{summary.overdue}项，"
+        f"条例共分解义务{summary.total}项{f'（{summary.repealed_note}）' if summary.repealed else ''}，"
+        f"涉及责任单位{bodies}个。其中{states}；逾期未提交{summary.overdue}项，"
         f"按期完成{summary.on_time}项，逾期完成{summary.late}项，按期完成率{_rate(summary)}。"
         f"各单位共提交佐证材料{summary.evidence}件。",
     )
@@ -391,5 +394,5 @@ def write(ctx: asof.ReportContext, out, progress=None) -> ReportData:
     doc.core_properties.title = title
     doc.save(out)
     if progress:
-        progress(summary.total)
+        progress(summary.rows)
     return data

@@ -147,7 +147,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
             progress(done)
     if len(rows) > 1:
         detail.append(_table(rows, cols, []))
-    if summary.total == 0:
+    if summary.rows == 0:
         detail.append(Paragraph("（所选范围内无义务）", BODY))
 
     story += _summary(ctx, summary, width)
@@ -173,7 +173,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
     )
     doc.build(story, canvasmaker=lambda *a, **k: NumberedCanvas(*a, running_title=running, **k))
     if progress:
-        progress(summary.total)
+        progress(summary.rows)
     return summary
 
 
@@ -191,7 +191,7 @@ def _summary(ctx, summary: asof.Summary, width) -> list:
     overall = [
         [p("义务总数"), p("逾期未提交"), p("按期完成"), p("逾期完成"), p("按期完成率"), p("佐证材料（件）")],
         [
-            p(summary.total),
+            p(f"{summary.total}（{summary.repealed_note}）" if summary.repealed else summary.total),
             p(summary.overdue),
             p(summary.on_time),
             p(summary.late),
@@ -202,7 +202,9 @@ def _summary(ctx, summary: asof.Summary, width) -> list:
     story.append(_table(overall, [width / 6] * 6, []))
     story.append(Spacer(1, 6))
     states = summary.state_rows()
-    story.append(_table([[p(label) for label, _ in states], [p(n) for _, n in states]], [width / 4] * 4, []))
+    story.append(
+        _table([[p(label) for label, _ in states], [p(n) for _, n in states]], [width / len(states)] * len(states), [])
+    )
     story.append(Paragraph("二、按责任单位统计", H2))
     head = ["责任单位", "义务数", *[label for _, label in asof.Obligation.Status.choices], "逾期未提交", "按期完成率"]
     body = [[p(h) for h in head]]
@@ -309,8 +311,8 @@ def write_by_body(ctx: asof.ReportContext, out, progress=None) -> ByBodyResult:
             # The PDF's pages are compressed already: stored, not deflated again.
             with zf.open(zipfile.ZipInfo(arcname, date_time=_zip_time(ctx)), "w", force_zip64=True) as target:
                 summary = write(body_ctx, target, body_progress)
-            result.total += summary.total
-            result.files.append((arcname, code, name, summary.total))
+            result.total += summary.rows
+            result.files.append((arcname, code, name, summary.rows))
         lines = [_line(["文件", "机构代码", "责任单位", "义务数"])]
         lines += [_line([arcname, code, name, rows]) for arcname, code, name, rows in result.files]
         lines.append(_line(["合计", "", "", result.total]))

@@ -118,7 +118,7 @@ def write(ctx: asof.ReportContext, out, progress=None) -> asof.Summary:
     _summary(summary_ws, ctx, summary)
     wb.close()
     if progress:
-        progress(summary.total)
+        progress(summary.rows)
     return summary
 
 
@@ -135,6 +135,8 @@ def _summary(sheet: Sheet, ctx: asof.ReportContext, summary: asof.Summary) -> No
     sheet.append([])
     sheet.append(["总体情况"], bold)
     sheet.append(["义务总数", summary.total])
+    if summary.repealed:
+        sheet.append(["另有已废止", summary.repealed])
     sheet.append(["逾期未提交", summary.overdue])
     sheet.append(["按期完成", summary.on_time])
     sheet.append(["逾期完成", summary.late])

@@ -232,6 +232,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600,
         "options": {"expires": 9 * 60},
     },
+    "法规修订到期结转（每小时）": {
+        "task": "obligations.tasks.apply_due_amendments",
+        "schedule": 3600,
+        "options": {"expires": 50 * 60},
+    },
     "证据半成品文件清理（每小时）": {
         "task": "obligations.tasks.remove_stale_evidence_partials",
         "schedule": 3600,

@@ -13,12 +13,12 @@ def light_field():
 class SummarySerializer(serializers.Serializer):
     on = serializers.DateField(help_text="统计日（Asia/Shanghai）")
     yellow_until = serializers.DateField(help_text="临期（黄灯）截止日：统计日起若干个工作日")
-    total = serializers.IntegerField(help_text="有效义务总数")
+    total = serializers.IntegerField(help_text="义务总数：不含已废止的义务（另见 repealed），与报告、法规列表同一口径")
     not_started = serializers.IntegerField()
     in_progress = serializers.IntegerField()
     submitted = serializers.IntegerField()
     verified = serializers.IntegerField()
-    repealed = serializers.IntegerField(help_text="已废止：法规修订删除了其条款；计入总数，不计逾期和按期完成率")
+    repealed = serializers.IntegerField(help_text="已废止：法规修订删除了其条款；不计入总数、逾期和按期完成率")
     overdue = serializers.IntegerField()
     due_soon = serializers.IntegerField(help_text="黄灯：未提交且期限在临期截止日之前")
     due_within_30_days = serializers.IntegerField(help_text="未提交且30日内到期")
@@ -33,12 +33,12 @@ class SummarySerializer(serializers.Serializer):
 
 
 class CountsMixin(serializers.Serializer):
-    assigned = serializers.IntegerField()
+    assigned = serializers.IntegerField(help_text="承担义务数：不含已废止的义务（另见 repealed）")
     not_started = serializers.IntegerField()
     in_progress = serializers.IntegerField()
     submitted = serializers.IntegerField()
     verified = serializers.IntegerField()
-    repealed = serializers.IntegerField(help_text="已废止：法规修订删除了其条款")
+    repealed = serializers.IntegerField(help_text="已废止：法规修订删除了其条款；不计入承担义务数")
     overdue = serializers.IntegerField()
     due_soon = serializers.IntegerField()
     completion_rate = serializers.FloatField(allow_null=True)

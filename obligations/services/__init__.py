@@ -7,7 +7,8 @@
 - assignment: reassigning, cooperating bodies, objections;
 - reporting: periodic reports required; bodies: the registry's proposals and classes of bodies; seen:
   decisions read; regulations: a regulation's text imported, its obligations created.
-- amendments: a new version of a regulation carries the obligations over, clause by clause.
+- amendments: the lead's decision to amend a regulation, pending until its effective date, applied
+  once on the day, or withdrawn; carryover: the new version carries the obligations over, clause by clause.
 
 Keyword-only functions named `<entity>_<verb>`, each in one transaction, each checking the
 permission (`obligations.permissions.can`) and the state, each writing the audit trail with the
@@ -16,7 +17,13 @@ call them as `services.<function>`; none holds a rule. Reads (where a body stand
 reports, the objection deadline, the stale-version message) are selectors: obligations.selectors.
 """
 
-from .amendments import obligation_review_confirm, regulation_amend
+from .amendments import (
+    amendment_apply,
+    amendment_withdraw,
+    amendments_apply_due,
+    obligation_review_confirm,
+    regulation_amend,
+)
 from .assignment import objection_decide, objection_raise, obligation_add_cooperating, obligation_reassign
 from .bodies import (
     body_class_save,
@@ -73,4 +80,7 @@ __all__ = [
     "decision_mark_seen",
     "regulation_amend",
     "obligation_review_confirm",
+    "amendment_apply",
+    "amendments_apply_due",
+    "amendment_withdraw",
 ]

@@ -1,63 +1,41 @@
-"""Amendments: a new version of a regulation carries every obligation over, clause by clause.
+"""Amendments: the lead's decision to give a regulation a new version, and when it takes effect.
 
-`regulation_amend` imports the amended text as the regulation's next version (regulations.
-importing.import_amendment: the old clauses keep their words) and, for each duty of the old text,
-does what its lineage (regulations.lineage) says:
-
-- unchanged, moved: the obligation keeps its state and history; its clause becomes the new one and
-  the old one stays visible (`Obligation.former_clause`: 原第十条第二款);
-- reworded, split, merged: the obligation keeps its state and history and goes back to its body
-  for review (待复核, `review_since`); a verified one stays verified until the lead reopens it or the
-  body confirms; the body confirms (`obligation_review_confirm`) or objects (services.assignment);
-  the further parts of a split become obligations of their own, and where several duties of one
-  body merge into one, the others end as 并入 (superseded);
-- new: new obligations; repealed: the obligations end as 已废止 with the reason and keep their
-  history (never overdue, not in the on-time rate: obligations.models.open_q);
-- a body the new words add is assigned, a body they drop is released, like a reassignment.
-
-Every change writes its audit entry, a Carryover row (the 修订对照表) and, where the body must
-hear of it, an event (Event.AMENDED).
+`regulation_amend` confirms an amended text. On or after its effective date (Asia/Shanghai) the
+obligations are carried over at once (services.carryover). Before it, the amendment waits (待生效,
+regulations.models.Amendment): the obligations keep their text, citation, status and bodies; the
+pages say what will happen from that day (selectors.pending_change); the bodies concerned hear of
+it now; and on the day the hourly beat task (or `manage.py apply_amendments`) carries them over,
+exactly once, attributed to the lead's decision (`amendment_apply`). The lead may withdraw a
+pending amendment before it takes effect (`amendment_withdraw`); while one waits, another for the
+same regulation is refused. `obligation_review_confirm` ends a 待复核.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import hashlib
+import logging
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Department, User
 from core import clock
 from core.errors import InvalidTransition, NotAllowed
 from regulations import importing
-from regulations.lineage import CHANGED_WORDS, NEW, REPEALED, SPLIT, Lineage, Link
-from regulations.models import Clause, Regulation, RegulationVersion
+from regulations.lineage import Link
+from regulations.models import Amendment, Clause, Regulation, RegulationVersion
 
 from .. import audit
 from ..audit import AuditAction
-from ..models import Carryover, Obligation
+from ..models import Obligation
 from ..outbox import Event, outbox_write
 from ..permissions import Action, can
+from .carryover import AmendmentResult, Step, carry_over, live_obligations, plan
 from .locking import check_version, fresh_obligation, update_row
 
-Outcome = Carryover.Outcome
-REASON_REPEALED = "法规修订删除了该条款（{version}，自{effective}起施行）"
-REASON_RELEASED = "法规修订后该条款不再由本单位承担（{version}）"
-REASON_MERGED = "法规修订将该条款并入{citation}（{version}）"
-
-
-@dataclass
-class AmendmentResult:
-    regulation: Regulation
-    version: RegulationVersion
-    lineage: Lineage
-    report: importing.ImportReport
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-    def count(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+__all__ = ["AmendmentResult", "find_regulation", "regulation_amend", "amendment_apply", "amendment_withdraw"]
+logger = logging.getLogger(__name__)
 
 
 def _require_lead(actor: User | None) -> None:
@@ -76,136 +54,15 @@ def find_regulation(title_or_id: str) -> Regulation | None:
     return Regulation.objects.filter(code=value).first() or Regulation.objects.filter(title=value).first()
 
 
-class _Carrier:
-    """One amendment's writes, with what they share (the actor, the version, the moment)."""
-
-    def __init__(self, result: AmendmentResult, actor: User | None, effective: dt.date):
-        self.result = result
-        self.actor = actor
-        self.version = result.version
-        self.effective = effective
-        now = clock.now()
-        start = timezone.make_aware(dt.datetime.combine(effective, dt.time.min))
-        # A duty the amendment adds is not the body's before the text is in force.
-        self.assigned_at = max(now, start)
-        self.synced = {s.clause.pk: s for s in result.report.clauses}
-
-    # --- the rows ---------------------------------------------------------------------------
-
-    def _record(self, obligation, old: Clause | None, new: Clause | None, link: Link, outcome: str, reason=""):
-        Carryover.objects.create(
-            version=self.version,
-            obligation=obligation,
-            old_clause=old,
-            new_clause=new,
-            lineage=link.kind,
-            outcome=outcome,
-            effective_on=self.effective,
-            reason=reason,
-        )
-        self.result.count(outcome)
-
-    def _event(self, obligation, outcome: str, old: Clause | None, new: Clause | None, link: Link, reason=""):
-        outbox_write(
-            event=Event.AMENDED,
-            obligation=obligation,
-            actor=self.actor,
-            payload={
-                "outcome": outcome,
-                "lineage": link.kind,
-                "old_citation": old.citation if old else "",
-                "new_citation": new.citation if new else "",
-                "version": self.version.label,
-                "effective": self.effective.isoformat(),
-                "reason": reason,
-            },
-        )
-
-    def _after(self, new: Clause | None, link: Link, **extra) -> dict:
-        return {
-            "clause": new.pk if new else None,
-            "citation": new.citation if new else "",
-            "text": new.text if new else "",
-            "lineage": link.kind,
-            "regulation_version": self.version.number,
-            "effective": self.effective.isoformat(),
-            **extra,
-        }
-
-    # --- what happens to an obligation --------------------------------------------------------
-
-    def carry(self, obligation: Obligation, old: Clause, new: Clause, link: Link) -> None:
-        review = link.kind in CHANGED_WORDS
-        fields: dict[str, Any] = {"clause": new, "former_clause": old}
-        if review:
-            fields["review_since"] = clock.now()
-        update_row(obligation, obligation.version, **fields)
-        audit.record(
-            AuditAction.OBLIGATION_CARRIED,
-            obligation=obligation,
-            actor=self.actor,
-            before={"clause": old.pk, "citation": old.citation, "text": old.text},
-            after=self._after(new, link, review=review),
-        )
-        outcome = Outcome.REVIEW if review else Outcome.KEPT
-        self._record(obligation, old, new, link, outcome)
-        if review or old.citation != new.citation:
-            self._event(obligation, outcome, old, new, link)
-
-    def repeal(self, obligation: Obligation, old: Clause, link: Link) -> None:
-        reason = REASON_REPEALED.format(version=self.version.label, effective=f"{self.effective:%Y年%m月%d日}")
-        before = obligation.status
-        update_row(obligation, obligation.version, status=Obligation.Status.REPEALED, review_since=None)
-        audit.record(
-            AuditAction.OBLIGATION_STATUS,
-            obligation=obligation,
-            actor=self.actor,
-            before={"status": before},
-            after={"status": Obligation.Status.REPEALED, "reason": reason, **self._after(None, link)},
-        )
-        self._record(obligation, old, None, link, Outcome.REPEALED, reason)
-        self._event(obligation, Outcome.REPEALED, old, None, link, reason)
-
-    def end(self, obligation: Obligation, old: Clause, new: Clause | None, link: Link, outcome: str, reason: str):
-        """Release a body the new words drop, or end a duplicate a merger leaves (superseded)."""
-        update_row(obligation, obligation.version, superseded_at=clock.now(), superseded_reason=reason[:200])
-        audit.record(
-            AuditAction.OBLIGATION_SUPERSEDED,
-            obligation=obligation,
-            actor=self.actor,
-            after={"reason": reason, **self._after(new, link)},
-        )
-        self._record(obligation, old, new, link, outcome, reason)
-        self._event(obligation, outcome, old, new, link, reason)
-
-    def assign(self, new: Clause, department, link: Link, old: Clause | None) -> Obligation:
-        obligation = Obligation.objects.create(
-            clause=new,
-            department=department,
-            former_clause=old,
-            created_at=self.assigned_at,
-        )
-        synced = self.synced.get(new.pk)
-        if synced is not None:
-            obligation.cooperating.set(synced.cooperating)
-        audit.record(
-            AuditAction.OBLIGATION_CREATED,
-            obligation=obligation,
-            actor=self.actor,
-            after={"department": department.code, **self._after(new, link)},
-        )
-        self._record(obligation, old, new, link, Outcome.ASSIGNED)
-        self._event(obligation, Outcome.ASSIGNED, old, new, link)
-        self.result.report.obligations_created += 1
-        return obligation
+def cn_date(day: dt.date) -> str:
+    """2026年6月1日, as the notices and pages write a day."""
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _live(clause: Clause) -> list[Obligation]:
-    return list(
-        clause.obligations.filter(superseded_at__isnull=True)
-        .exclude(status__in=Obligation.ENDED_STATUSES)
-        .select_related("department")
-        .order_by("department__sort_order", "id")
+def msg_pending(amendment: Amendment) -> str:
+    return (
+        f"《{amendment.regulation.title}》已有一项待生效的{amendment.get_kind_display()}"
+        f"（自{cn_date(amendment.effective_on)}起施行），请待其生效或撤回后再导入新的修订文本"
     )
 
 
@@ -221,92 +78,189 @@ def regulation_amend(
     adopted_on: dt.date | None = None,
     promulgated_on: dt.date | None = None,
 ) -> AmendmentResult:
-    """Import `text` as the next version of `regulation`, in force from `effective`, and carry
-    every obligation over. `corrections` are the lead's: (kind, old ref, new ref) links that replace
-    the matcher's for those duties (regulations.lineage.correct). All or nothing: any refusal
-    leaves the database as it was."""
+    """The lead confirms `text` as the next version of `regulation`, in force from `effective`.
+
+    On or after the effective date (Asia/Shanghai) every obligation is carried over at once. Before
+    it, the amendment waits (`result.pending`, `result.version` None): nothing of the obligations
+    changes, the bodies concerned are told what will happen on that day, and the beat task
+    (`amendments_apply_due`) carries them over then. `corrections` are the lead's: (kind, old ref,
+    new ref) links that replace the matcher's for those duties (regulations.lineage.correct). All or
+    nothing: any refusal leaves the database as it was. While one amendment of the regulation
+    waits, another is refused. `adopted_on` / `promulgated_on` (通过/公布), when given, override the
+    dates read from the text."""
     _require_lead(actor)
-    report = importing.import_amendment(
-        text,
-        regulation=regulation,
-        effective=effective,
-        kind=kind,
-        corrections=corrections,
-        adopted_on=adopted_on,
-        promulgated_on=promulgated_on,
+    # One decision at a time per regulation: two leads confirming at once queue here.
+    regulation = Regulation.objects.select_for_update().get(pk=regulation.pk)
+    waiting = Amendment.objects.filter(regulation=regulation, state=Amendment.State.PENDING).first()
+    if waiting is not None:
+        raise InvalidTransition(msg_pending(waiting), code="amendment_pending")
+    decision = {
+        "regulation": regulation,
+        "kind": kind,
+        "source_text": text,
+        "source_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "effective_on": effective,
+        "adopted_on": adopted_on,
+        "promulgated_on": promulgated_on,
+        "corrections": [list(c) for c in corrections or []],
+        "confirmed_by": actor,
+    }
+    if effective > clock.today():
+        return _schedule(decision)
+    return carry_over(Amendment.objects.create(**decision))
+
+
+def _schedule(decision: dict) -> AmendmentResult:
+    """Record the amendment as pending (待生效) with what it will do, and tell the bodies concerned."""
+    regulation, text, kind = decision["regulation"], decision["source_text"], decision["kind"]
+    effective, actor, corrections = decision["effective_on"], decision["confirmed_by"], decision["corrections"]
+    parsed, extracted, lineage = importing.preview_amendment(
+        text, regulation=regulation, corrections=[tuple(c) for c in corrections] or None
     )
-    result = AmendmentResult(
-        regulation=report.regulation, version=report.version, lineage=report.lineage, report=report
-    )
-    carrier = _Carrier(result, actor, effective)
-    clauses = {c.pk: c for c in report.old_clauses}
-    clauses.update({s.clause.pk: s.clause for s in report.clauses})
-
-    # Each old duty's obligations, per body.
-    placed: dict[tuple[int, int], Obligation] = {}  # (new clause, body) -> obligation on it
-    by_old: dict[int, list[Link]] = {}
-    for link in report.lineage.links:
-        if link.old is not None:
-            by_old.setdefault(link.old.key, []).append(link)
-    for old_id, links in by_old.items():
-        old = clauses[old_id]
-        live = _live(old)
-        if not live:
-            continue
-        if links[0].kind == REPEALED:
-            for obligation in live:
-                carrier.repeal(obligation, old, links[0])
-            continue
-        # A split: the part closest to the old words keeps the obligation; the others are assigned below.
-        primary = max(links, key=lambda link: link.score) if links[0].kind == SPLIT else links[0]
-        new = clauses[primary.new.key]
-        wanted = {d.pk for d in _bodies(carrier, new)}
-        for obligation in live:
-            if obligation.department_id not in wanted:
-                reason = REASON_RELEASED.format(version=result.version.label)
-                carrier.end(obligation, old, new, primary, Outcome.RELEASED, reason)
-            elif (new.pk, obligation.department_id) in placed:
-                reason = REASON_MERGED.format(citation=new.citation, version=result.version.label)
-                carrier.end(obligation, old, new, primary, Outcome.MERGED_AWAY, reason)
-            else:
-                carrier.carry(obligation, old, new, primary)
-                placed[(new.pk, obligation.department_id)] = obligation
-
-    # Every body each new duty names has its obligation: new duties, further parts of a split,
-    # bodies the new words add.
-    for link in report.lineage.links:
-        if link.new is None:
-            continue
-        new = clauses[link.new.key]
-        old = clauses[link.old.key] if link.old is not None and link.kind != NEW else None
-        for department in _bodies(carrier, new):
-            if (new.pk, department.pk) in placed or new.obligations.filter(department=department).exists():
-                continue
-            placed[(new.pk, department.pk)] = carrier.assign(new, department, link, old)
-
+    depts = {d.code: d for d in Department.objects.all()}
+    named = {
+        (c.article, c.paragraph, c.ordinal): [depts[code] for code in c.departments if code in depts]
+        for c in extracted
+        if c.kind == Clause.Kind.DUTY
+    }
+    steps = plan(lineage.links, live=live_obligations, bodies=lambda new: named.get(new, []))
+    adopted = decision["adopted_on"] or importing.dates_of(parsed)[0]
+    label = RegulationVersion(
+        number=(regulation.versions.count() or 1) + 1, kind=kind, adopted_on=adopted, effective_on=effective
+    ).label
+    amendment = Amendment.objects.create(**decision, plan=_plan_json(steps, label))
     audit.record(
-        AuditAction.REGULATION_AMENDED,
+        AuditAction.AMENDMENT_SCHEDULED,
         actor=actor,
         after={
-            "regulation": result.regulation.code,
-            "title": result.regulation.title,
-            "version": result.version.number,
-            "kind": result.version.kind,
+            "regulation": regulation.code,
+            "title": parsed.title,
+            "amendment": amendment.pk,
+            "kind": kind,
             "effective": effective.isoformat(),
-            "source_sha256": result.version.source_sha256,
-            "adopted": result.version.adopted_on.isoformat() if result.version.adopted_on else None,
-            "promulgated": result.version.promulgated_on.isoformat() if result.version.promulgated_on else None,
-            "lineage": result.lineage.counts(),
-            "corrections": [list(c) for c in corrections or []],
-            "outcomes": result.outcomes,
+            "source_sha256": amendment.source_sha256,
+            "lineage": lineage.counts(),
+            "corrections": corrections,
+            "outcomes": amendment.plan["counts"],
         },
     )
+    for step in steps:
+        if step.obligation is not None and step.tells_the_body:
+            _tell(step.obligation, actor, amendment, "pending", step.outcome, step.link)
+    result = AmendmentResult(
+        regulation=regulation, version=None, lineage=lineage, report=None, amendment=amendment, pending=True
+    )
+    result.outcomes = dict(amendment.plan["counts"])
     return result
 
 
-def _bodies(carrier: _Carrier, clause: Clause) -> list:
-    synced = carrier.synced.get(clause.pk)
-    return list(synced.responsible) if synced is not None else []
+def _plan_json(steps: list[Step], label: str) -> dict:
+    """What the pages show while the amendment waits: each obligation's fate, the new duties."""
+    obligations, assigned, counts = {}, [], {}
+    for step in steps:
+        counts[step.outcome] = counts.get(step.outcome, 0) + 1
+        old = step.link.old.citation if step.link.old is not None and step.old is not None else ""
+        new = step.link.new.citation if step.link.new is not None and step.new is not None else ""
+        if step.obligation is not None:
+            obligations[str(step.obligation.pk)] = {
+                "outcome": step.outcome,
+                "lineage": step.link.kind,
+                "old": old,
+                "new": new,
+                "tell": step.tells_the_body,
+            }
+        else:
+            assigned.append({"department": step.department.code, "name": step.department.short_name, "new": new})
+    return {"version": label, "obligations": obligations, "assigned": assigned, "counts": counts}
+
+
+def _tell(obligation: Obligation, actor, amendment: Amendment, stage: str, outcome: str, link: Link | None = None):
+    """The heads-up (stage "pending") or the all-clear (stage "withdrawn") to the obligation's body."""
+    entry = amendment.plan.get("obligations", {}).get(str(obligation.pk), {})
+    outbox_write(
+        event=Event.AMENDED,
+        obligation=obligation,
+        actor=actor,
+        payload={
+            "stage": stage,
+            "outcome": outcome,
+            "lineage": link.kind if link else entry.get("lineage", ""),
+            "old_citation": link.old.citation if link and link.old else entry.get("old", ""),
+            "new_citation": link.new.citation if link and link.new else entry.get("new", ""),
+            "version": amendment.plan.get("version", ""),
+            "kind": amendment.get_kind_display(),
+            "effective": amendment.effective_on.isoformat(),
+            "amendment": amendment.pk,
+            "reason": amendment.withdraw_reason if stage == "withdrawn" else "",
+        },
+    )
+
+
+# --- on the effective date -----------------------------------------------------------------------
+
+
+def amendment_apply(*, amendment_id: int) -> AmendmentResult | None:
+    """Carry a pending amendment over, once: the row is locked and its state read under the lock,
+    so a second worker (or the operator's command) running at the same moment waits, then finds
+    it applied and does nothing. None if it was not pending or is not due yet."""
+    with transaction.atomic():
+        amendment = Amendment.objects.select_for_update().filter(pk=amendment_id).order_by().first()
+        if amendment is None or not amendment.is_pending or amendment.effective_on > clock.today():
+            return None
+        return carry_over(amendment)
+
+
+def amendments_apply_due() -> tuple[list[AmendmentResult], list[int]]:
+    """Every pending amendment whose effective date has come (Asia/Shanghai), each in its own
+    transaction: (the results, the ids of those that failed). One that fails stays pending, is
+    logged with its traceback, and the others go on; the next run tries it again."""
+    due = Amendment.objects.filter(state=Amendment.State.PENDING, effective_on__lte=clock.today())
+    results, failed = [], []
+    for amendment_id in due.order_by("effective_on", "id").values_list("pk", flat=True):
+        try:
+            result = amendment_apply(amendment_id=amendment_id)
+        except Exception:
+            logger.exception("amendment %s could not be carried over; it stays pending", amendment_id)
+            failed.append(amendment_id)
+            continue
+        if result is not None:
+            results.append(result)
+    return results, failed
+
+
+@transaction.atomic
+def amendment_withdraw(*, amendment: Amendment, actor: User, reason: str) -> Amendment:
+    """The lead withdraws a pending amendment before it takes effect: nothing of it is applied, and
+    every body that had been told what would happen hears that it will not."""
+    _require_lead(actor)
+    if actor is None:
+        raise NotAllowed()
+    amendment = Amendment.objects.select_for_update().order_by().get(pk=amendment.pk)
+    if not amendment.is_pending:
+        raise InvalidTransition(f"该修订{amendment.get_state_display()}，不能撤回", code="not_pending")
+    if amendment.effective_on <= clock.today():
+        raise InvalidTransition("该修订已到施行日期，正在结转，不能撤回", code="already_effective")
+    amendment.state = Amendment.State.WITHDRAWN
+    amendment.withdrawn_by = actor
+    amendment.withdrawn_at = clock.now()
+    amendment.withdraw_reason = reason
+    amendment.save(update_fields=["state", "withdrawn_by", "withdrawn_at", "withdraw_reason"])
+    audit.record(
+        AuditAction.AMENDMENT_WITHDRAWN,
+        actor=actor,
+        before={"state": Amendment.State.PENDING},
+        after={
+            "state": Amendment.State.WITHDRAWN,
+            "regulation": amendment.regulation.code,
+            "amendment": amendment.pk,
+            "effective": amendment.effective_on.isoformat(),
+            "reason": reason,
+        },
+    )
+    told = [int(pk) for pk, entry in amendment.plan.get("obligations", {}).items() if entry.get("tell")]
+    for obligation in Obligation.objects.filter(pk__in=told).order_by("id"):
+        _tell(obligation, actor, amendment, "withdrawn", amendment.plan["obligations"][str(obligation.pk)]["outcome"])
+    return amendment
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from obligations.audit import action_label as audit_action_label
 from obligations.figures import format_rate
+from obligations.figures import repealed_note as figures_repealed_note
 from obligations.models import ExtensionRequest, Light, Objection, Obligation
 from obligations.permissions import can as can_check
 from regulations.lineage import diff
@@ -75,6 +76,12 @@ def history_change(entry) -> str:
 def rate_text(value: float | None) -> str:
     """A rate as every page and report prints it (obligations.figures.format_rate): 2.2% or —."""
     return format_rate(value)
+
+
+@register.filter
+def repealed_note(value: int | None) -> str:
+    """ "另有已废止 N 项" beside a total, or nothing (obligations.figures.TOTAL_RULE)."""
+    return figures_repealed_note(value or 0)
 
 
 @register.simple_tag

@@ -47,7 +47,13 @@
     var names = rows.map(function (r) {
       return r.name;
     });
-    var series = STATES.map(function (s) {
+    /* 已废止 is its own series where the server sent it (only where there are any). */
+    var states = rows.some(function (r) {
+      return "repealed" in r;
+    })
+      ? STATES.concat([["repealed", "已废止"]])
+      : STATES;
+    var series = states.map(function (s) {
       return {
         name: s[1],
         type: "bar",

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.errors import NotAllowed
+from core.errors import ServiceError
 from obligations.models import Carryover
 from obligations.seeding import import_regulation
 from obligations.services.amendments import find_regulation, regulation_amend
@@ -100,8 +100,8 @@ class Command(BaseCommand):
                 lineage = result.lineage
         except RegulationFormatError as exc:
             raise CommandError(f"无法导入 {file.name}：{exc.args[0]}") from exc
-        except NotAllowed as exc:
-            raise CommandError(str(exc)) from exc
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
         if as_json:
             self.stdout.write(_json_dumps(lineage_to_json(lineage)))
             return
@@ -117,6 +117,15 @@ class Command(BaseCommand):
             self.stdout.write(f"《{regulation.title}》修订对照：{counts}（未写入数据库）")
             return
         outcomes = "，".join(f"{label} {result.outcomes.get(value, 0)}" for value, label in _outcome_labels())
+        if result.pending:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"已确认《{result.regulation.title}》的{result.amendment.get_kind_display()}，"
+                    f"自 {day:%Y-%m-%d} 起施行（待生效）：{counts}；届时义务结转：{outcomes}。"
+                    "在此之前各项义务按现行条文执行，施行之日由定时任务（或 manage.py apply_amendments）结转"
+                )
+            )
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"已导入《{result.regulation.title}》{result.version.label}，自 {day:%Y-%m-%d} 起施行：{counts}；"
