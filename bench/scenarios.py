@@ -262,7 +262,7 @@ def endpoint(name, client, url, sql, params, runs, floor_path: str | None = None
     return result
 
 
-def run_all(args, selected: set[str] | None) -> list[Result]:
+def run_all(args, selected: set[str] | None, skipped: set[str] = frozenset()) -> list[Result]:
     from django.db.models import Count, Min
 
     from accounts.models import User
@@ -485,6 +485,8 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         for name, run in plan:
             if selected and not any(name.startswith(prefix) for prefix in selected):
                 continue
+            if any(name.startswith(prefix) for prefix in skipped):
+                continue
             print(f"  running {name} …", flush=True)
             try:
                 outcome = run()
@@ -661,8 +663,8 @@ def export_all(scale: float, fmt: str, name: str | None = None) -> Result:
 
     name = name or f"{fmt}_export_all"
     rows = max(1, int(200_000 * scale))
-    name = f"{connection.settings_dict['NAME']}_reports"
-    cmd = [sys.executable, "bench/report_bench.py", "--reuse", "--db-name", name, "--n", str(rows)]
+    database = f"{connection.settings_dict['NAME']}_reports"
+    cmd = [sys.executable, "bench/report_bench.py", "--reuse", "--db-name", database, "--n", str(rows)]
     cmd += ["--format", fmt, "--modes", "current"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=os.environ.copy())
     if proc.returncode != 0:
@@ -698,8 +700,13 @@ def paths_bench() -> list[Result]:
     export and import of 5,000 rows, at that size whatever the scale, in a child process on a
     database of their own (bench/paths_bench.py, built once)."""
     import json
+    from urllib.parse import urlsplit
 
-    cmd = [sys.executable, "-m", "bench.paths_bench", "--reuse", "--db-name", _child_database("paths")]
+    from .run import database_url_for
+
+    # One database for every scale: these paths have their own size.
+    name = urlsplit(database_url_for(1)).path.lstrip("/") + "_paths"
+    cmd = [sys.executable, "-m", "bench.paths_bench", "--reuse", "--db-name", name]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=os.environ.copy())
     results = []
     for line in proc.stdout.splitlines():

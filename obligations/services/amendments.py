@@ -89,19 +89,27 @@ class _Carrier:
         # A duty the amendment adds is not the body's before the text is in force.
         self.assigned_at = max(now, start)
         self.synced = {s.clause.pk: s for s in result.report.clauses}
+        self.carryovers: list[Carryover] = []
+
+    def flush(self) -> None:
+        Carryover.objects.bulk_create(self.carryovers, batch_size=1000)
+        self.carryovers = []
 
     # --- the rows ---------------------------------------------------------------------------
 
     def _record(self, obligation, old: Clause | None, new: Clause | None, link: Link, outcome: str, reason=""):
-        Carryover.objects.create(
-            version=self.version,
-            obligation=obligation,
-            old_clause=old,
-            new_clause=new,
-            lineage=link.kind,
-            outcome=outcome,
-            effective_on=self.effective,
-            reason=reason,
+        # Written together at the end (`flush`): one INSERT per thousand rows, not one per obligation.
+        self.carryovers.append(
+            Carryover(
+                version=self.version,
+                obligation=obligation,
+                old_clause=old,
+                new_clause=new,
+                lineage=link.kind,
+                outcome=outcome,
+                effective_on=self.effective,
+                reason=reason,
+            )
         )
         self.result.count(outcome)
 
@@ -139,7 +147,7 @@ class _Carrier:
         fields: dict[str, Any] = {"clause": new, "former_clause": old}
         if review:
             fields["review_since"] = clock.now()
-        update_row(obligation, obligation.version, **fields)
+        update_row(obligation, obligation.version, reread=False, **fields)
         audit.record(
             AuditAction.OBLIGATION_CARRIED,
             obligation=obligation,
@@ -155,7 +163,7 @@ class _Carrier:
     def repeal(self, obligation: Obligation, old: Clause, link: Link) -> None:
         reason = REASON_REPEALED.format(version=self.version.label, effective=f"{self.effective:%Y年%m月%d日}")
         before = obligation.status
-        update_row(obligation, obligation.version, status=Obligation.Status.REPEALED, review_since=None)
+        update_row(obligation, obligation.version, reread=False, status=Obligation.Status.REPEALED, review_since=None)
         audit.record(
             AuditAction.OBLIGATION_STATUS,
             obligation=obligation,
@@ -168,7 +176,9 @@ class _Carrier:
 
     def end(self, obligation: Obligation, old: Clause, new: Clause | None, link: Link, outcome: str, reason: str):
         """Release a body the new words drop, or end a duplicate a merger leaves (superseded)."""
-        update_row(obligation, obligation.version, superseded_at=clock.now(), superseded_reason=reason[:200])
+        update_row(
+            obligation, obligation.version, reread=False, superseded_at=clock.now(), superseded_reason=reason[:200]
+        )
         audit.record(
             AuditAction.OBLIGATION_SUPERSEDED,
             obligation=obligation,
@@ -200,13 +210,18 @@ class _Carrier:
         return obligation
 
 
-def _live(clause: Clause) -> list[Obligation]:
-    return list(
-        clause.obligations.filter(superseded_at__isnull=True)
+def _live(clause_ids) -> dict[int, list[Obligation]]:
+    """The obligations still in force on each of these clauses, each clause's in registry order
+    (one query for the whole regulation, not one per clause)."""
+    live: dict[int, list[Obligation]] = {}
+    for obligation in (
+        Obligation.objects.filter(clause_id__in=clause_ids, superseded_at__isnull=True)
         .exclude(status__in=Obligation.ENDED_STATUSES)
         .select_related("department")
         .order_by("department__sort_order", "id")
-    )
+    ):
+        live.setdefault(obligation.clause_id, []).append(obligation)
+    return live
 
 
 @transaction.atomic
@@ -231,66 +246,70 @@ def regulation_amend(
         regulation=report.regulation, version=report.version, lineage=report.lineage, report=report
     )
     carrier = _Carrier(result, actor, effective)
-    clauses = {c.pk: c for c in report.old_clauses}
-    clauses.update({s.clause.pk: s.clause for s in report.clauses})
+    # Thousands of audit entries in this one all-or-nothing transaction: the chain held once.
+    with audit.chain_held():
+        clauses = {c.pk: c for c in report.old_clauses}
+        clauses.update({s.clause.pk: s.clause for s in report.clauses})
 
-    # Each old duty's obligations, per body.
-    placed: dict[tuple[int, int], Obligation] = {}  # (new clause, body) -> obligation on it
-    by_old: dict[int, list[Link]] = {}
-    for link in report.lineage.links:
-        if link.old is not None:
-            by_old.setdefault(link.old.key, []).append(link)
-    for old_id, links in by_old.items():
-        old = clauses[old_id]
-        live = _live(old)
-        if not live:
-            continue
-        if links[0].kind == REPEALED:
-            for obligation in live:
-                carrier.repeal(obligation, old, links[0])
-            continue
-        # A split: the part closest to the old words keeps the obligation; the others are assigned below.
-        primary = max(links, key=lambda link: link.score) if links[0].kind == SPLIT else links[0]
-        new = clauses[primary.new.key]
-        wanted = {d.pk for d in _bodies(carrier, new)}
-        for obligation in live:
-            if obligation.department_id not in wanted:
-                reason = REASON_RELEASED.format(version=result.version.label)
-                carrier.end(obligation, old, new, primary, Outcome.RELEASED, reason)
-            elif (new.pk, obligation.department_id) in placed:
-                reason = REASON_MERGED.format(citation=new.citation, version=result.version.label)
-                carrier.end(obligation, old, new, primary, Outcome.MERGED_AWAY, reason)
-            else:
-                carrier.carry(obligation, old, new, primary)
-                placed[(new.pk, obligation.department_id)] = obligation
-
-    # Every body each new duty names has its obligation: new duties, further parts of a split,
-    # bodies the new words add.
-    for link in report.lineage.links:
-        if link.new is None:
-            continue
-        new = clauses[link.new.key]
-        old = clauses[link.old.key] if link.old is not None and link.kind != NEW else None
-        for department in _bodies(carrier, new):
-            if (new.pk, department.pk) in placed or new.obligations.filter(department=department).exists():
+        # Each old duty's obligations, per body.
+        placed: dict[tuple[int, int], Obligation] = {}  # (new clause, body) -> obligation on it
+        by_old: dict[int, list[Link]] = {}
+        for link in report.lineage.links:
+            if link.old is not None:
+                by_old.setdefault(link.old.key, []).append(link)
+        live_on = _live(list(by_old))
+        for old_id, links in by_old.items():
+            old = clauses[old_id]
+            live = live_on.get(old_id, [])
+            if not live:
                 continue
-            placed[(new.pk, department.pk)] = carrier.assign(new, department, link, old)
+            if links[0].kind == REPEALED:
+                for obligation in live:
+                    carrier.repeal(obligation, old, links[0])
+                continue
+            # A split: the part closest to the old words keeps the obligation; the others are assigned below.
+            primary = max(links, key=lambda link: link.score) if links[0].kind == SPLIT else links[0]
+            new = clauses[primary.new.key]
+            wanted = {d.pk for d in _bodies(carrier, new)}
+            for obligation in live:
+                if obligation.department_id not in wanted:
+                    reason = REASON_RELEASED.format(version=result.version.label)
+                    carrier.end(obligation, old, new, primary, Outcome.RELEASED, reason)
+                elif (new.pk, obligation.department_id) in placed:
+                    reason = REASON_MERGED.format(citation=new.citation, version=result.version.label)
+                    carrier.end(obligation, old, new, primary, Outcome.MERGED_AWAY, reason)
+                else:
+                    carrier.carry(obligation, old, new, primary)
+                    placed[(new.pk, obligation.department_id)] = obligation
 
-    audit.record(
-        AuditAction.REGULATION_AMENDED,
-        actor=actor,
-        after={
-            "regulation": result.regulation.code,
-            "title": result.regulation.title,
-            "version": result.version.number,
-            "kind": result.version.kind,
-            "effective": effective.isoformat(),
-            "source_sha256": result.version.source_sha256,
-            "lineage": result.lineage.counts(),
-            "corrections": [list(c) for c in corrections or []],
-            "outcomes": result.outcomes,
-        },
-    )
+        # Every body each new duty names has its obligation: new duties, further parts of a split,
+        # bodies the new words add.
+        for link in report.lineage.links:
+            if link.new is None:
+                continue
+            new = clauses[link.new.key]
+            old = clauses[link.old.key] if link.old is not None and link.kind != NEW else None
+            for department in _bodies(carrier, new):
+                if (new.pk, department.pk) in placed or new.obligations.filter(department=department).exists():
+                    continue
+                placed[(new.pk, department.pk)] = carrier.assign(new, department, link, old)
+
+        carrier.flush()
+        audit.record(
+            AuditAction.REGULATION_AMENDED,
+            actor=actor,
+            after={
+                "regulation": result.regulation.code,
+                "title": result.regulation.title,
+                "version": result.version.number,
+                "kind": result.version.kind,
+                "effective": effective.isoformat(),
+                "source_sha256": result.version.source_sha256,
+                "lineage": result.lineage.counts(),
+                "corrections": [list(c) for c in corrections or []],
+                "outcomes": result.outcomes,
+            },
+        )
     return result
 
 
