@@ -726,8 +726,9 @@ def paths_bench() -> list[Result]:
                 p95_ms=ms,
                 queries=figures["queries"],
                 errors=0 if figures["met"] is not False else 1,
-                note=f"{verdict}{figures['note']}; load {figures['load_average'][0]}",
-                extra={k: figures[k] for k in ("seconds", "target_seconds", "met", "load_average")},
+                note=f"{verdict}{figures['note']}; {figures.get('cpu_seconds')} s CPU; "
+                f"load {figures['load_average'][0]}",
+                extra={k: figures.get(k) for k in ("seconds", "cpu_seconds", "target_seconds", "met", "load_average")},
             )
         )
     if proc.returncode != 0:
