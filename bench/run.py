@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.measure import ROOT, Result
+from bench.measure import ROOT, Result, database_url_for
 
 
 def print_table(scale: float, results: list[Result]) -> None:
@@ -42,15 +42,6 @@ def print_table(scale: float, results: list[Result]) -> None:
         )
         if r.note:
             print(f"    {r.note}")
-
-
-def database_url_for(scale: float) -> str:
-    base = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/tracker_bench"
-    if scale == 1:
-        return base
-    parts = urlsplit(base)
-    suffix = str(scale).replace(".", "_")
-    return urlunsplit(parts._replace(path=f"{parts.path}_{suffix}"))
 
 
 def ensure_database(url: str) -> None:

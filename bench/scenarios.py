@@ -702,7 +702,7 @@ def paths_bench() -> list[Result]:
     import json
     from urllib.parse import urlsplit
 
-    from .run import database_url_for
+    from .measure import database_url_for
 
     # One database for every scale: these paths have their own size.
     name = urlsplit(database_url_for(1)).path.lstrip("/") + "_paths"
