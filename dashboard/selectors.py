@@ -292,6 +292,7 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
     )
     info = _department_info(r["department_id"] for r in rows)
     level_labels = dict(Department.Level.choices)
+    tz = timezone.get_current_timezone()
     result = []
     for row in rows:
         body = info[row["department_id"]]
@@ -306,7 +307,7 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
                 "sort_order": body["sort_order"],
                 **_figures(row),
                 "last_activity_at": last,
-                "days_since_activity": None if last is None else (scope.on - _local_date(last)).days,
+                "days_since_activity": None if last is None else (scope.on - _local_date(last, tz)).days,
                 "light": _light_of_counts(row),
                 "tasks_url": f"/tasks/?department={body['code']}",
             }
@@ -314,8 +315,10 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
     return _sort_bodies(result, sort)
 
 
-def _local_date(value: dt.datetime) -> dt.date:
-    return timezone.localtime(value).date()
+def _local_date(value: dt.datetime, tz=None) -> dt.date:
+    """The day of a moment in Asia/Shanghai (`timezone.localtime`); `tz` read once by a caller
+    with hundreds of rows (the current time zone is a thread-local look-up per call)."""
+    return value.astimezone(tz or timezone.get_current_timezone()).date()
 
 
 # --- By chapter and article ---------------------------------------------------------------------
