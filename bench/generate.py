@@ -1,7 +1,8 @@
 """Bulk data for the benchmarks: a province's worth of obligations, through PostgreSQL's COPY.
 
-Default scale (1.0): 16 cities x (city government, 12 districts, 27 departments), 30 regulations
-with the seed regulation's clause pattern, 200,000 obligations, 2,000,000 progress entries,
+Default scale (1.0): 16 cities x (city government, 12 districts, 27 departments), 20 regulations
+(a city running many regulations, each with the seed regulation's articles and every duty clause of
+it twice, as a second 项: about 10,000 obligations each), 200,000 obligations, 2,000,000 progress entries,
 300,000 evidence records (metadata; files are not written), 100 users, and the ledger of the
 reminders sent for every obligation that fell overdue. `--scale 0.01` makes the
 same shape at 1/100.
@@ -36,7 +37,11 @@ CITIES = [
     "滨州",
     "菏泽",
 ]
-REGULATIONS = 30
+REGULATIONS = 20
+# Each bench regulation holds the template's duty clauses this many times (the copies as further
+# 项 of the same article): 20 regulations reach the 200,000 obligations of full scale, and a
+# regulation keeps the template's articles, so the grid keeps its shape (cells count 2).
+CLAUSE_COPIES = 2
 PROGRESS_PER_OBLIGATION = 10
 EVIDENCE_PER_OBLIGATION = 1.5
 USERS = 100
@@ -111,12 +116,13 @@ def generate(scale: float, seed: int = 7) -> dict:
     User.objects.bulk_create(users)
     user_ids = list(User.objects.filter(username__startswith="bench").values_list("id", flat=True))
 
-    # Regulations, each a copy of the template's structure: 30, or more when 30 copies of one
-    # city-sized regulation cannot hold the target.
+    # Regulations, each a copy of the template's structure with every duty clause CLAUSE_COPIES
+    # times: 20, or more when 20 cannot hold the target.
     clause_templates = list(
         template.clauses.filter(kind="duty").prefetch_related("responsible").select_related("article")
     )
-    suffixes = [[d.code.removeprefix("JN-") for d in t.responsible.all()] for t in clause_templates]
+    clause_templates = [(c, copy) for copy in range(CLAUSE_COPIES) for c in clause_templates]
+    suffixes = [[d.code.removeprefix("JN-") for d in t.responsible.all()] for t, _copy in clause_templates]
     per_regulation = sum(
         1 for city in range(len(CITIES)) for bodies in suffixes for sfx in bodies if sfx in bodies_by_city[city]
     )
@@ -274,12 +280,12 @@ def _copy_regulation(template, clause_templates, r: int) -> list:
             regulation=reg,
             article=articles[c.article.number],
             paragraph_number=c.paragraph_number,
-            ordinal=c.ordinal,
+            ordinal=c.ordinal + 100 * copy,  # a copy is a further 项 of the same article
             text=c.text,
             subject=c.subject,
             kind=c.kind,
         )
-        for c in clause_templates
+        for c, copy in clause_templates
     )
 
 

@@ -1,9 +1,11 @@
 """Timing helpers shared by the runner (bench.run) and the scenarios (bench.scenarios)."""
 
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,3 +106,12 @@ def measure(name: str, fn, baseline_sql: str | None, params, runs: int, floor=No
         result.extra["floor_p50_ms"] = round(floor_p50, 2)
         result.vs_floor = round(statistics.median(samples[0]) / (floor_p50 + statistics.median(samples[1])), 2)
     return result
+
+
+def database_url_for(scale: float) -> str:
+    base = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/tracker_bench"
+    if scale == 1:
+        return base
+    parts = urlsplit(base)
+    suffix = str(scale).replace(".", "_")
+    return urlunsplit(parts._replace(path=f"{parts.path}_{suffix}"))

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.measure import ROOT, Result
+from bench.measure import ROOT, Result, database_url_for
 
 
 def print_table(scale: float, results: list[Result]) -> None:
@@ -26,7 +26,8 @@ def print_table(scale: float, results: list[Result]) -> None:
         f"{'scenario':<26}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'SQL p50':>9}{'SQL p95':>9}"
         f"{'ratio':>7}{'ratio95':>8}{'floor+':>8}{'peak MB':>9}{'errors':>8}"
     )
-    print(f"\nbenchmark at scale {scale} ({int(200_000 * scale):,} obligations)")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nbenchmark at scale {scale} ({int(200_000 * scale):,} obligations), load average at the end {load}")
     print(header)
     print("-" * len(header))
     for r in results:
@@ -41,15 +42,6 @@ def print_table(scale: float, results: list[Result]) -> None:
         )
         if r.note:
             print(f"    {r.note}")
-
-
-def database_url_for(scale: float) -> str:
-    base = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/tracker_bench"
-    if scale == 1:
-        return base
-    parts = urlsplit(base)
-    suffix = str(scale).replace(".", "_")
-    return urlunsplit(parts._replace(path=f"{parts.path}_{suffix}"))
 
 
 def ensure_database(url: str) -> None:
@@ -68,6 +60,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE", "1")))
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--only", help="comma-separated scenario names or prefixes (e.g. dashboard)")
+    parser.add_argument("--skip", help="comma-separated scenario names or prefixes not to run (e.g. paths,decision)")
     parser.add_argument("--skip-load", action="store_true", help="skip the 50-client load test")
     args = parser.parse_args()
 
@@ -100,13 +93,19 @@ def main() -> None:
     if not Obligation.objects.exists():
         print(generate.generate(args.scale))
     selected = set(args.only.split(",")) if args.only else None
-    results = scenarios.run_all(args, selected)
+    skipped = set(args.skip.split(",")) if args.skip else set()
+    # The machine may be shared: every run says how busy it was at its start and its end.
+    load_start = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average at the start: {', '.join(f'{x:.1f}' for x in load_start)}", flush=True)
+    results = scenarios.run_all(args, selected, skipped)
     print_table(args.scale, results)
     out = Path(os.environ.get("BENCH_OUT", ROOT / "bench" / "results.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "scale": args.scale,
         "obligations": Obligation.objects.count(),
+        "load_average_start": load_start,
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "scenarios": [{k: v for k, v in asdict(r).items() if k != "extra"} | r.extra for r in results],
     }
     out.write_text(json.dumps(payload, ensure_ascii=False, indent=2))

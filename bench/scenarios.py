@@ -31,6 +31,11 @@ ORDER BY o.due_date NULLS LAST, o.id
 LIMIT 20
 """
 
+# The same page with a regulation chosen (?regulation=): the body's obligations under one regulation.
+TASK_LIST_REGULATION_SQL = TASK_LIST_SQL.replace(
+    "WHERE o.department_id = %s", "WHERE o.department_id = %s AND c.regulation_id = %s", 1
+)
+
 # One obligation with its progress and evidence.
 DETAIL_SQL = """
 SELECT o.id, o.status, o.due_date, c.text,
@@ -60,6 +65,24 @@ LIMIT 21
 FEED_FIRST_SQL = FEED_SQL.replace(
     "SELECT p.id,", "SELECT (SELECT count(*) FROM obligations_progressentry) AS total, p.id,", 1
 )
+
+
+# The feed's first page with a regulation chosen: its entries and their count.
+FEED_FIRST_REGULATION_SQL = """
+SELECT (SELECT count(*) FROM obligations_progressentry p2
+        JOIN obligations_obligation o2 ON o2.id = p2.obligation_id
+        JOIN obligations_clause c2 ON c2.id = o2.clause_id WHERE c2.regulation_id = %s) AS total,
+       p.id, p.created_at, p.text, p.percent, o.id, a.number, c.paragraph_number, d.code, u.full_name
+FROM obligations_progressentry p
+JOIN obligations_obligation o ON o.id = p.obligation_id
+JOIN obligations_clause c ON c.id = o.clause_id
+JOIN obligations_article a ON a.id = c.article_id
+JOIN accounts_department d ON d.id = o.department_id
+JOIN accounts_user u ON u.id = p.author_id
+WHERE c.regulation_id = %s
+ORDER BY p.id
+LIMIT 21
+"""
 
 
 def feed_cursor(entry_id: int) -> str:
@@ -176,6 +199,36 @@ DASHBOARD_SQL = {
 }
 
 
+def by_regulation(sql: str) -> str:
+    """A dashboard baseline restricted to one regulation (%(regulation)s), as `?regulation=` restricts
+    the dashboard's scope: every scan of the obligations joins its clause."""
+    return sql.replace(
+        "FROM obligations_obligation o",
+        "FROM obligations_obligation o JOIN obligations_clause rc ON rc.id = o.clause_id"
+        " AND rc.regulation_id = %(regulation)s",
+    )
+
+
+# The regulation list (/regulation/): every regulation with its duty clauses and the figures of
+# the obligations under it (obligations.selectors.regulation_lines).
+REGULATIONS_SQL = f"""
+    WITH figures AS (
+        SELECT c.regulation_id, count(*) AS total,
+            count(*) FILTER (WHERE o.status = 'not_started'), count(*) FILTER (WHERE o.status = 'in_progress'),
+            count(*) FILTER (WHERE o.status = 'submitted'), count(*) FILTER (WHERE o.status = 'verified'),
+            count(*) FILTER (WHERE o.due_date < %(today)s AND {OPEN}),
+            count(*) FILTER (WHERE o.due_date BETWEEN %(today)s AND %(yellow)s AND {OPEN}),
+            count(*) FILTER (WHERE {ON_TIME}), count(*) FILTER (WHERE {LATE})
+        FROM obligations_obligation o JOIN obligations_clause c ON c.id = o.clause_id
+        WHERE o.superseded_at IS NULL GROUP BY c.regulation_id
+    )
+    SELECT r.id, r.code, r.title, r.effective_date,
+        (SELECT count(*) FROM obligations_clause k WHERE k.regulation_id = r.id AND k.kind = 'duty'
+         AND k.superseded_at IS NULL), f.*
+    FROM obligations_regulation r LEFT JOIN figures f ON f.regulation_id = r.id
+    ORDER BY r.effective_date, r.id"""
+
+
 def _client(user):
     from django.test import Client
 
@@ -209,7 +262,7 @@ def endpoint(name, client, url, sql, params, runs, floor_path: str | None = None
     return result
 
 
-def run_all(args, selected: set[str] | None) -> list[Result]:
+def run_all(args, selected: set[str] | None, skipped: set[str] = frozenset()) -> list[Result]:
     from django.db.models import Count, Min
 
     from accounts.models import User
@@ -303,6 +356,50 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
             ),
         ),
     ]
+    # Every list again with a regulation chosen (?regulation=): the staff member's lists under the
+    # regulation where the busiest body has most obligations, the lead's under the largest one.
+    staff_regulation = Regulation.objects.get(
+        id=Obligation.objects.filter(department_id=busiest)
+        .values("clause__regulation")
+        .annotate(n=Count("id"))
+        .order_by("-n", "clause__regulation")[0]["clause__regulation"]
+    )
+    plan += [
+        (
+            "task_list_regulation",
+            lambda: scenario(
+                "task_list_regulation",
+                staff_client,
+                f"/api/obligations/?department={code}&regulation={staff_regulation.code}",
+                TASK_LIST_REGULATION_SQL,
+                [busiest, staff_regulation.id],
+                runs,
+            ),
+        ),
+        (
+            "tasks_page_regulation",
+            lambda: scenario(
+                "tasks_page_regulation", staff_client, f"/tasks/?regulation={staff_regulation.code}", None, None, runs
+            ),
+        ),
+        (
+            "tasks_page_lead_regulation",
+            lambda: scenario(
+                "tasks_page_lead_regulation", lead_client, f"/tasks/?regulation={regulation.code}", None, None, runs
+            ),
+        ),
+        (
+            "progress_feed_first_regulation",
+            lambda: scenario(
+                "progress_feed_first_regulation",
+                lead_client,
+                f"/api/progress/?regulation={regulation.code}",
+                FEED_FIRST_REGULATION_SQL,
+                [regulation.id, regulation.id],
+                runs,
+            ),
+        ),
+    ]
     from django.utils import timezone
 
     first = Obligation.objects.active().aggregate(
@@ -317,41 +414,67 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         # The trend starts where the data start (dashboard.selectors.trend_start).
         "start": min(d for d in first_data if d is not None),
     }
+    # Each dashboard scenario province-wide, then (`…_regulation`) with the largest regulation
+    # chosen; the grid always shows one regulation, so it is measured once, with it chosen.
+    chosen = f"?regulation={regulation.code}"
     for key, sql in DASHBOARD_SQL.items():
-        url = f"/api/dashboard/{key}/" + (f"?regulation={regulation.code}" if key == "grid" else "")
+        variants = (
+            [("", chosen, sql)] if key == "grid" else [("", "", sql), ("_regulation", chosen, by_regulation(sql))]
+        )
+        for suffix, query, variant in variants:
+            plan.append(
+                (
+                    f"dashboard_{key}{suffix}",
+                    lambda name=f"dashboard_{key}{suffix}", url=f"/api/dashboard/{key}/{query}", sql=variant: scenario(
+                        name, lead_client, url, sql, dashboard_params, runs
+                    ),
+                )
+            )
+    # The page as the lead opens it (issue 15/18: the first screen only), then each section's
+    # fragment as htmx fetches it, beside the hand-written query of the same figures where there is one.
+    # `dashboard_first_screen_regulation` is the per-regulation dashboard (the regulation chosen).
+    for suffix, query in (("", ""), ("_regulation", chosen)):
         plan.append(
             (
-                f"dashboard_{key}",
-                lambda url=url, sql=sql, key=key: scenario(
-                    f"dashboard_{key}", lead_client, url, sql, dashboard_params, runs
+                f"dashboard_first_screen{suffix}",
+                lambda name=f"dashboard_first_screen{suffix}", url=f"/dashboard/{query}": scenario(
+                    name, lead_client, url, None, None, runs
                 ),
             )
         )
-    # The page as the lead opens it (issue 15/18: the first screen only), then each section's
-    # fragment as htmx fetches it, beside the hand-written query of the same figures where there is one.
-    plan.append(
-        (
-            "dashboard_first_screen",
-            lambda: scenario("dashboard_first_screen", lead_client, "/dashboard/", None, None, runs),
-        )
-    )
     from dashboard.views import FIRST_SCREEN, TABS
 
     for name in (*FIRST_SCREEN, *TABS):
-        url = f"/dashboard/section/{name}/" + (f"?regulation={regulation.code}" if name == "grid" else "")
         sql = DASHBOARD_SQL.get({"headline": "summary", "status": "summary"}.get(name, name))
-        plan.append(
-            (
-                f"dashboard_section_{name}",
-                lambda url=url, sql=sql, name=name: scenario(
-                    f"dashboard_section_{name}", lead_client, url, sql, dashboard_params if sql else None, runs
-                ),
+        variants = [("", chosen, sql)] if name == "grid" else [("", "", sql), ("_regulation", chosen, sql)]
+        for suffix, query, variant in variants:
+            if variant is not None and suffix:
+                variant = by_regulation(variant)
+            plan.append(
+                (
+                    f"dashboard_section_{name}{suffix}",
+                    lambda name=f"dashboard_section_{name}{suffix}",
+                    url=f"/dashboard/section/{name}/{query}",
+                    sql=variant: (scenario(name, lead_client, url, sql, dashboard_params if sql else None, runs)),
+                )
             )
+    # The regulation list (issue 23): every regulation with its figures, as the lead sees it.
+    plan.append(
+        (
+            "regulation_list",
+            lambda: scenario("regulation_list", lead_client, "/regulation/", REGULATIONS_SQL, dashboard_params, runs),
         )
+    )
     plan.append(("reminder_sweep", lambda: reminder_sweep(args.scale)))
     plan.append(("xlsx_export", lambda: xlsx_export(regulation.code)))
     for fmt in ("xlsx", "csv"):
         plan.append((f"{fmt}_export_all", lambda fmt=fmt: export_all(args.scale, fmt)))
+    # Issue 29, part 3: the Word report of the whole regulation (200,000 x scale obligations), the
+    # amendment and the 台账 at their own fixed size (bench/paths_bench.py), the decision-to-notice
+    # time (bench/notice_bench.py).
+    plan.append(("docx_report", lambda: export_all(args.scale, "docx", name="docx_report")))
+    plan.append(("paths", paths_bench))
+    plan.append(("decision_to_notice", notice_bench))
     if not args.skip_load:
         plan.append(("load_50_clients", lambda: load_test(staff, code, sample.id)))
 
@@ -362,9 +485,12 @@ def run_all(args, selected: set[str] | None) -> list[Result]:
         for name, run in plan:
             if selected and not any(name.startswith(prefix) for prefix in selected):
                 continue
+            if any(name.startswith(prefix) for prefix in skipped):
+                continue
             print(f"  running {name} …", flush=True)
             try:
-                results.append(run())
+                outcome = run()
+                results.extend(outcome if isinstance(outcome, list) else [outcome])
             except Exception as exc:  # a broken scenario is reported, the others still run
                 results.append(Result(name, errors=1, note=f"{type(exc).__name__}: {exc}"[:200]))
     # Beside floor+ (the floor timed in turn with the call), the same ratio against the floor row
@@ -527,7 +653,7 @@ def xlsx_export(regulation_code: str) -> Result:
     )
 
 
-def export_all(scale: float, fmt: str) -> Result:
+def export_all(scale: float, fmt: str, name: str | None = None) -> Result:
     """The auditor's export of every obligation (200,000 at full scale) with the evidence manifest,
     run as the Celery worker runs it, in a child process (bench/report_bench.py) on a database of
     its own holding one regulation of that size: the app's reports cover one regulation each."""
@@ -535,16 +661,17 @@ def export_all(scale: float, fmt: str) -> Result:
 
     from django.db import connection
 
+    name = name or f"{fmt}_export_all"
     rows = max(1, int(200_000 * scale))
-    name = f"{connection.settings_dict['NAME']}_reports"
-    cmd = [sys.executable, "bench/report_bench.py", "--reuse", "--db-name", name, "--n", str(rows)]
+    database = f"{connection.settings_dict['NAME']}_reports"
+    cmd = [sys.executable, "bench/report_bench.py", "--reuse", "--db-name", database, "--n", str(rows)]
     cmd += ["--format", fmt, "--modes", "current"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=os.environ.copy())
     if proc.returncode != 0:
-        return Result(f"{fmt}_export_all", errors=1, note=(proc.stderr or proc.stdout).strip()[-200:])
+        return Result(name, errors=1, note=(proc.stderr or proc.stdout).strip()[-200:])
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     return Result(
-        f"{fmt}_export_all",
+        name,
         p50_ms=round(figures["seconds"] * 1000),
         p95_ms=round(figures["seconds"] * 1000),
         peak_mb=figures["peak_rss_mb"],
@@ -559,6 +686,92 @@ def export_all(scale: float, fmt: str) -> Result:
             "load_average": figures["load_average"],
         },
     )
+
+
+def _child_database(suffix: str) -> str:
+    """The name of a database of the bench's own beside this one (`<bench database>_<suffix>`)."""
+    from django.db import connection
+
+    return f"{connection.settings_dict['NAME']}_{suffix}"
+
+
+def paths_bench() -> list[Result]:
+    """The amendment (dry run and confirmation) of a regulation of 5,000+ obligations and the 台账
+    export and import of 5,000 rows, at that size whatever the scale, in a child process on a
+    database of their own (bench/paths_bench.py, built once)."""
+    import json
+    from urllib.parse import urlsplit
+
+    from .measure import database_url_for
+
+    # One database for every scale: these paths have their own size.
+    name = urlsplit(database_url_for(1)).path.lstrip("/") + "_paths"
+    cmd = [sys.executable, "-m", "bench.paths_bench", "--reuse", "--db-name", name]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=os.environ.copy())
+    results = []
+    for line in proc.stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        figures = json.loads(line)
+        ms = round(figures["seconds"] * 1000)
+        verdict = (
+            ""
+            if figures["target_seconds"] is None
+            else (f"target < {figures['target_seconds']} s {'met' if figures['met'] else 'MISSED'}; ")
+        )
+        results.append(
+            Result(
+                figures["name"],
+                p50_ms=ms,
+                p95_ms=ms,
+                queries=figures["queries"],
+                errors=0 if figures["met"] is not False else 1,
+                note=f"{verdict}{figures['note']}; {figures.get('cpu_seconds')} s CPU; "
+                f"load {figures['load_average'][0]}",
+                extra={k: figures.get(k) for k in ("seconds", "cpu_seconds", "target_seconds", "met", "load_average")},
+            )
+        )
+    if proc.returncode != 0:
+        results.append(Result("paths", errors=1, note=(proc.stderr or proc.stdout).strip()[-300:]))
+    return results
+
+
+def notice_bench() -> list[Result]:
+    """Decision to in-app notice through a real Celery worker (bench/notice_bench.py, run as it is,
+    on a database of its own): its table's rows, in seconds, as rows of this one."""
+    broker = "redis" if os.environ.get("REDIS_URL") else "filesystem"
+    env = os.environ | {"BENCH_DATABASE_URL": _database_url(_child_database("notices"))}
+    cmd = [sys.executable, "-m", "bench.notice_bench", "--broker", broker, "--rounds", "3"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return [Result("decision_to_notice", errors=1, note=(proc.stderr or proc.stdout).strip()[-300:])]
+    results = []
+    for line in proc.stdout.splitlines():
+        # "<case>  n  p50 s  p95 s  max s": the case's words, then four numbers.
+        words = line.split()
+        if len(words) < 5 or not words[-4].isdigit():
+            continue
+        try:
+            p50, p95, worst = (float(w) for w in words[-3:])
+        except ValueError:
+            continue
+        case = " ".join(words[:-4])
+        results.append(
+            Result(
+                f"notice_{'idle' if case.startswith('idle') else 'backlog'}",
+                p50_ms=round(p50 * 1000),
+                p95_ms=round(p95 * 1000),
+                note=f"decision to in-app notice, {broker} broker, {case}, {words[-4]} decisions, max {worst} s",
+            )
+        )
+    return results or [Result("decision_to_notice", errors=1, note="no figures in bench/notice_bench.py's output")]
+
+
+def _database_url(name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def _stat(pid: int) -> list[str]:

@@ -145,27 +145,33 @@ def _cell_parts(least: int, light: str, total: int, overdue: int) -> tuple[str, 
 
 
 def grid_table(grid: GridCells) -> tuple[SafeString, SafeString]:
-    """The grid's column heads and its rows. Cells repeat (a state, a light, a count): each
-    distinct one is written once and joined around the row's article label."""
+    """The grid's column heads and its rows, in one pass over the cells (they come in the
+    articles' order). Cells repeat (a state, a light, a count): each distinct one is written once
+    and joined around the row's article label."""
     head = "".join(
         f'<th scope="col" class="grid-body"><a href="/tasks/?department={escape(code)}">{escape(name)}</a></th>'
         for code, name in grid.columns
     )
-    by_article: dict[int, list] = {}
-    for article_id, column, total, overdue, due_soon, least in grid.cells:
-        by_article.setdefault(article_id, []).append((column, least, total, overdue, due_soon))
-    empty = "<td></td>"  # no style of its own: the bare cell
+    empty = ["<td></td>"] * len(grid.columns)  # no style of its own: the bare cell
     known: dict[tuple, tuple[str, str]] = {}
     rows = []
-    for article_id, _number, label, _chapter in grid.articles:
-        label = escape(label)
-        cells = [empty] * len(grid.columns)
-        for column, least, total, overdue, due_soon in by_article.get(article_id, ()):
-            light = worst_light(overdue, due_soon)
-            key = (least, light, total, overdue)
-            parts = known.get(key)
-            if parts is None:
-                parts = known[key] = _cell_parts(least, light, total, overdue)
-            cells[column] = parts[0] + label + parts[1]
+    labels = {article[0]: article[2] for article in grid.articles}
+    current, label, cells = None, "", empty
+
+    def close() -> None:
         rows.append(f'<tr><th scope="row">{label}</th>{"".join(cells)}</tr>')
+
+    for article_id, column, total, overdue, due_soon, least in grid.cells:
+        if article_id != current:
+            if current is not None:
+                close()
+            current, cells = article_id, empty.copy()
+            label = escape(labels[article_id])
+        key = (least, total, overdue, due_soon > 0)
+        parts = known.get(key)
+        if parts is None:
+            parts = known[key] = _cell_parts(least, worst_light(overdue, due_soon), total, overdue)
+        cells[column] = parts[0] + label + parts[1]
+    if current is not None:
+        close()
     return mark_safe(head), mark_safe("\n".join(rows))  # noqa: S308 (every value above is escaped)

@@ -292,6 +292,7 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
     )
     info = _department_info(r["department_id"] for r in rows)
     level_labels = dict(Department.Level.choices)
+    tz = timezone.get_current_timezone()
     result = []
     for row in rows:
         body = info[row["department_id"]]
@@ -306,7 +307,7 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
                 "sort_order": body["sort_order"],
                 **_figures(row),
                 "last_activity_at": last,
-                "days_since_activity": None if last is None else (scope.on - _local_date(last)).days,
+                "days_since_activity": None if last is None else (scope.on - _local_date(last, tz)).days,
                 "light": _light_of_counts(row),
                 "tasks_url": f"/tasks/?department={body['code']}",
             }
@@ -314,8 +315,10 @@ def dashboard_bodies(*, scope: DashboardScope, sort: str | None = None) -> list[
     return _sort_bodies(result, sort)
 
 
-def _local_date(value: dt.datetime) -> dt.date:
-    return timezone.localtime(value).date()
+def _local_date(value: dt.datetime, tz=None) -> dt.date:
+    """The day of a moment in Asia/Shanghai (`timezone.localtime`); `tz` read once by a caller
+    with hundreds of rows (the current time zone is a thread-local look-up per call)."""
+    return value.astimezone(tz or timezone.get_current_timezone()).date()
 
 
 # --- By chapter and article ---------------------------------------------------------------------
@@ -385,7 +388,8 @@ class GridCells:
 
     `columns`: the bodies in registry order, as (code, short name); `articles`: (article id,
     number, label, chapter number) in the regulation's order; `cells`: (article id, column
-    index, total, overdue, due soon, least advanced state's rank in STATUS_ORDER). The page
+    index, total, overdue, due soon, least advanced state's rank in STATUS_ORDER), in the
+    articles' order, every article with at least one cell. The page
     writes its HTML straight from these tuples, the API its JSON (`dashboard_grid`).
     """
 
@@ -397,16 +401,23 @@ class GridCells:
 
 def grid_cells(*, scope: DashboardScope) -> GridCells:
     """The cells of `grid_regulation`'s grid: two queries (the regulation when none is chosen,
-    then the cells grouped by (article, body) with the articles' and bodies' names joined)."""
+    then the cells grouped by (article, body) with the articles' and bodies' names joined).
+    The cells come in the articles' order, so that a page writes each row in one pass."""
     regulation = grid_regulation(scope)
     if regulation is None:
         return GridCells(None, [], [], [])
+    # The scope already holds the chosen regulation; a second equal condition only costs planning.
+    base = (
+        scope.obligations
+        if scope.filters.regulation is not None
+        else scope.obligations.filter(clause__regulation=regulation)
+    )
     # Tuples read as the driver returns them, not dicts through Django's per-value converters
     # (int() of an int, four per row): a regulation's grid at province scale is thousands of
     # cells, and per-row Python is most of this request.
     _names, rows = rows_once_built(
         _built_key(scope, "grid"),
-        scope.obligations.filter(clause__regulation=regulation),
+        base,
         lambda base: base.values_list(
             "clause__article_id",
             "department_id",
@@ -423,13 +434,16 @@ def grid_cells(*, scope: DashboardScope) -> GridCells:
             due_soon=Count("id", filter=_due_soon(scope)),
             least=Min(_status_rank()),
         )
-        .order_by(),
+        .order_by("clause__article__number", "clause__article_id"),
     )
     bodies = {row[1]: (row[2], row[3], row[4]) for row in rows}
     order = sorted(bodies, key=lambda department_id: bodies[department_id][:2])
     position = {department_id: i for i, department_id in enumerate(order)}
-    # One regulation's articles, in its order.
-    articles = sorted({(row[0], row[5], row[6], row[7]) for row in rows}, key=lambda article: article[1])
+    # One regulation's articles, in its order (the rows' order).
+    articles = []
+    for row in rows:
+        if not articles or articles[-1][0] != row[0]:
+            articles.append((row[0], row[5], row[6], row[7]))
     return GridCells(
         regulation,
         [bodies[department_id][1:] for department_id in order],

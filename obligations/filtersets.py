@@ -33,22 +33,25 @@ class ObligationFilterSet(FilterSet):
 
 
 class ProgressFeedFilterSet(FilterSet):
-    """Filters of the progress feed (/api/progress/): one obligation, one body's work, a period."""
+    """Filters of the progress feed (/api/progress/): one obligation, one regulation, one body's
+    work, a period."""
 
     obligation = django_filters.NumberFilter(field_name="obligation_id", label="义务编号")
+    regulation = django_filters.CharFilter(field_name="obligation__clause__regulation__code", label="法规代码")
     department = django_filters.CharFilter(field_name="obligation__department__code", label="责任单位代码")
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="填报时间不早于")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label="填报时间早于")
 
     class Meta:
         form = InputForm
-        fields = ["obligation", "department", "since", "until"]
+        fields = ["obligation", "regulation", "department", "since", "until"]
 
 
 class AuditFeedFilterSet(FilterSet):
     """Filters of the audit history feed (/api/history/)."""
 
     obligation = django_filters.NumberFilter(field_name="obligation_id", label="义务编号")
+    regulation = django_filters.CharFilter(field_name="obligation__clause__regulation__code", label="法规代码")
     department = django_filters.CharFilter(field_name="obligation__department__code", label="责任单位代码")
     action = django_filters.ChoiceFilter(choices=AuditAction.choices, label="操作")
     since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", label="操作时间不早于")
@@ -56,4 +59,4 @@ class AuditFeedFilterSet(FilterSet):
 
     class Meta:
         form = InputForm
-        fields = ["obligation", "department", "action", "since", "until"]
+        fields = ["obligation", "regulation", "department", "action", "since", "until"]

@@ -684,7 +684,10 @@ def ledger_plan(
     if not ledger.rows:
         raise _refuse("台账中没有填报任何内容（填报列均为空）")
 
-    with transaction.atomic():
+    # Up to 5,000 rows, each two or three audit entries: the chain is held once for the whole run
+    # (audit.chain_held). A row undone by its savepoint leaves the held head behind, but a refused
+    # row refuses the whole ledger (below), so no such chain is ever committed.
+    with transaction.atomic(), audit.chain_held():
         plans = _run(actor=actor, ledger=ledger, department=department, file_name=file_name)
         result = ImportResult(department=department, rows=plans, applied=False, digest=ledger.digest)
         if apply and result.ok and result.changed:

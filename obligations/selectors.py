@@ -270,8 +270,13 @@ def regulation_lines(*, user, window: LightWindow | None = None) -> list[Regulat
     """Every regulation imported, oldest first, with its duty clauses and the figures of the
     obligations `user` sees under it (two queries)."""
     window = window or LightWindow.for_day()
-    regulations = Regulation.objects.order_by("effective_date", "id").annotate(
-        duty_count=Count("clauses", filter=Q(clauses__kind=Clause.Kind.DUTY, clauses__superseded_at__isnull=True))
+    # Not the texts: a list of titles and dates (a regulation's text is tens of KB, each version's too).
+    regulations = (
+        Regulation.objects.order_by("effective_date", "id")
+        .defer("source_text", "preamble")
+        .annotate(
+            duty_count=Count("clauses", filter=Q(clauses__kind=Clause.Kind.DUTY, clauses__superseded_at__isnull=True))
+        )
     )
     figures = {
         row["clause__regulation"]: row

@@ -335,11 +335,17 @@ def duty_of_extracted(clause: ExtractedClause) -> Duty:
 
 
 def _in_force_clauses(version: RegulationVersion) -> list[Clause]:
-    return list(
+    clauses = list(
         Clause.objects.filter(article__version=version, superseded_at__isnull=True)
         .select_related("article")
         .order_by("article__number", "paragraph_number", "ordinal")
     )
+    # One regulation (the version's): each clause's citation reads its title from this one
+    # instance, not by a query per clause (thousands for a large regulation's amendment).
+    regulation = version.regulation
+    for clause in clauses:
+        clause.regulation = regulation
+    return clauses
 
 
 def _check_amendment(text: str, parsed: ParsedRegulation, regulation: Regulation) -> str:

@@ -110,3 +110,22 @@ def test_the_schema_documents_the_feeds_and_their_filters(cast):
     ]:
         parameters = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
         assert names <= parameters, (path, names - parameters)
+
+
+def test_both_feeds_filter_by_regulation(cast, work):
+    """With several regulations in force a script reads one regulation's progress and history."""
+    from regulations.models import Clause, Regulation
+
+    other = Regulation.objects.create(code="other-reg", title="另一部条例", source_text="", source_sha256="")
+    Clause.objects.filter(pk=work["district"].clause_id).update(regulation=other)
+    first = work["own"][0].clause.regulation.code
+    lena = client_for(cast["lena"])
+    progress = lena.get("/api/progress/?regulation=other-reg").json()
+    assert progress["count"] == 2
+    assert {r["obligation"]["id"] for r in progress["results"]} == {work["district"].pk}
+    assert lena.get(f"/api/progress/?regulation={first}").json()["count"] == 12
+    ids, _ = walk(lena, "/api/history/?regulation=other-reg&page_size=500")
+    expected = AuditEntry.objects.filter(obligation=work["district"]).order_by("id").values_list("id", flat=True)
+    assert ids == list(expected) and ids
+    # Staff asking for another regulation see no more than their own work under it.
+    assert client_for(cast["alice"]).get("/api/progress/?regulation=other-reg").json()["results"] == []

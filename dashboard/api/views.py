@@ -45,6 +45,23 @@ def local_times(page: dict, fields: tuple[str, ...]) -> dict:
     return page
 
 
+BODY_FIELDS = tuple(serializers.BodyRowSerializer().fields)
+
+
+def body_rows(rows: list[dict]) -> list[dict]:
+    """The body table as BodyRowSerializer describes it, without DRF's walk over 704 rows x 22
+    fields (270 ms of a 300 ms request at province scale): the selector's values are already JSON
+    types but for the last activity, a moment DRF writes in Asia/Shanghai.
+    tests/test_dashboard_api.py compares the two."""
+    answer = []
+    for row in rows:
+        out = {name: row[name] for name in BODY_FIELDS}
+        if out["last_activity_at"] is not None:
+            out["last_activity_at"] = timezone.localtime(out["last_activity_at"])
+        answer.append(out)
+    return answer
+
+
 class DashboardAPIView(APIView):
     # The project's authentication classes (settings.REST_FRAMEWORK): hashed API tokens first, so
     # that the tokens /api/auth/token/ issues work here and an anonymous caller gets 401, not 403.
@@ -85,7 +102,7 @@ class BodiesView(DashboardAPIView):
             choices = "、".join(selectors.BODY_SORT_CHOICES)
             raise ValidationError({"sort": [f"不支持的排序列：{sort or '（空）'}（可选：{choices}）"]})
         data = selectors.dashboard_bodies(scope=self.scope(request), sort=sort)
-        return Response(serializers.BodyRowSerializer(data, many=True).data)
+        return Response(body_rows(data))
 
 
 class ChaptersView(DashboardAPIView):

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -74,19 +75,27 @@ class _Carrier:
         # A duty the amendment adds is not the body's before the text is in force.
         self.assigned_at = max(now, start)
         self.synced = {s.clause.pk: s for s in result.report.clauses}
+        self.carryovers: list[Carryover] = []
+
+    def flush(self) -> None:
+        Carryover.objects.bulk_create(self.carryovers, batch_size=1000)
+        self.carryovers = []
 
     # --- the rows ---------------------------------------------------------------------------
 
     def _record(self, obligation, old: Clause | None, new: Clause | None, link: Link, outcome: str, reason=""):
-        Carryover.objects.create(
-            version=self.version,
-            obligation=obligation,
-            old_clause=old,
-            new_clause=new,
-            lineage=link.kind,
-            outcome=outcome,
-            effective_on=self.effective,
-            reason=reason,
+        # Written together at the end (`flush`): one INSERT per thousand rows, not one per obligation.
+        self.carryovers.append(
+            Carryover(
+                version=self.version,
+                obligation=obligation,
+                old_clause=old,
+                new_clause=new,
+                lineage=link.kind,
+                outcome=outcome,
+                effective_on=self.effective,
+                reason=reason,
+            )
         )
         self.result.count(outcome)
 
@@ -124,7 +133,7 @@ class _Carrier:
         fields: dict[str, Any] = {"clause": new, "former_clause": old}
         if review:
             fields["review_since"] = clock.now()
-        update_row(obligation, obligation.version, **fields)
+        update_row(obligation, obligation.version, reread=False, **fields)
         audit.record(
             AuditAction.OBLIGATION_CARRIED,
             obligation=obligation,
@@ -140,7 +149,7 @@ class _Carrier:
     def repeal(self, obligation: Obligation, old: Clause, link: Link) -> None:
         reason = REASON_REPEALED.format(version=self.version.label, effective=f"{self.effective:%Y年%m月%d日}")
         before = obligation.status
-        update_row(obligation, obligation.version, status=Obligation.Status.REPEALED, review_since=None)
+        update_row(obligation, obligation.version, reread=False, status=Obligation.Status.REPEALED, review_since=None)
         audit.record(
             AuditAction.OBLIGATION_STATUS,
             obligation=obligation,
@@ -153,7 +162,9 @@ class _Carrier:
 
     def end(self, obligation: Obligation, old: Clause, new: Clause | None, link: Link, outcome: str, reason: str):
         """Release a body the new words drop, or end a duplicate a merger leaves (superseded)."""
-        update_row(obligation, obligation.version, superseded_at=clock.now(), superseded_reason=reason[:200])
+        update_row(
+            obligation, obligation.version, reread=False, superseded_at=clock.now(), superseded_reason=reason[:200]
+        )
         audit.record(
             AuditAction.OBLIGATION_SUPERSEDED,
             obligation=obligation,
@@ -186,12 +197,21 @@ class _Carrier:
 
 
 def live_obligations(clause_id) -> list[Obligation]:
-    return list(
-        Obligation.objects.filter(clause_id=clause_id, superseded_at__isnull=True)
+    return live_obligations_on([clause_id]).get(clause_id, [])
+
+
+def live_obligations_on(clause_ids) -> dict[Any, list[Obligation]]:
+    """The obligations still at work on each of these clauses, each clause's in registry order
+    (one query for the whole regulation, not one per clause)."""
+    live: dict[Any, list[Obligation]] = {}
+    for obligation in (
+        Obligation.objects.filter(clause_id__in=clause_ids, superseded_at__isnull=True)
         .exclude(status__in=Obligation.ENDED_STATUSES)
         .select_related("department")
         .order_by("department__sort_order", "id")
-    )
+    ):
+        live.setdefault(obligation.clause_id, []).append(obligation)
+    return live
 
 
 # --- the plan: what the lineage does to each obligation, before anything is written -------------
@@ -295,51 +315,55 @@ def carry_over(amendment: Amendment) -> AmendmentResult:
     carrier = _Carrier(result, actor, amendment.effective_on)
     clauses = {c.pk: c for c in report.old_clauses}
     clauses.update({s.clause.pk: s.clause for s in report.clauses})
+    live_on = live_obligations_on([link.old.key for link in report.lineage.links if link.old is not None])
     steps = plan(
         report.lineage.links,
-        live=live_obligations,
+        live=lambda old: live_on.get(old, []),
         bodies=lambda new: _bodies(carrier, clauses[new]),
         taken=lambda new, body: clauses[new].obligations.filter(department=body).exists(),
     )
-    for step in steps:
-        old = clauses[step.old] if step.old is not None else None
-        new = clauses[step.new] if step.new is not None else None
-        if step.action == REPEAL:
-            carrier.repeal(step.obligation, old, step.link)
-        elif step.action == RELEASE:
-            reason = REASON_RELEASED.format(version=result.version.label)
-            carrier.end(step.obligation, old, new, step.link, Outcome.RELEASED, reason)
-        elif step.action == MERGE:
-            reason = REASON_MERGED.format(citation=new.citation, version=result.version.label)
-            carrier.end(step.obligation, old, new, step.link, Outcome.MERGED_AWAY, reason)
-        elif step.action == CARRY:
-            carrier.carry(step.obligation, old, new, step.link)
-        else:
-            carrier.assign(new, step.department, step.link, old)
+    # Thousands of audit entries in one all-or-nothing transaction: the chain is held once.
+    with transaction.atomic(), audit.chain_held():
+        for step in steps:
+            old = clauses[step.old] if step.old is not None else None
+            new = clauses[step.new] if step.new is not None else None
+            if step.action == REPEAL:
+                carrier.repeal(step.obligation, old, step.link)
+            elif step.action == RELEASE:
+                reason = REASON_RELEASED.format(version=result.version.label)
+                carrier.end(step.obligation, old, new, step.link, Outcome.RELEASED, reason)
+            elif step.action == MERGE:
+                reason = REASON_MERGED.format(citation=new.citation, version=result.version.label)
+                carrier.end(step.obligation, old, new, step.link, Outcome.MERGED_AWAY, reason)
+            elif step.action == CARRY:
+                carrier.carry(step.obligation, old, new, step.link)
+            else:
+                carrier.assign(new, step.department, step.link, old)
 
-    amendment.state = Amendment.State.APPLIED
-    amendment.applied_at = clock.now()
-    amendment.version = result.version
-    amendment.save(update_fields=["state", "applied_at", "version"])
-    audit.record(
-        AuditAction.REGULATION_AMENDED,
-        actor=actor,
-        after={
-            "regulation": result.regulation.code,
-            "title": result.regulation.title,
-            "version": result.version.number,
-            "kind": result.version.kind,
-            "effective": amendment.effective_on.isoformat(),
-            "source_sha256": result.version.source_sha256,
-            "adopted": result.version.adopted_on.isoformat() if result.version.adopted_on else None,
-            "promulgated": result.version.promulgated_on.isoformat() if result.version.promulgated_on else None,
-            "lineage": result.lineage.counts(),
-            "corrections": [list(c) for c in amendment.corrections],
-            "outcomes": result.outcomes,
-            "amendment": amendment.pk,
-            "confirmed_at": amendment.confirmed_at.isoformat(),
-        },
-    )
+        carrier.flush()
+        amendment.state = Amendment.State.APPLIED
+        amendment.applied_at = clock.now()
+        amendment.version = result.version
+        amendment.save(update_fields=["state", "applied_at", "version"])
+        audit.record(
+            AuditAction.REGULATION_AMENDED,
+            actor=actor,
+            after={
+                "regulation": result.regulation.code,
+                "title": result.regulation.title,
+                "version": result.version.number,
+                "kind": result.version.kind,
+                "effective": amendment.effective_on.isoformat(),
+                "source_sha256": result.version.source_sha256,
+                "adopted": result.version.adopted_on.isoformat() if result.version.adopted_on else None,
+                "promulgated": result.version.promulgated_on.isoformat() if result.version.promulgated_on else None,
+                "lineage": result.lineage.counts(),
+                "corrections": [list(c) for c in amendment.corrections],
+                "outcomes": result.outcomes,
+                "amendment": amendment.pk,
+                "confirmed_at": amendment.confirmed_at.isoformat(),
+            },
+        )
     return result
 
 
