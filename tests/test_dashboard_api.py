@@ -172,7 +172,8 @@ def test_page_shows_the_first_screen_with_no_inline_script(client, known, cast, 
     for heading in ("总体情况", "待核验（1）", "亮红灯的单位（2）", "待处理异议（0）", "待审批延期申请（0）"):
         assert heading in html
     assert "/tasks/?department=JN-DSJ&amp;overdue=1" in html
-    assert 'hx-post="/dashboard/queue/' in html  # verify / return buttons for the lead
+    # The first screen lists the oldest few and leads to the whole queue, where the lead acts.
+    assert 'href="/dashboard/queue/' in html and 'hx-post="/dashboard/queue/' not in html
     assert "vendor/htmx/htmx.min.js" in html and "vendor/echarts/echarts.min.js" in html and "js/dashboard.js" in html
     # No executable inline script: every <script> either has a src or is JSON data.
     for tag in html.split("<script")[1:]:
