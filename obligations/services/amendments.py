@@ -38,7 +38,7 @@ from regulations.models import Clause, Regulation, RegulationVersion
 from .. import audit
 from ..audit import AuditAction
 from ..models import Carryover, Obligation
-from ..outbox import Event, outbox_write
+from ..outbox import Event, in_bulk, outbox_write
 from ..permissions import Action, can
 from .locking import check_version, fresh_obligation, update_row
 
@@ -209,6 +209,7 @@ def _live(clause: Clause) -> list[Obligation]:
     )
 
 
+@in_bulk()  # an event per obligation carried over: delivered by one sweep, not ahead of decisions
 @transaction.atomic
 def regulation_amend(
     *,
