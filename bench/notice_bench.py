@@ -65,8 +65,13 @@ def make_run_workers() -> list[list[str]]:
 
 def queue_depth(app, name: str) -> int:
     """Messages waiting in a queue (Redis: the list's length; filesystem: the folder's files)."""
+    from kombu.exceptions import ChannelError
+
     with app.connection_for_write() as conn:
-        return conn.default_channel.queue_declare(name, passive=True).message_count
+        try:
+            return conn.default_channel.queue_declare(name, passive=True).message_count
+        except ChannelError:  # Redis: an empty queue is no key at all ("404 NOT_FOUND")
+            return 0
 
 
 def main() -> None:

@@ -180,6 +180,9 @@ def filesystem_broker_options(broker_dir: Path) -> dict:
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport, except that an acknowledgement Redis did not answer still frees its
+    # slot: a frozen Redis otherwise leaves the worker alive and consuming nothing (core/broker.py).
+    CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # An unacknowledged message (its worker died) goes back to the queue after this long.
