@@ -182,6 +182,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # kombu's Redis transport, except that an acknowledgement Redis did not answer still frees its
     # slot: a frozen Redis otherwise leaves the worker alive and consuming nothing (core/broker.py).
+    # A named class wins over the URL's scheme: REDIS_URL is redis:// or rediss://, not sentinel://.
     CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
