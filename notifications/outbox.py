@@ -24,8 +24,9 @@ How it travels:
    it and a worker dying half-way delivers nothing (the claim rolls back with it). The deliveries
    start claimed by this worker; one that dies before sending leaves them to `retry_deliveries`
    after the claim lease.
-3. The beat task `deliver_outbox` (every minute) and the reminder sweep call `deliver_pending()`,
-   which picks up whatever the queued tasks did not deliver (broker down, worker lost).
+3. The beat task `deliver_outbox` (every minute, and after a bulk change: obligations.outbox) and
+   the reminder sweep call `deliver_pending()`, which picks up whatever the queued tasks did not
+   deliver (broker down, worker lost, a bulk change).
 """
 
 import datetime as dt
@@ -49,6 +50,7 @@ Event = OutboxMessage.Event
 Kind = Notification.Kind
 MAX_ATTEMPTS = 10  # a message that failed this often (a bug, not an outage) is left for a person
 PENDING_BATCH = 500
+NEWEST_BATCH = 5  # what a notice task whose own event is done delivers: a few, its queue must move
 
 KINDS = {
     Event.PROGRESS: Kind.PROGRESS,
@@ -339,11 +341,16 @@ def deliver(message_id: int) -> int:
     return len(notifications)
 
 
-def deliver_pending(*, limit: int = PENDING_BATCH) -> int:
-    """Deliver what is still undelivered (the sweep after an outage). Returns messages delivered."""
+def has_pending() -> bool:
+    return OutboxMessage.objects.filter(delivered_at=None, attempts__lt=MAX_ATTEMPTS).exists()
+
+
+def deliver_pending(*, limit: int = PENDING_BATCH, newest_first: bool = False) -> int:
+    """Deliver what is still undelivered (the sweep after an outage: oldest first; a notice task
+    behind the outbox: the newest few, the decisions people wait for). Returns messages delivered."""
     ids = list(
         OutboxMessage.objects.filter(delivered_at=None, attempts__lt=MAX_ATTEMPTS)
-        .order_by("id")
+        .order_by("-id" if newest_first else "id")
         .values_list("id", flat=True)[:limit]
     )
     delivered = 0

@@ -7,7 +7,8 @@ import datetime as dt
 
 from celery import shared_task
 
-from obligations.outbox import DELIVER_TASK
+from obligations import outbox as obligation_outbox
+from obligations.outbox import DELIVER_TASK, OUTBOX_SWEEP_TASK
 
 from . import outbox, reminders, sending
 
@@ -43,21 +44,28 @@ def retry_deliveries() -> dict:
     return {"sent": sent, "failed": failed, "taken_over": taken_over.sent}
 
 
-OUTBOX_TASK = "notifications.tasks.deliver_outbox"
+OUTBOX_TASK = OUTBOX_SWEEP_TASK
 
 
 @shared_task(name=DELIVER_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver_outbox_message(message_id: int) -> int:
-    """Queued after the commit that wrote the outbox row. When someone delivered it already, the
-    queue is behind the outbox (a backlog, an outage): deliver what is still waiting, so a new
-    decision is not held up behind a queue of no-ops."""
+    """Queued after the commit that wrote the outbox row, in the `notices` queue (settings:
+    CELERY_TASK_ROUTES). When its event was delivered already, the queue is behind the outbox
+    (its worker was away, the sweep caught up): it delivers the newest few waiting events, so a
+    new decision does not wait for a queue of no-ops. Never more: the backlog is the default
+    queue's `deliver_outbox`, and a notice worker sweeping it would hold back the next decision."""
     written = outbox.deliver(message_id)
     if not written:
-        outbox.deliver_pending()
+        outbox.deliver_pending(limit=outbox.NEWEST_BATCH, newest_first=True)
     return written
 
 
 @shared_task(name=OUTBOX_TASK, acks_late=True, reject_on_worker_lost=True)
 def deliver_outbox() -> int:
-    """Beat: deliver what the queued tasks did not (broker down when the change was saved)."""
-    return outbox.deliver_pending()
+    """Beat (every minute), and after a bulk change (obligations.outbox.in_bulk): deliver what
+    the queued tasks did not, a batch at a time; while a batch delivers something and more waits,
+    it queues itself again at once instead of waiting a minute per batch."""
+    delivered = outbox.deliver_pending()
+    if delivered and outbox.has_pending():
+        obligation_outbox.queue_sweep()
+    return delivered

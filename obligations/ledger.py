@@ -50,6 +50,7 @@ from . import audit, services
 from .audit import AuditAction
 from .forms import LedgerRowForm
 from .models import AuditEntry, Evidence, Obligation, ProgressEntry
+from .outbox import in_bulk
 
 TEMPLATE_MARK = "法规义务督办系统·义务落实台账·v1"
 SHEET = "台账"
@@ -687,7 +688,8 @@ def ledger_plan(
     # Up to 5,000 rows, each two or three audit entries: the chain is held once for the whole run
     # (audit.chain_held). A row undone by its savepoint leaves the held head behind, but a refused
     # row refuses the whole ledger (below), so no such chain is ever committed.
-    with transaction.atomic(), audit.chain_held():
+    # A row's progress tells cooperating bodies: a few hundred events, delivered by one sweep.
+    with in_bulk(), transaction.atomic(), audit.chain_held():
         plans = _run(actor=actor, ledger=ledger, department=department, file_name=file_name)
         result = ImportResult(department=department, rows=plans, applied=False, digest=ledger.digest)
         if apply and result.ok and result.changed:

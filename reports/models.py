@@ -35,6 +35,10 @@ class ExportJob(models.Model):
     sha256 = models.CharField("文件摘要", max_length=64, blank=True)
     error = models.TextField("错误信息", blank=True)
     created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    # The last time the job was handed to the broker (None: never, its hand-off failed). Beat
+    # queues again a job never queued, and a job queued long ago whose message must be lost, but
+    # never one that waits its turn in a queue that is backed up (reports.services.export_jobs_requeue).
+    queued_at = models.DateTimeField("排队时间", null=True, blank=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 

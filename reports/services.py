@@ -29,10 +29,20 @@ from .models import ExportJob
 RUN_EXPORT_TASK = "reports.tasks.run_export_job"
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = dt.timedelta(hours=2)
-# A job still pending this long after it was asked for is queued again by beat (its hand-off
-# failed, or its message was lost): longer than a job waits in a queue that is moving.
+# The export task's limits (reports.tasks): a province-wide export takes minutes.
+EXPORT_SOFT_TIME_LIMIT = 1800
+EXPORT_TIME_LIMIT = 1860
+# A job "running" longer than the hard limit has no live worker (past it the worker kills the
+# task): beat puts it back to pending and queues it, whether or not the broker hands its message
+# back (acks_late does, after the visibility timeout; a lost message never).
+EXPORT_LEASE = dt.timedelta(seconds=EXPORT_TIME_LIMIT + 60)
+# A job never handed to the broker (its hand-off failed) is queued by beat this long after it was
+# asked for: by then the request's own hand-off is long over.
 REQUEUE_AFTER = dt.timedelta(minutes=10)
+# A job handed over waits in the queue, however long it is backed up: only a job still pending
+# this long after it was queued has lost its message (a broker restarted empty), and is queued
+# again. The broker's visibility timeout (an hour) is the same bound for a message taken.
+REQUEUE_QUEUED_AFTER = dt.timedelta(hours=1)
 
 # format -> (writer, content type, file extension)
 FORMATS = {
@@ -164,18 +174,50 @@ def export_job_create(*, user, fmt: str, filters: asof.ReportFilters, total: int
 
 
 def export_job_queue(job_id) -> bool:
-    """Hand the job to a worker, bounded (core.handoff). Never raises: the job is committed as
-    pending, the page says it is queued, and `export_jobs_requeue` (beat) queues it again."""
-    return hand_off(RUN_EXPORT_TASK, args=[str(job_id)], waiting=f"export job {job_id} waits for requeue_export_jobs")
+    """Hand the job to a worker, bounded (core.handoff), and stamp `queued_at`. Never raises: the
+    job is committed as pending, the page says it is queued, and `export_jobs_requeue` (beat)
+    queues it when the broker is back."""
+    queued = hand_off(RUN_EXPORT_TASK, args=[str(job_id)], waiting=f"export job {job_id} waits for requeue_export_jobs")
+    if queued:
+        ExportJob.objects.filter(id=job_id).update(queued_at=clock.real_now())
+    return queued
 
 
-def export_jobs_requeue(*, older_than: dt.timedelta = REQUEUE_AFTER) -> int:
-    """Queue again every job still pending after `older_than`; returns how many were handed
-    over. A duplicate message is harmless: only the worker that moves a job from pending runs
-    it. created_at is the wall clock (auto_now_add), so the cut-off is too."""
-    cutoff = clock.real_now() - older_than
-    waiting = ExportJob.objects.filter(status=ExportJob.Status.PENDING, created_at__lt=cutoff)
+def export_jobs_requeue() -> int:
+    """Queue again the pending jobs whose message is missing: never queued and asked for over
+    REQUEUE_AFTER ago, or queued over REQUEUE_QUEUED_AFTER ago. A job queued within that window
+    waits its turn, so a backed-up queue gets no duplicate every run (a duplicate is harmless
+    anyway: only the worker that moves a job from pending runs it). Returns how many were handed
+    over. created_at and queued_at are the wall clock, so the cut-offs are too."""
+    now = clock.real_now()
+    missing = Q(queued_at=None, created_at__lt=now - REQUEUE_AFTER) | Q(queued_at__lt=now - REQUEUE_QUEUED_AFTER)
+    waiting = ExportJob.objects.filter(missing, status=ExportJob.Status.PENDING)
     return sum(export_job_queue(job_id) for job_id in waiting.values_list("id", flat=True)[:1000])
+
+
+def export_job_reset_interrupted(job_id) -> bool:
+    """Put a job left "running" by a dead worker back to pending (never queued, so that beat
+    queues it) and remove its partial file. False if it was not running."""
+    reset = ExportJob.objects.filter(id=job_id, status=ExportJob.Status.RUNNING).update(
+        status=ExportJob.Status.PENDING, rows_done=0, started_at=None, queued_at=None
+    )
+    if reset:
+        for part in reports_root().glob(f".{job_id}.*.part"):
+            part.unlink(missing_ok=True)
+    return bool(reset)
+
+
+def export_jobs_recover() -> int:
+    """Beat: every job running past its lease (started over EXPORT_LEASE ago) is reset and queued
+    again. Returns how many were recovered."""
+    expired = ExportJob.objects.filter(status=ExportJob.Status.RUNNING, started_at__lt=clock.now() - EXPORT_LEASE)
+    recovered = 0
+    for job_id in expired.values_list("id", flat=True)[:1000]:
+        if export_job_reset_interrupted(job_id):
+            logger.warning("export job %s was running past its lease: its worker died; queued again", job_id)
+            export_job_queue(job_id)
+            recovered += 1
+    return recovered
 
 
 def reports_root() -> Path:
@@ -188,9 +230,9 @@ def export_job_run(*, job_id) -> ExportJob | None:
     """Build a job's file. Claimed without a lock: only the worker that moves it from pending runs it."""
     now = clock.now()
     # A job left "running" by a worker that died (the message is redelivered: acks_late) is
-    # taken again once it is older than any real run.
+    # taken again once it is past its lease, older than any real run.
     claimable = Q(status=ExportJob.Status.PENDING) | Q(
-        status=ExportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER
+        status=ExportJob.Status.RUNNING, started_at__lt=now - EXPORT_LEASE
     )
     claimed = ExportJob.objects.filter(claimable, id=job_id).update(status=ExportJob.Status.RUNNING, started_at=now)
     if not claimed:

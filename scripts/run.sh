@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: migrate, import the regulation, create demo accounts (and on an empty database tell a
 # year of demo work: notifications/demo.py), then run the web app,
-# the Celery worker and beat together. Ctrl-C stops all three.
+# the Celery workers and beat together. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -36,7 +36,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-.venv/bin/celery -A tracker worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
+# Two workers: one for the default queue (sweeps, reports, bulk deliveries) and a small one that
+# serves only `notices`, so a decision's notice never waits behind the other queue's backlog
+# (settings: broker).
+.venv/bin/celery -A tracker worker -Q celery -n main@%h --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
+pids+=($!)
+.venv/bin/celery -A tracker worker -Q notices -n notices@%h --loglevel=INFO --concurrency=1 >var/worker-notices.log 2>&1 &
 pids+=($!)
 .venv/bin/celery -A tracker beat --loglevel=INFO >var/beat.log 2>&1 &
 pids+=($!)
@@ -49,7 +54,7 @@ if [ "${DEBUG:-1}" = "0" ] && [ "${SECURE_SSL_REDIRECT:-1}" != "0" ]; then
 else
   echo "督办系统已启动： http://$HOST:$PORT/   （API 文档： http://$HOST:$PORT/api/docs/）"
 fi
-echo "Celery worker 与 beat 日志：var/worker.log、var/beat.log；按 Ctrl-C 停止。"
+echo "Celery worker 与 beat 日志：var/worker.log、var/worker-notices.log、var/beat.log；按 Ctrl-C 停止。"
 echo
 if [ "${DEBUG:-1}" = "0" ]; then
   # gthread: a process per core, 2 threads each (chosen by measurement, docs/benchmarks.md, issue 18).

@@ -258,6 +258,8 @@ def filesystem_worker(tmp_path, settings):
     changes = {"broker_url": "filesystem://", "broker_read_url": "filesystem://", "broker_write_url": "filesystem://"}
     changes |= {"broker_transport_options": options, "CELERY_BROKER_URL": "filesystem://"}
     changes |= {"CELERY_BROKER_TRANSPORT_OPTIONS": options}
+    # Without REDIS_URL the settings name no transport class (with it: core.broker's Redis one).
+    changes |= {"broker_transport": None, "CELERY_BROKER_TRANSPORT": None}
     saved = {name: app.conf.get(name) for name in changes}
     app.conf.update(changes)
     app._pool, app.amqp._producer_pool = None, None  # the next send connects to the folders

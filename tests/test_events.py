@@ -316,23 +316,55 @@ def test_the_sweep_and_the_events_use_the_same_robot_and_channel_choice(cast, se
     assert kinds == [("due_date_changed", "webhook", first.id), ("reminder", "webhook", first.id)]
 
 
-def test_a_task_for_an_event_already_delivered_delivers_what_waits_behind_it(cast):
-    """A queue behind the outbox (a backlog of deliveries already done) does not hold up a new
-    decision: the first stale task that runs delivers it."""
-    from notifications.tasks import deliver_outbox_message
+def test_a_notice_task_for_an_event_already_delivered_takes_the_newest_few_and_leaves_the_rest(cast):
+    """A `notices` queue behind the outbox (no-ops: the sweep delivered their events) does not
+    hold up a new decision: the first stale task delivers the newest few waiting events. The
+    older ones are the default queue's `deliver_outbox`: a notice worker sweeping a backlog
+    would hold back the next decision."""
+    from notifications.tasks import deliver_outbox, deliver_outbox_message
 
     obligation = make_obligation("JN-DSJ", status="in_progress", due_date=DUE)
-    for day in (dt.date(2027, 1, 31), dt.date(2027, 2, 28)):
+    for month in range(1, 9):
         obligation = services.obligation_set_due_date(
             obligation=obligation,
             actor=cast["lena"],
-            due_date=day,
+            due_date=dt.date(2027, month, 1),
             reason="调整。",
             expected_version=obligation.version,
         )
-    first, second = OutboxMessage.objects.order_by("id")
+    first, *waiting = OutboxMessage.objects.order_by("id")
     assert outbox.deliver(first.id) == 2  # alice and bob
-    assert deliver_outbox_message(first.id) == 0  # its own event was done: it takes the next one
-    second.refresh_from_db()
-    assert second.delivered_at is not None
-    assert Notification.objects.filter(kind="due_date_changed").count() == 4
+    assert deliver_outbox_message(first.id) == 0  # its own event was done: it takes the newest few
+    undelivered = OutboxMessage.objects.filter(delivered_at=None).order_by("id")
+    assert list(undelivered) == waiting[: len(waiting) - outbox.NEWEST_BATCH]
+    assert deliver_outbox() == len(waiting) - outbox.NEWEST_BATCH
+    assert Notification.objects.filter(kind="due_date_changed").count() == 2 * (1 + len(waiting))
+
+
+def test_a_bulk_change_queues_one_sweep_instead_of_a_notice_task_per_event(
+    cast, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Events written in_bulk (an amendment carried over, a 台账 imported) queue one
+    `deliver_outbox` on the default queue after the commit; a decision alone queues its own task,
+    which the settings route to `notices`."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from obligations import outbox as writing
+    from tracker.celery import app
+
+    handed = []
+    monkeypatch.setattr(writing, "hand_off", lambda task, *, args, waiting: handed.append((task, args)) or True)
+    obligations = [make_obligation("JN-DSJ", status="in_progress", due_date=DUE) for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True), writing.in_bulk(), transaction.atomic():
+        for o in obligations:
+            writing.outbox_write(event=outbox.Event.VERIFIED, obligation=o, actor=cast["lena"])
+    assert handed == [(writing.OUTBOX_SWEEP_TASK, [])]
+
+    handed.clear()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = writing.outbox_write(event=outbox.Event.VERIFIED, obligation=obligations[0], actor=cast["lena"])
+    assert handed == [(writing.DELIVER_TASK, [message.id])]
+    route = app.amqp.router.route({}, writing.DELIVER_TASK)
+    assert route["queue"].name == settings.NOTICE_QUEUE
+    assert app.amqp.router.route({}, writing.OUTBOX_SWEEP_TASK)["queue"].name == settings.CELERY_TASK_DEFAULT_QUEUE

@@ -523,11 +523,14 @@ def test_a_failing_job_is_marked_failed_and_leaves_no_partial_file(cast, history
 
 @time_machine.travel(at("2027-02-01"), tick=False)
 def test_a_job_left_running_by_a_dead_worker_is_taken_again_later(cast, history):
+    now = timezone.now()
     job = ExportJob.objects.create(
-        requested_by=cast["audrey"], format="csv", status="running", started_at=at("2027-02-01", 9), total_rows=1
-    )
-    assert run_export_job(str(job.id)) is None  # an hour ago: maybe still running somewhere
-    ExportJob.objects.filter(id=job.id).update(started_at=at("2027-01-31", 9))
+        requested_by=cast["audrey"], format="csv", status="running", started_at=now - dt.timedelta(minutes=20),
+        total_rows=1,
+    )  # fmt: skip
+    assert run_export_job(str(job.id)) is None  # 20 minutes ago: maybe still running somewhere
+    # Past its lease (the task's hard time limit and a minute): no worker can still be running it.
+    ExportJob.objects.filter(id=job.id).update(started_at=now - services.EXPORT_LEASE - dt.timedelta(seconds=1))
     assert run_export_job(str(job.id)) == "done"
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRACKER_VAR_DIR", BASE_DIR / "var"))
@@ -179,6 +180,10 @@ def filesystem_broker_options(broker_dir: Path) -> dict:
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport, except that an acknowledgement Redis did not answer still frees its
+    # slot: a frozen Redis otherwise leaves the worker alive and consuming nothing (core/broker.py).
+    # A named class wins over the URL's scheme: REDIS_URL is redis:// or rediss://, not sentinel://.
+    CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # An unacknowledged message (its worker died) goes back to the queue after this long.
@@ -244,6 +249,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Two lanes. A decision's notice (one task per event, queued after the commit) has the queue
+# `notices` to itself; everything else (sweeps, retries, reports, bulk deliveries) takes the
+# default queue. A worker started without -Q serves both; `make run` and docs/deployment.md run
+# one small worker on `notices` alone and the main one on `celery`, so that no backlog on the
+# default queue (a prefetched window, both pool processes busy with a sweep or an export) stands
+# in front of a fresh decision. Neither transport serves one queue before another by itself.
+NOTICE_QUEUE = "notices"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in (NOTICE_QUEUE, CELERY_TASK_DEFAULT_QUEUE)
+)
+CELERY_TASK_ROUTES = {"notifications.tasks.deliver_outbox_message": {"queue": NOTICE_QUEUE}}
 # The reminder tasks ack late (set on the tasks themselves: they are idempotent); a worker then
 # holds one message at a time, so a crash hands back only the task it was running.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -29,7 +29,7 @@ from regulations.models import Amendment, Clause, Regulation, RegulationVersion
 from .. import audit
 from ..audit import AuditAction
 from ..models import Obligation
-from ..outbox import Event, outbox_write
+from ..outbox import Event, in_bulk, outbox_write
 from ..permissions import Action, can
 from .carryover import AmendmentResult, Step, carry_over, live_obligations, plan
 from .locking import check_version, fresh_obligation, update_row
@@ -66,6 +66,7 @@ def msg_pending(amendment: Amendment) -> str:
     )
 
 
+@in_bulk()  # an event per obligation carried over: delivered by one sweep, not ahead of decisions
 @transaction.atomic
 def regulation_amend(
     *,
@@ -203,7 +204,8 @@ def amendment_apply(*, amendment_id: int) -> AmendmentResult | None:
     """Carry a pending amendment over, once: the row is locked and its state read under the lock,
     so a second worker (or the operator's command) running at the same moment waits, then finds
     it applied and does nothing. None if it was not pending or is not due yet."""
-    with transaction.atomic():
+    # An event per obligation carried over: delivered by one sweep, not ahead of decisions.
+    with in_bulk(), transaction.atomic():
         amendment = Amendment.objects.select_for_update().filter(pk=amendment_id).order_by().first()
         if amendment is None or not amendment.is_pending or amendment.effective_on > clock.today():
             return None

@@ -77,7 +77,7 @@ def test_an_export_asked_for_with_the_broker_down_answers_and_is_built_when_it_i
     try:
         requeued = run_django(REQUEUE, up)
         assert requeued.returncode == 0, requeued.stderr[-3000:]
-        assert requeued.stdout.split() == ["queued", "{'queued':", "1}"]
+        assert requeued.stdout.split() == ["queued", "{'recovered':", "0,", "'queued':", "1}"]
 
         def done():
             job.refresh_from_db()

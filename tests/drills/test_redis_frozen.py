@@ -77,8 +77,9 @@ def test_a_frozen_redis_costs_a_request_seconds_and_the_outbox_delivers_after(ca
         status, warm_seconds, body = verify(server, token, warm)
         assert status == 200, body[:2000]
         wait_for(lambda: Notification.objects.filter(obligation=warm).count() == 2, 60, "the first notices", worker)
-        # Frozen after the worker acknowledged that task: a worker whose ack times out against the
-        # frozen Redis may stop consuming (kombu 5.5; docs/deployment.md, known gaps).
+        # Frozen after the worker acknowledged that task: an ack Redis does not answer frees its
+        # slot (core/broker.py) but its message comes back only after the visibility timeout
+        # (test_redis_frozen_busy.py freezes Redis mid-ack on purpose).
         wait_for(lambda: worker.text().count("succeeded in") >= 1, 60, "the task to finish", worker)
         time.sleep(1.5)
 

@@ -45,6 +45,12 @@ def test_the_documented_units_stop_the_main_process_and_wait_past_the_longest_ta
         if not name.startswith("celery.")
     )
     assert int(worker["TimeoutStopSec"]) > longest
+    # The notices worker runs only what is routed to its queue: its stop waits past those tasks.
+    notices = unit("tracker-notices")
+    routed = [app.tasks[name] for name, route in app.conf.task_routes.items() if route["queue"] == "notices"]
+    assert routed and "-Q notices" in notices["ExecStart"] and notices["KillMode"] == "mixed"
+    assert int(notices["TimeoutStopSec"]) > max(task.time_limit or app.conf.task_time_limit for task in routed)
+    assert "-Q celery" in worker["ExecStart"]
     for name in ("tracker-web", "tracker-beat"):
         assert unit(name)["KillMode"] == "mixed" and int(unit(name)["TimeoutStopSec"]) > 0
 
