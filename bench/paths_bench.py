@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.paths_bench                  # database tr_paths_bench (BENCH_DATABASE_URL's server)
     .venv/bin/python -m bench.paths_bench --db-name NAME --reuse
+    .venv/bin/python -m bench.paths_bench --db-name NAME --reuse --only ledger   # the 台账 only
 
 On a database of its own (built once; `--reuse` keeps it):
 - a large regulation imported through the real import (`obligations.seeding.import_regulation`):
@@ -294,9 +295,14 @@ def fill_ledger(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def measure() -> list[dict]:
-    from accounts.models import Department, User
-    from obligations import ledger
+def measure(only: str = "") -> list[dict]:
+    """Every path, or only those whose name starts with `only` ("ledger", "amendment")."""
+    paths = [measure_amendment, measure_ledger]
+    return [r for fn in paths if not only or fn.__name__.removeprefix("measure_").startswith(only) for r in fn()]
+
+
+def measure_amendment() -> list[dict]:
+    from accounts.models import User
     from obligations.models import Obligation
     from obligations.services.amendments import regulation_amend
     from regulations.importing import preview_amendment
@@ -320,6 +326,14 @@ def measure() -> list[dict]:
             lambda value: f"{obligations:,} obligations; outcomes {value.outcomes}",
         ),
     ]
+    return results
+
+
+def measure_ledger() -> list[dict]:
+    from accounts.models import Department, User
+    from obligations import ledger
+
+    results = []
     body = Department.objects.get(code=LEDGER_BODY)
     staff = User.objects.get(username="bench-ledger-staff")
     out = io.BytesIO()
@@ -354,6 +368,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db-name", default="tr_paths_bench")
     parser.add_argument("--reuse", action="store_true", help="keep an existing bench database as it is")
+    parser.add_argument("--only", default="", help="only the paths whose name starts with this (ledger, amendment)")
     parser.add_argument("--child", choices=["seed", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -361,7 +376,7 @@ def main() -> None:
         if args.child == "seed":
             seed()
         else:
-            for result in measure():
+            for result in measure(args.only):
                 print(json.dumps(result, ensure_ascii=False), flush=True)
         return
     base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
@@ -372,7 +387,8 @@ def main() -> None:
     if database(base, args.db_name, fresh=not args.reuse):
         print(f"seeding {args.db_name}", flush=True)
         subprocess.run([sys.executable, "-m", "bench.paths_bench", "--child", "seed"], check=True, cwd=ROOT)
-    subprocess.run([sys.executable, "-m", "bench.paths_bench", "--child", "measure"], check=True, cwd=ROOT)
+    only = ["--only", args.only] if args.only else []
+    subprocess.run([sys.executable, "-m", "bench.paths_bench", "--child", "measure", *only], check=True, cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,11 @@ says how to fill it in and names the body the ledger belongs to.
 Back (`ledger_import`): the workbook is checked before it is parsed (size, the zip directory:
 entry count, declared sizes, compression ratio), then read with openpyxl in read-only mode: any
 formula, a different template or too many rows refuse the whole file. Each filled row then goes
-through the same services as the obligation page, in one transaction with a savepoint per row:
-the user's permissions, the row's 版本 (changed since the export: refused as stale), the
-validators, the audit trail and the notices all come from there. One refused row and the whole
-transaction is rolled back; a preview (`apply=False`) is the same run, always rolled back, so
-what it shows is exactly what applying would do.
+through the same services as the obligation page, in one transaction that reads and locks the
+ledger's obligations once (`services.rows_held`): the user's permissions, the row's 版本 (changed
+since the export: refused as stale), the validators, the audit trail and the notices all come
+from there. One refused row and the whole transaction is rolled back; a preview (`apply=False`)
+is the same run, always rolled back, so what it shows is exactly what applying would do.
 
 A refused ledger is handed back as a fresh one with what was typed carried into it
 (obligations.ledger_returned); a stale row's error says what changed since the export.
@@ -686,8 +686,8 @@ def ledger_plan(
         raise _refuse("台账中没有填报任何内容（填报列均为空）")
 
     # Up to 5,000 rows, each two or three audit entries: the chain is held once for the whole run
-    # (audit.chain_held). A row undone by its savepoint leaves the held head behind, but a refused
-    # row refuses the whole ledger (below), so no such chain is ever committed.
+    # (audit.chain_held). A service undone by its savepoint leaves the held head behind, but a
+    # refused row refuses the whole ledger (below), so no such chain is ever committed.
     # A row's progress tells cooperating bodies: a few hundred events, delivered by one sweep.
     with in_bulk(), transaction.atomic(), audit.chain_held():
         plans = _run(actor=actor, ledger=ledger, department=department, file_name=file_name)
@@ -719,7 +719,7 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
         o.pk: o
         for o in Obligation.objects.select_for_update(of=("self",))
         .filter(pk__in=visible)
-        .select_related("clause__article", "clause__regulation", "department")
+        .select_related(*services.FRESH_RELATED)
         .order_by("pk")
     }
     keys = {r.key(): r for r in ledger.rows if not r.errors}
@@ -728,6 +728,12 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
             action=AuditAction.LEDGER_ROW_IMPORTED, obligation_id__in=ids, after__ledger_key__in=list(keys)
         ).values_list("after__ledger_key", "at")
     )
+    # The services take the locked rows as they are (services.rows_held) rather than reading each again.
+    with services.rows_held(locked):
+        return _plan_rows(actor, ledger, department, file_name, locked, done)
+
+
+def _plan_rows(actor, ledger, department, file_name, locked, done) -> list[RowPlan]:
     plans, seen = [], set()
     for row in ledger.rows:
         plan = RowPlan(row=row.row, obligation_id=row.obligation_id, errors=list(row.errors))
@@ -755,9 +761,11 @@ def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str)
         if row.version != obligation.version:
             plan.errors.append(RowError(row.row, VERSION.header, stale_message(obligation, row.version)))
             continue
+        # No savepoint per row: a refused row refuses the whole ledger (ledger_plan rolls it all
+        # back), and each service undoes its own half-done write. What a refused row wrote before
+        # its refusal touches only its own obligation, which no other row of the ledger may name.
         try:
-            with transaction.atomic():
-                plan.changes = _apply_row(actor=actor, row=row, obligation=obligation, key=key, file_name=file_name)
+            plan.changes = _apply_row(actor=actor, row=row, obligation=obligation, key=key, file_name=file_name)
         except _RowFailed as failed:
             plan.errors.append(failed.error)
     return plans
@@ -816,12 +824,12 @@ def _apply_row(*, actor: User, row: LedgerRow, obligation: Obligation, key: str,
         before = obligation.get_status_display()
 
         def transition():
-            services.obligation_transition(
+            nonlocal obligation
+            obligation = services.obligation_transition(
                 obligation=obligation, actor=actor, action=action, expected_version=row.version
             )
 
         _step(row, REQUEST, services.TRANSITION_LABELS[action] + "该义务", transition)
-        obligation.refresh_from_db(fields=["status", "version"])
         changes.append(f"状态：{before} → {obligation.get_status_display()}")
     audit.record(
         AuditAction.LEDGER_ROW_IMPORTED,

@@ -35,6 +35,7 @@ from .bodies import (
 )
 from .deadlines import extension_decide, extension_request, obligation_set_due_date
 from .evidence import detect_file_kind, display_name, evidence_add, evidence_check_file
+from .locking import FRESH_RELATED, rows_held
 from .milestones import milestone_add, milestone_complete, milestone_set_due_date
 from .progress import progress_add
 from .regulations import regulation_import
@@ -83,4 +84,6 @@ __all__ = [
     "amendment_apply",
     "amendments_apply_due",
     "amendment_withdraw",
+    "FRESH_RELATED",
+    "rows_held",
 ]

@@ -3,9 +3,13 @@ version = expected; StaleVersion tells what changed since), activity and reasons
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
+from django.db import transaction
 from django.db.models import F
 
 from accounts.models import User
@@ -73,10 +77,36 @@ def check_version(obligation: Obligation, expected_version: Any) -> None:
         raise StaleVersion(stale_message(obligation.pk), details={"current_version": obligation.version})
 
 
+# Obligations a caller read once under lock for its transaction (`rows_held`): pk -> the row.
+_held_rows: contextvars.ContextVar[dict[int, Obligation] | None] = contextvars.ContextVar(
+    "obligations_held", default=None
+)
+
+FRESH_RELATED = ("department", "clause__article", "clause__regulation")
+
+
+@contextlib.contextmanager
+def rows_held(rows: dict[int, Obligation]) -> Iterator[None]:
+    """Within this block, inside the transaction that read `rows` (pk -> obligation, with
+    FRESH_RELATED) by SELECT … FOR UPDATE, every service takes an obligation of `rows` as it is
+    instead of reading it again: nobody else can change a locked row before the commit, and the
+    services' own writes update the instance they were handed (`update_row`, `touch_activity`).
+    A 台账 of 5,000 rows saves a query and its ORM work per row this way; every rule still runs."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("rows_held() needs the transaction that locked the rows")
+    token = _held_rows.set(rows)
+    try:
+        yield
+    finally:
+        _held_rows.reset(token)
+
+
 def fresh_obligation(obligation: Obligation) -> Obligation:
-    return Obligation.objects.select_related("department", "clause__article", "clause__regulation").get(
-        pk=obligation.pk
-    )
+    """The obligation as it stands now: read again, or the row held under lock (`rows_held`)."""
+    held = _held_rows.get()
+    if held is not None and obligation.pk in held:
+        return held[obligation.pk]
+    return Obligation.objects.select_related(*FRESH_RELATED).get(pk=obligation.pk)
 
 
 def touch_activity(obligation: Obligation) -> None:
