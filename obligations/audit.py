@@ -230,32 +230,52 @@ def _lock_chain() -> None:
 
 # The head of the chain while a caller holds the chain (`chain_held`): [hash of the last entry].
 _held_head: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("audit_chain_held", default=None)
+# The entries a `chain_held(buffered=True)` block has recorded and not yet written.
+_held_buffer: contextvars.ContextVar[list[AuditEntry] | None] = contextvars.ContextVar(
+    "audit_chain_buffer", default=None
+)
+BUFFER_BATCH = 1000
 
 
 @contextlib.contextmanager
-def chain_held() -> Iterator[None]:
+def chain_held(*, buffered: bool = False) -> Iterator[None]:
     """Within this block, inside one transaction that keeps or undoes all of it (an amendment
     carrying thousands of obligations over), the chain's lock is taken and its head read once;
     each entry then links to the one written before it, without those two queries and the
     savepoint each `record` otherwise costs. The transaction-level lock is held until the commit,
     so no one else appends meanwhile. Not for a caller that rolls back part of its work (a
-    savepoint undone inside the block would leave the remembered head pointing at nothing)."""
+    savepoint undone inside the block would leave the remembered head pointing at nothing).
+
+    `buffered`: the entries are written together (in batches, in the order recorded, so their
+    ids keep the chain's order) when the block ends, and not at all when the block ends by an
+    exception or with its transaction marked for rollback (a 台账 preview, a refused ledger).
+    Only for a caller that reads no audit entry of its own run inside the block."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("chain_held() needs the caller's transaction")
     _lock_chain()
+    buffer: list[AuditEntry] | None = [] if buffered else None
     token = _held_head.set([chain_head()])
+    buffer_token = _held_buffer.set(buffer)
     try:
         yield
+        if buffer and not transaction.get_rollback():
+            AuditEntry.objects.bulk_create(buffer, batch_size=BUFFER_BATCH)
     finally:
+        _held_buffer.reset(buffer_token)
         _held_head.reset(token)
 
 
 def record(action: AuditAction, *, obligation=None, actor=None, before: dict | None = None, after: dict | None = None):
-    """Append one entry to the chain, inside the caller's transaction."""
+    """Append one entry to the chain, inside the caller's transaction (or to the buffer of a
+    `chain_held(buffered=True)` block, written when the block ends)."""
     held = _held_head.get()
     if held is not None:
         entry = _entry(action, obligation, actor, before, after, head=held[0])
-        entry.save()
+        buffer = _held_buffer.get()
+        if buffer is None:
+            entry.save()
+        else:
+            buffer.append(entry)
         held[0] = entry.hash
         return entry
     with transaction.atomic():

@@ -686,10 +686,12 @@ def ledger_plan(
         raise _refuse("台账中没有填报任何内容（填报列均为空）")
 
     # Up to 5,000 rows, each two or three audit entries: the chain is held once for the whole run
-    # (audit.chain_held). A service undone by its savepoint leaves the held head behind, but a
-    # refused row refuses the whole ledger (below), so no such chain is ever committed.
+    # (audit.chain_held) and its entries written together at the end, not at all for a preview or
+    # a refused ledger (nothing in the run reads them back). A service undone by its savepoint
+    # leaves the held head behind, but a refused row refuses the whole ledger (below), so no such
+    # chain is ever committed.
     # A row's progress tells cooperating bodies: a few hundred events, delivered by one sweep.
-    with in_bulk(), transaction.atomic(), audit.chain_held():
+    with in_bulk(), transaction.atomic(), audit.chain_held(buffered=True):
         plans = _run(actor=actor, ledger=ledger, department=department, file_name=file_name)
         result = ImportResult(department=department, rows=plans, applied=False, digest=ledger.digest)
         if apply and result.ok and result.changed:
