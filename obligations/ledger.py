@@ -691,51 +691,56 @@ def ledger_plan(
     # leaves the held head behind, but a refused row refuses the whole ledger (below), so no such
     # chain is ever committed.
     # A row's progress tells cooperating bodies: a few hundred events, delivered by one sweep.
+    # The services take the ledger's obligations as locked here (services.rows_held) rather than
+    # reading each again; their activity stamps are written at the end, with the audit entries.
     with in_bulk(), transaction.atomic(), audit.chain_held(buffered=True):
-        plans = _run(actor=actor, ledger=ledger, department=department, file_name=file_name)
-        result = ImportResult(department=department, rows=plans, applied=False, digest=ledger.digest)
-        if apply and result.ok and result.changed:
-            audit.record(
-                AuditAction.LEDGER_IMPORTED,
-                actor=actor,
-                after={
-                    "department": department.code,
-                    "file_name": file_name,
-                    "file_digest": ledger.digest,
-                    "rows": [p.row for p in result.changed],
-                    "skipped": [p.row for p in result.skipped],
-                },
-            )
-            result.applied = True
-        else:
-            # A preview, or a ledger with a refused row: nothing of this run stays.
-            transaction.set_rollback(True)
+        locked = _lock(actor, ledger)
+        with services.rows_held(locked):
+            plans = _run(actor=actor, ledger=ledger, department=department, file_name=file_name, locked=locked)
+            result = ImportResult(department=department, rows=plans, applied=False, digest=ledger.digest)
+            if apply and result.ok and result.changed:
+                audit.record(
+                    AuditAction.LEDGER_IMPORTED,
+                    actor=actor,
+                    after={
+                        "department": department.code,
+                        "file_name": file_name,
+                        "file_digest": ledger.digest,
+                        "rows": [p.row for p in result.changed],
+                        "skipped": [p.row for p in result.skipped],
+                    },
+                )
+                result.applied = True
+            else:
+                # A preview, or a ledger with a refused row: nothing of this run stays.
+                transaction.set_rollback(True)
     return result
 
 
-def _run(*, actor: User, ledger: Ledger, department: Department, file_name: str) -> list[RowPlan]:
+def _lock(actor: User, ledger: Ledger) -> dict[int, Obligation]:
+    """The ledger's obligations the actor sees, locked in id order for the whole run: the versions
+    checked are the versions written over."""
     ids = {r.obligation_id for r in ledger.rows if r.obligation_id is not None}
-    # Locked in id order for the whole run: the versions checked are the versions written over.
     visible = Obligation.objects.visible_to(actor).filter(pk__in=ids).values("pk")
-    locked = {
+    return {
         o.pk: o
         for o in Obligation.objects.select_for_update(of=("self",))
         .filter(pk__in=visible)
         .select_related(*services.FRESH_RELATED)
         .order_by("pk")
     }
+
+
+def _run(
+    *, actor: User, ledger: Ledger, department: Department, file_name: str, locked: dict[int, Obligation]
+) -> list[RowPlan]:
+    ids = {r.obligation_id for r in ledger.rows if r.obligation_id is not None}
     keys = {r.key(): r for r in ledger.rows if not r.errors}
     done = dict(
         AuditEntry.objects.filter(
             action=AuditAction.LEDGER_ROW_IMPORTED, obligation_id__in=ids, after__ledger_key__in=list(keys)
         ).values_list("after__ledger_key", "at")
     )
-    # The services take the locked rows as they are (services.rows_held) rather than reading each again.
-    with services.rows_held(locked):
-        return _plan_rows(actor, ledger, department, file_name, locked, done)
-
-
-def _plan_rows(actor, ledger, department, file_name, locked, done) -> list[RowPlan]:
     plans, seen = [], set()
     for row in ledger.rows:
         plan = RowPlan(row=row.row, obligation_id=row.obligation_id, errors=list(row.errors))

@@ -16,11 +16,11 @@ from tests.test_ledger import export, fill, statuses, written
 
 pytestmark = pytest.mark.django_db
 
-# A row with 本期进展 and 完成比例: the progress service's savepoint (2), its entry and the activity
-# stamp; the audit entries (the service's and the ledger's own of the row) are written together at
-# the end (audit.chain_held(buffered=True)), a query per thousand. It was 9 a row before the rows
-# were held under lock once for the whole ledger, with no savepoint of their own and a buffered chain.
-QUERIES_PER_PROGRESS_ROW = 4.1
+# A row with 本期进展 and 完成比例: the progress service's savepoint (2) and its entry. Its activity
+# stamp and the audit entries (the service's and the ledger's own of the row) are written together
+# at the end (services.rows_held, audit.chain_held(buffered=True)), a query per thousand. It was 9
+# a row before the rows were held under lock once for the whole ledger.
+QUERIES_PER_PROGRESS_ROW = 3.1
 
 
 @pytest.fixture(autouse=True)
@@ -84,4 +84,36 @@ def test_a_row_refused_half_way_leaves_nothing_of_the_ledger(cast, departments):
     assert written() == before
     assert statuses([first, refused, last]) == ["in_progress"] * 3
     assert not last.outbox_messages.exists()
+    assert audit.verify_chain().ok
+
+
+def test_every_applied_row_stamps_its_activity_and_a_preview_none(cast, departments):
+    """The activity stamps are written together at the end of the run (services.rows_held): a row
+    with progress only, and one whose progress is followed by a transition, are both stamped."""
+    alice, dsj = cast["alice"], departments["JN-DSJ"]
+    progress_only = make_obligation(dsj, status=Obligation.Status.IN_PROGRESS)
+    started = make_obligation(dsj)
+    untouched = make_obligation(dsj, status=Obligation.Status.IN_PROGRESS)
+    data = fill(
+        export(alice, dsj),
+        {progress_only.pk: {"本期进展": "已部署"}, started.pk: {"本期进展": "已启动", "状态申请": "开始办理"}},
+    )
+
+    def stamps():
+        return dict(
+            Obligation.objects.filter(pk__in=[progress_only.pk, started.pk, untouched.pk]).values_list(
+                "pk", "last_activity_at"
+            )
+        )
+
+    before = stamps()
+    assert ledger.ledger_import(actor=alice, data=data, apply=False).ok
+    assert stamps() == before
+    now = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.UTC)
+    assert ledger.ledger_import(actor=alice, data=data, apply=True).applied
+    after = stamps()
+    assert after[progress_only.pk] == now and after[started.pk] == now
+    assert after[untouched.pk] == before[untouched.pk]
+    started.refresh_from_db()
+    assert (started.status, started.version) == (Obligation.Status.IN_PROGRESS, 2)
     assert audit.verify_chain().ok
