@@ -20,7 +20,6 @@ from .milestones import milestone_done
 REPORT_PERIOD_RE = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|Q([1-4]))$")
 
 
-@transaction.atomic
 def progress_add(
     *,
     obligation: Obligation,
@@ -50,6 +49,13 @@ def progress_add(
         errors["corrects"] = ["被更正的进展不属于本义务"]
     if errors:
         raise InvalidInput(next(iter(errors.values()))[0], details=errors)
+    # Every refusal above comes before any write: the writes below need a transaction, not a
+    # savepoint of their own inside the caller's (a 台账 adds thousands of entries in one).
+    with transaction.atomic(savepoint=False):
+        return _progress_write(obligation, actor, text, percent, milestone, report_period, corrects)
+
+
+def _progress_write(obligation, actor, text, percent, milestone, report_period, corrects) -> ProgressEntry:
     department = actor.department if actor.department_id else obligation.department
     entry = ProgressEntry.objects.create(
         obligation=obligation,
