@@ -199,8 +199,9 @@ def test_the_clean_up_task_removes_expired_previews_only(client, settings, cast,
     alices = next(root.glob(f"{cast['alice'].pk}-*.xlsx"))
     for path in [alices, root / "9-abandoned.part"]:
         os.utime(path, (old, old))
-    assert remove_expired_ledger_previews.apply().get() == {"removed": 2}
+    # The same sweep also removes expired regulation uploads (none here).
+    assert remove_expired_ledger_previews.apply().get() == {"removed": 2, "regulation_uploads": 0}
     assert [p.name.split("-")[0] for p in root.iterdir()] == [str(cast["bob"].pk)]
-    assert remove_expired_ledger_previews.apply().get() == {"removed": 0}
+    assert remove_expired_ledger_previews.apply().get() == {"removed": 0, "regulation_uploads": 0}
     # Beat runs it (django-celery-beat copies the schedule from the settings when it starts).
     assert any(entry["task"] == LEDGER_STASH_SWEEP_TASK for entry in app.conf.beat_schedule.values())

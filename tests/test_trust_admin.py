@@ -257,7 +257,7 @@ def everything_listed(worked_on, cast):
     now = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
     ExternalIdentity.objects.create(user=cast["bob"], provider="oidc", subject="bob", first_seen=now, last_seen=now)
     from obligations.models import Carryover, Obligation
-    from regulations.models import RegulationVersion
+    from regulations.models import Amendment, RegulationVersion
 
     obligation = Obligation.objects.select_related("clause__regulation").first()
     version, _ = RegulationVersion.objects.get_or_create(
@@ -271,6 +271,14 @@ def everything_listed(worked_on, cast):
         lineage="unchanged",
         outcome=Carryover.Outcome.KEPT,
         effective_on=dt.date(2031, 1, 1),
+    )
+    Amendment.objects.create(
+        regulation=obligation.clause.regulation,
+        kind=RegulationVersion.Kind.AMENDED,
+        source_text="（修订后文本）",
+        source_sha256="1" * 64,
+        effective_on=dt.date(2031, 6, 1),
+        confirmed_by=cast["lena"],
     )
     with override_settings(AUDIT_CHECKPOINT_KEY="k" * 40):
         audit.checkpoint_write(reason="manual")  # the log file is written after a commit: never here

@@ -30,7 +30,7 @@ def test_a_return_in_the_browser_reaches_the_staff_members_phone(
     filesystem_worker,  # noqa: F811
 ):
     login(page, live_server, "lena")
-    page.goto(f"{live_server.url}/dashboard/")
+    page.goto(f"{live_server.url}/dashboard/queue/")  # the whole queue, where the lead acts
     row = page.locator(f"tr[data-obligation-id='{submitted.pk}']")
     row.locator("input[name=reason]").fill(REASON)
     row.locator("button[value=return]").click()
