@@ -37,6 +37,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report_bench import create_database  # noqa: E402  (after the path is set, as a script)
+
 COPIES = 16  # of the seed regulation's articles: 16 x 342 obligations = 5,472
 LEDGER_ROWS = 5000
 LARGE_CODE = "bench-large"
@@ -60,21 +62,6 @@ def setup_django() -> None:
     import django
 
     django.setup()
-
-
-def database(base_url: str, name: str, fresh: bool) -> bool:
-    """Create the database `name` on base_url's server; True when it was created."""
-    import psycopg
-
-    admin = urlunparse(urlparse(base_url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and not fresh:
-            return False
-        if exists:
-            conn.execute(f'DROP DATABASE "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return True
 
 
 # --- The texts ------------------------------------------------------------------------------------
@@ -384,7 +371,7 @@ def main() -> None:
     )
     os.environ["DATABASE_URL"] = urlunparse(urlparse(base)._replace(path=f"/{args.db_name}"))
     os.environ.setdefault("REPORTS_ROOT", str(ROOT / "var" / "bench-exports"))
-    if database(base, args.db_name, fresh=not args.reuse):
+    if create_database(base, args.db_name, fresh=not args.reuse):
         print(f"seeding {args.db_name}", flush=True)
         subprocess.run([sys.executable, "-m", "bench.paths_bench", "--child", "seed"], check=True, cwd=ROOT)
     only = ["--only", args.only] if args.only else []

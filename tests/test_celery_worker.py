@@ -1,4 +1,4 @@
-"""A real Celery worker (subprocess) on the test database and this helper's Redis DB.
+"""A real Celery worker (subprocess) on the test database and the test Redis DB.
 
 The worker writes email with Django's file-based backend into a temporary directory, so the
 test reads exactly what the worker sent. Data must be committed for the worker to see it:
@@ -67,7 +67,7 @@ def redis_url():
     import redis
 
     client = redis.Redis.from_url(url)
-    client.flushdb()  # this helper's own Redis DB: no stale messages from an earlier run
+    client.flushdb()  # the test run's own Redis DB: no stale messages from an earlier run
     yield url
     client.flushdb()
 

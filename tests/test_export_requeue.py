@@ -1,4 +1,4 @@
-"""Beat's requeue_export_jobs against a real broker (this helper's Redis DB) and a real worker:
+"""Beat's requeue_export_jobs against a real broker (the test Redis DB) and a real worker:
 a job waiting in a backed-up queue gets no duplicate message every run, a job whose message is
 missing is queued again, and a job left "running" by a dead worker whose message never comes back
 is recovered after its lease and built."""
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def broker():
-    """This helper's Redis DB, emptied; yields a function counting the messages in the default queue."""
+    """The test Redis DB, emptied; yields a function counting the messages in the default queue."""
     url = os.environ.get("REDIS_URL") or django_settings.REDIS_URL
     if not url:
         pytest.skip("REDIS_URL is not set")

@@ -1,11 +1,10 @@
 """A decision's notice is not held back by a backlog: the workers of `make run` (the `celery …
-worker` lines of scripts/run.sh, started as they are written there) on this helper's Redis DB and
-the test database. A thousand undelivered events wait with a delivery task each in the default
+worker` lines of scripts/run.sh, started as they are written there) on the test Redis DB and the
+test database. A thousand undelivered events wait with a delivery task each in the default
 queue (an outage's catch-up); a lead's decision made then reaches the staff member while most of
 them still wait, and the backlog is still delivered, each event once. Ordering, not time: the
 figures are bench/notice_bench.py's."""
 
-import os
 import signal
 import subprocess
 from pathlib import Path
@@ -21,25 +20,13 @@ from obligations import services
 from obligations.models import OutboxMessage
 from tests.drills.support import child_env, database_url, wait_for
 from tests.factories import make_obligations
+from tests.test_celery_worker import redis_url  # noqa: F401 (fixture)
 from tracker.celery import app
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 BACKLOG = 1000
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("REDIS_URL") or settings.REDIS_URL
-    if not url:
-        pytest.skip("REDIS_URL is not set")
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushdb()  # this helper's own Redis DB: no stale messages from an earlier run
-    yield url
-    client.flushdb()
 
 
 class RunWorkers:
@@ -82,7 +69,9 @@ def test_run_sh_starts_a_worker_for_each_queue_and_the_notices_one_serves_nothin
 
 
 def test_a_decision_reaches_the_staff_while_a_thousand_undelivered_events_are_still_being_delivered(
-    cast, redis_url, tmp_path
+    cast,
+    redis_url,  # noqa: F811 (the imported fixture)
+    tmp_path,
 ):
     if connection.vendor != "postgresql":
         pytest.skip("the worker test needs PostgreSQL")
