@@ -2,7 +2,7 @@
 
 When `ledger.ledger_import` refuses a ledger (a row changed since the export, a row with an error),
 the person should not have to export again and type everything again. `ledger_returned` writes
-the body's current ledger (`ledger._build`: the export's columns, protection and validations) and
+the body's current ledger (`ledger.ledger_workbook`: the export's columns, protection and validations) and
 - carries every typed cell into the row of the same 义务编号 (the row key), now at the current 版本;
 - marks each row that changed since the export (orange; 核对说明: each change, by whom, when);
 - marks each row that would still be refused (red; 核对说明: the column and the error), found by
