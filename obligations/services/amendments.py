@@ -31,7 +31,7 @@ from ..audit import AuditAction
 from ..models import Obligation
 from ..outbox import Event, in_bulk, outbox_write
 from ..permissions import Action, can
-from .carryover import AmendmentResult, Step, carry_over, live_obligations, plan
+from .carryover import AmendmentResult, Step, carry_over, live_of, plan
 from .locking import check_version, fresh_obligation, update_row
 
 __all__ = ["AmendmentResult", "find_regulation", "regulation_amend", "amendment_apply", "amendment_withdraw"]
@@ -124,7 +124,7 @@ def _schedule(decision: dict) -> AmendmentResult:
         for c in extracted
         if c.kind == Clause.Kind.DUTY
     }
-    steps = plan(lineage.links, live=live_obligations, bodies=lambda new: named.get(new, []))
+    steps = plan(lineage.links, live=live_of(lineage.links), bodies=lambda new: named.get(new, []))
     adopted = decision["adopted_on"] or importing.dates_of(parsed)[0]
     label = RegulationVersion(
         number=(regulation.versions.count() or 1) + 1, kind=kind, adopted_on=adopted, effective_on=effective

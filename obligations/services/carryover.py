@@ -196,10 +196,6 @@ class _Carrier:
         return obligation
 
 
-def live_obligations(clause_id) -> list[Obligation]:
-    return live_obligations_on([clause_id]).get(clause_id, [])
-
-
 def live_obligations_on(clause_ids) -> dict[Any, list[Obligation]]:
     """The obligations still at work on each of these clauses, each clause's in registry order
     (one query for the whole regulation, not one per clause)."""
@@ -212,6 +208,12 @@ def live_obligations_on(clause_ids) -> dict[Any, list[Obligation]]:
     ):
         live.setdefault(obligation.clause_id, []).append(obligation)
     return live
+
+
+def live_of(links: list[Link]) -> Callable:
+    """`plan`'s `live`: every old duty's obligations at work, read in one query for all the links."""
+    live_on = live_obligations_on([link.old.key for link in links if link.old is not None])
+    return lambda old: live_on.get(old, [])
 
 
 # --- the plan: what the lineage does to each obligation, before anything is written -------------
@@ -315,10 +317,9 @@ def carry_over(amendment: Amendment) -> AmendmentResult:
     carrier = _Carrier(result, actor, amendment.effective_on)
     clauses = {c.pk: c for c in report.old_clauses}
     clauses.update({s.clause.pk: s.clause for s in report.clauses})
-    live_on = live_obligations_on([link.old.key for link in report.lineage.links if link.old is not None])
     steps = plan(
         report.lineage.links,
-        live=lambda old: live_on.get(old, []),
+        live=live_of(report.lineage.links),
         bodies=lambda new: _bodies(carrier, clauses[new]),
         taken=lambda new, body: clauses[new].obligations.filter(department=body).exists(),
     )
